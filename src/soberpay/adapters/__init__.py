@@ -1,0 +1,1 @@
+"""Adapters: everything that touches a framework, database, model runtime, file or device."""

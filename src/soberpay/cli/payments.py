@@ -1,0 +1,3 @@
+"""CLI commands: payments (registered on import by soberpay.cli)."""
+
+from __future__ import annotations

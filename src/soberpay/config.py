@@ -1,0 +1,135 @@
+"""Settings: environment variables ``SOBERPAY_*`` (nested with ``__``) and an optional TOML file.
+
+Precedence: init kwargs > environment > TOML file (``SOBERPAY_CONFIG`` or ``<data_dir>/soberpay.toml``)
+> defaults. Every threshold has bounds and a description; unknown keys are rejected.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class IdentitySettings(_Section):
+    # Thresholds are cosine similarities, set from FAR measured by `soberpay eval faces` on ORL
+    # (see README); they are per embedder because score scales differ.
+    match_threshold: dict[str, float] = Field(
+        default_factory=lambda: {"sface": 0.363, "dlib": 0.93, "autoencoder": 0.5},
+        description="cosine similarity at which 1:1 verification / 1:N identification accepts",
+    )
+    min_margin: float = Field(0.02, ge=0.0, le=1.0, description="required lead of best over second-best guest")
+    duplicate_threshold_bonus: float = Field(
+        0.0, ge=-0.5, le=0.5, description="added to match threshold for the duplicate-enrolment check"
+    )
+    templates_per_guest: int = Field(5, ge=1, le=50)
+    max_image_pixels: int = Field(40_000_000, ge=10_000, description="decompression-bomb cap")
+    max_image_bytes: int = Field(20_000_000, ge=1_000)
+    min_face_px: int = Field(40, ge=8, description="shorter side of the face box, pixels")
+    min_detector_score: float = Field(0.8, ge=0.0, le=1.0)
+    min_sharpness: float = Field(20.0, ge=0.0, description="variance of Laplacian on the face crop")
+    min_brightness: float = Field(40.0, ge=0.0, le=255.0)
+    max_brightness: float = Field(220.0, ge=0.0, le=255.0)
+    min_contrast: float = Field(15.0, ge=0.0)
+    max_yaw_deg: float = Field(30.0, ge=0.0, le=90.0)
+    max_pitch_deg: float = Field(30.0, ge=0.0, le=90.0)
+    video_max_frames: int = Field(300, ge=1, description="frames examined when enrolling from video")
+    yunet_model: Path | None = Field(None, description="override path to YuNet ONNX")
+    sface_model: Path | None = Field(None, description="override path to SFace ONNX")
+    dlib_model_dir: Path | None = Field(None, description="override folder of dlib .dat models")
+    autoencoder_model: Path | None = Field(None, description="override path to the autoencoder ONNX")
+
+
+class PaymentSettings(_Section):
+    currency: str = "CNY"
+    high_price_threshold_fen: int = Field(10_000, ge=0, description="items above this are high-price")
+    lock_liquor_when_tagged: bool = True
+    password_max_failures: int = Field(5, ge=1, le=20)
+    password_lockout_minutes: float = Field(15.0, ge=0.0)
+    pending_expiry_minutes: float = Field(30.0, ge=1.0)
+    recovery_similarity: float = Field(0.9, ge=0.0, le=1.0)
+    recovery_dwell_seconds: float = Field(300.0, ge=0.0)
+    min_lock_seconds: float = Field(600.0, ge=0.0)
+    spend_multiplier: float = Field(2.0, ge=1.0)
+    category_count_multiplier: float = Field(2.0, ge=1.0)
+    catalogue_file: Path | None = None
+
+
+class SobrietySettings(_Section):
+    angle_rate_flag_deg_s: float = Field(3.0, ge=0.0)
+    trunk_tilt_flag_deg: float = Field(3.0, ge=0.0)
+    pose_similarity_threshold: float = Field(0.8, ge=0.0, le=1.0)
+    pattern_similarity: float = Field(0.9, ge=0.0, le=1.0)
+    drunk_probability: float = Field(0.7, ge=0.0, le=1.0)
+    sober_probability: float = Field(0.3, ge=0.0, le=1.0)
+
+
+class WebSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    secret_key: str | None = Field(None, description="session signing key; generated into data dir if unset")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SOBERPAY_", env_nested_delimiter="__", extra="forbid", validate_default=True
+    )
+
+    data_dir: Path = Field(Path("var"), description="SQLite database, keys, runtime files")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default SQLite in data_dir")
+    embedder: Literal["sface", "dlib", "autoencoder"] = "sface"
+    template_key: str | None = Field(None, description="base64 AES-256 key; else a 0600 file in data_dir")
+    env: Literal["dev", "test", "prod"] = "dev"
+    identity: IdentitySettings = Field(default_factory=IdentitySettings)
+    payment: PaymentSettings = Field(default_factory=PaymentSettings)
+    sobriety: SobrietySettings = Field(default_factory=SobrietySettings)
+    web: WebSettings = Field(default_factory=WebSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_path = _toml_path()
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if toml_path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
+        return tuple(sources)
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'soberpay.db').resolve()}"
+
+    @property
+    def match_threshold(self) -> float:
+        return self.identity.match_threshold.get(self.embedder, 0.5)
+
+
+def _toml_path() -> Path | None:
+    explicit = os.environ.get("SOBERPAY_CONFIG")
+    if explicit:
+        return Path(explicit)
+    candidate = Path(os.environ.get("SOBERPAY_DATA_DIR", "var")) / "soberpay.toml"
+    return candidate if candidate.is_file() else None
+
+
+def load_settings(**overrides: Any) -> Settings:
+    return Settings(**overrides)

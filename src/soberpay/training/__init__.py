@@ -1,0 +1,1 @@
+"""Training code. The only package allowed to import torch (the ``[train]`` extra)."""
