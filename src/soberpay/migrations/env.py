@@ -1,0 +1,35 @@
+"""Alembic environment: uses the URL set by soberpay.adapters.db.migrate and the package metadata."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from soberpay.adapters.db.all_tables import load_all_tables
+from soberpay.adapters.db.base import make_engine
+
+target_metadata = load_all_tables().metadata
+config = context.config
+
+
+def run_migrations_offline() -> None:
+    context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=target_metadata,
+                      literal_binds=True, render_as_batch=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    url = config.get_main_option("sqlalchemy.url")
+    assert url is not None
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()
