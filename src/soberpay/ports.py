@@ -6,7 +6,7 @@ only the floats and decisions these ports produce.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -104,3 +104,20 @@ class FrameSource(Protocol):
 
 
 Frames = Sequence[ImageBGR]
+
+
+@dataclass(frozen=True)
+class FaceAnalysis:
+    """One usable face: where it is, its embedding and its quality measurements."""
+
+    face: DetectedFace
+    embedding: Embedding
+    quality: FaceQuality
+
+
+@runtime_checkable
+class FaceAnalyser(Protocol):
+    """Detect → quality-gate → align → embed. Raises NoFace / MultipleFaces / FaceTooSmall / LowQuality."""
+
+    def analyse(self, image: ImageBGR) -> FaceAnalysis: ...
+    def best_from_frames(self, frames: Iterable[ImageBGR], top_k: int = 5) -> list[FaceAnalysis]: ...
