@@ -64,8 +64,28 @@ POSE_CNN_JOINTS: tuple[int, ...] = (0, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 2
 POSE_CNN_CHANNELS: int = 2 * len(POSE_CNN_JOINTS)
 POSE_CNN_WINDOW: int = 32  # frames per window (about 2-3 s at 10-15 fps)
 
+# Per-frame columns of the expression classifier's input, a (T, F) float32 sequence sampled at
+# EXPRESSION_FPS. Build it from raw per-frame signals with
+# ``soberpay.adapters.sobriety.expression_features.expression_sequence`` (one implementation shared
+# by the synthetic generator and MediaPipe inference). Units per column:
+EXPRESSION_FEATURES: tuple[str, ...] = (
+    "eye_openness",  # 0..1, mean of both eyes (same scale as FACE_FEATURES)
+    "blink",  # 1.0 while the eyes are closed (eye_openness < EXPRESSION_BLINK_CLOSED), else 0.0
+    "perclos",  # trailing-window fraction of frames with eyes >= 80 % closed (eye_openness <= 0.2)
+    "gaze_speed",  # iris displacement speed, eye widths per second (saccades show as peaks)
+    "gaze_jitter",  # |gaze - 3-frame running median|, eye widths (nystagmus-like tremor)
+    "mouth_openness",  # 0..1
+    "head_speed",  # nose-tip speed, inter-ocular distances per second (head micro-movement / sway)
+    "colour_change",  # -1..1, CIELAB a* vs the guest's own baseline (never a trigger on its own)
+)
+EXPRESSION_FPS: float = 15.0  # frames per second the sequence is sampled at (resample before use)
+EXPRESSION_WINDOW: int = 150  # frames per classified window (10 s at 15 fps); any T >= 32 works
+
 __all__ = [
     "ACTIVITIES",
+    "EXPRESSION_FEATURES",
+    "EXPRESSION_FPS",
+    "EXPRESSION_WINDOW",
     "BASELINE_FEATURES",
     "FACE_FEATURES",
     "FUSION_FEATURES",
