@@ -1,0 +1,110 @@
+"""Composition root: builds every adapter and service from ``Settings``. The CLI and the web app call it.
+
+Nothing heavy happens at construction: the database is migrated on ``open()``, models load on
+first use. Areas add their services as cached properties here.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from soberpay.adapters.clock import SystemClock
+from soberpay.adapters.crypto import AesGcmKeyRing, Argon2idHasher
+from soberpay.adapters.db.base import make_engine, make_session_factory
+from soberpay.config import Settings
+from soberpay.ports import Clock, FaceAnalyser
+
+if TYPE_CHECKING:
+    from soberpay.services.identity import IdentityService
+
+
+class Container:
+    def __init__(self, settings: Settings, *, clock: Clock | None = None, analyser: FaceAnalyser | None = None) -> None:
+        self.settings = settings
+        self.clock: Clock = clock or SystemClock()
+        self._analyser_override = analyser
+
+    # --- infrastructure -------------------------------------------------------------------------
+
+    def open(self, migrate: bool = True) -> Container:
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        if migrate:
+            from soberpay.adapters.db.migrate import upgrade
+
+            upgrade(self.settings.resolved_database_url)
+        return self
+
+    @cached_property
+    def engine(self) -> Engine:
+        return make_engine(self.settings.resolved_database_url)
+
+    @cached_property
+    def session_factory(self) -> sessionmaker[Session]:
+        return make_session_factory(self.engine)
+
+    @cached_property
+    def cipher(self) -> AesGcmKeyRing:
+        return AesGcmKeyRing.from_env_or_file(self.settings.template_key, self.settings.data_dir)
+
+    @cached_property
+    def hasher(self) -> Argon2idHasher:
+        return Argon2idHasher()
+
+    # --- vision ---------------------------------------------------------------------------------
+
+    def build_analyser(self) -> FaceAnalyser:
+        if self._analyser_override is not None:
+            return self._analyser_override
+        from soberpay.adapters.vision.pipeline import FacePipeline, build_embedder
+        from soberpay.adapters.vision.yunet import YuNetDetector
+
+        detector = YuNetDetector(model_path=self.settings.identity.yunet_model)
+        return FacePipeline(detector, build_embedder(self.settings), self.settings.identity)
+
+    def decode_image(self, data: bytes) -> Any:
+        from soberpay.adapters.images import decode_image
+
+        ident = self.settings.identity
+        return decode_image(data, max_bytes=ident.max_image_bytes, max_pixels=ident.max_image_pixels)
+
+    def decode_video(self, video: bytes | str) -> Any:
+        from soberpay.adapters.vision.video import OpenCVFrameSource, frames_from_video_bytes
+
+        limit = self.settings.identity.video_max_frames
+        if isinstance(video, bytes | bytearray):
+            return frames_from_video_bytes(bytes(video), max_frames=limit)
+        source = OpenCVFrameSource(video)
+        return (frame for i, (_, frame) in enumerate(source.frames()) if i < limit)
+
+    # --- services -------------------------------------------------------------------------------
+
+    @cached_property
+    def identity(self) -> IdentityService:
+        from soberpay.adapters.index import NumpyTemplateIndex
+        from soberpay.services.identity import IdentityService
+
+        return IdentityService(
+            session_factory=self.session_factory,
+            cipher=self.cipher,
+            hasher=self.hasher,
+            clock=self.clock,
+            settings=self.settings.identity,
+            embedder_name=self.settings.embedder,
+            match_threshold=self.settings.match_threshold,
+            analyser_factory=self.build_analyser,
+            index=NumpyTemplateIndex(),
+            decode_image=self.decode_image,
+            decode_video=self.decode_video,
+        )
+
+    def close(self) -> None:
+        if "engine" in self.__dict__:
+            self.engine.dispose()
+
+
+def build_container(settings: Settings | None = None, **kwargs: Any) -> Container:
+    return Container(settings or Settings(), **kwargs).open()
