@@ -68,12 +68,59 @@ class PaymentSettings(_Section):
 
 
 class SobrietySettings(_Section):
-    angle_rate_flag_deg_s: float = Field(3.0, ge=0.0)
-    trunk_tilt_flag_deg: float = Field(3.0, ge=0.0)
-    pose_similarity_threshold: float = Field(0.8, ge=0.0, le=1.0)
-    pattern_similarity: float = Field(0.9, ge=0.0, le=1.0)
-    drunk_probability: float = Field(0.7, ge=0.0, le=1.0)
-    sober_probability: float = Field(0.3, ge=0.0, le=1.0)
+    # Method rules (KTV patent S104): defaults are the patent's example values, see docs/sobriety.md.
+    angle_rate_flag_deg_s: float = Field(
+        3.0, ge=0.0, le=360.0, description="flag head/arm/leg angle change rate above this (deg/s)"
+    )
+    trunk_tilt_flag_deg: float = Field(
+        3.0, ge=0.0, le=90.0, description="flag trunk tilt from vertical above this (deg)"
+    )
+    pose_similarity_threshold: float = Field(
+        0.8, ge=0.0, le=1.0, description="pose-CNN cosine to own normal below this -> 'to verify'"
+    )
+    pattern_similarity: float = Field(
+        0.9, ge=0.0, le=1.0, description="cosine at which an anomaly reinforces a known abnormal pattern"
+    )
+    isolation_contamination: float = Field(
+        0.05, gt=0.0, le=0.5, description="IsolationForest contamination on the guest's normal poses"
+    )
+    # Fusion reject band and hysteresis.
+    drunk_probability: float = Field(0.7, ge=0.0, le=1.0, description="P(drunk) at/above -> drunk side")
+    sober_probability: float = Field(0.3, ge=0.0, le=1.0, description="P(drunk) at/below -> sober side")
+    enter_seconds: float = Field(
+        10.0, ge=0.0, le=3600.0, description="P(drunk) must stay high this long before DRUNK"
+    )
+    smoothing_seconds: float = Field(5.0, ge=0.0, le=600.0, description="EMA time constant on P(drunk)")
+    recovery_similarity: float = Field(
+        0.9, ge=0.0, le=1.0, description="similarity to own normal needed to count as recovered"
+    )
+    recovery_dwell_seconds: float = Field(
+        300.0, ge=0.0, le=7200.0, description="similarity must hold this long to recover"
+    )
+    # Signals.
+    baseline_seconds: float = Field(
+        30.0, ge=1.0, le=3600.0, description="visit-start period used as the guest's own baseline"
+    )
+    window_seconds: float = Field(10.0, ge=1.0, le=120.0, description="sliding window for rates/PERCLOS")
+    blink_ear_threshold: float = Field(
+        0.2, ge=0.05, le=0.5, description="eye aspect ratio below this counts as closed (blink)"
+    )
+    open_ear: float = Field(0.3, ge=0.1, le=0.6, description="EAR of a fully open eye (openness = 1)")
+    perclos_closed_openness: float = Field(
+        0.2, ge=0.0, le=1.0, description="openness at/below this counts as >=80 % closed for PERCLOS"
+    )
+    colour_scale_a: float = Field(
+        6.0, gt=0.0, le=50.0, description="CIELAB a* change mapped to colour_change 1 (tanh scale)"
+    )
+    min_pose_visibility: float = Field(0.5, ge=0.0, le=1.0, description="ignore pose joints below this")
+    # Performance.
+    pose_every_n_frames: int = Field(1, ge=1, le=10, description="run pose on every n-th frame")
+    max_frame_side: int = Field(640, ge=160, le=4096, description="downscale frames to this longer side")
+    # Capture record (method step 1).
+    sift_max_keypoints: int = Field(32, ge=1, le=500, description="SIFT keypoints kept per crop")
+    # Model overrides (defaults: the artifacts shipped in soberpay/models/sobriety/).
+    fusion_model: Path | None = Field(None, description="override path to the fusion joblib")
+    pose_cnn_model: Path | None = Field(None, description="override path to the pose CNN ONNX")
 
 
 class WebSettings(_Section):
