@@ -109,7 +109,7 @@ def mask_national_id(value: str) -> str:
 
 
 def validate_payment_password(raw: str) -> str:
-    if not (isinstance(raw, str) and len(raw) == PASSWORD_LENGTH and raw.isdigit()):
+    if not (isinstance(raw, str) and re.fullmatch(r"[0-9]{6}", raw)):
         raise InvalidInput("payment password must be exactly 6 digits", field="password")
     return raw
 
@@ -177,7 +177,9 @@ class VerificationDecision:
     explanation: str
 
 
-def decide_identification(candidates: list[Candidate], threshold: float, min_margin: float) -> IdentityDecision:
+def decide_identification(
+    candidates: list[Candidate], threshold: float, min_margin: float
+) -> IdentityDecision:
     """1:N decision over per-guest best scores, sorted or not.
 
     Abstains (AMBIGUOUS) rather than guesses when two guests are nearly tied: a wrong charge to

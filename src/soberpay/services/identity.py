@@ -206,7 +206,11 @@ class IdentityService:
         with self._sessions() as session:
             row = self._live_row(session, customer_id)
             hashed = row.password_hash
-        if not (isinstance(password, str) and len(password) == 6 and password.isdigit()) or hashed is None:
+        if hashed is None:
+            return False
+        try:
+            validate_payment_password(password)
+        except InvalidInput:
             return False
         return self._hasher.verify(hashed, password)
 
