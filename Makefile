@@ -26,7 +26,7 @@ system-deps:
 	@bash scripts/install-system-deps.sh
 
 demo: venv
-	$(VENV)/bin/soberpay demo-script
+	$(VENV)/bin/soberpay walkthrough
 
 test: venv system-deps
 	bash scripts/run-tests.sh

@@ -12,6 +12,7 @@ from soberpay.cli import (  # noqa: F401  (imported for their command registrati
     train_behaviour,
     train_face_model,
     train_sobriety,
+    walkthrough,
 )
 from soberpay.cli._apps import app
 

@@ -39,3 +39,16 @@ def handle_errors(func: F) -> F:
             sys.exit(130)
 
     return wrapper  # type: ignore[return-value]
+
+
+_container: Any = None
+
+
+def get_container() -> Any:
+    """The process-wide composition root for CLI commands (settings from env / TOML)."""
+    global _container
+    if _container is None:
+        from soberpay.bootstrap import build_container
+
+        _container = build_container()
+    return _container

@@ -1,0 +1,120 @@
+"""`soberpay walkthrough`: the scripted end-to-end demo `make demo` runs (SQLite, bundled media).
+
+It registers the bundled sample guests with explicit consents, enrols their faces, identifies
+them, shows bad input being refused, and then hands over to the payment and sobriety walkthroughs.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import typer
+from rich.panel import Panel
+from rich.table import Table
+
+from soberpay.assets import read_asset
+from soberpay.cli._apps import app
+from soberpay.cli._common import console, handle_errors
+from soberpay.errors import SoberpayError
+
+DEMO_GUESTS = [
+    # name, phone, PRC ID (valid checksums, fictitious), consents, enrolment photos
+    (
+        "Barack (demo)",
+        "13800000001",
+        "11010519491231002X",
+        ["face_payment", "sobriety_monitoring"],
+        ["obama.jpg", "obama2.jpg"],
+    ),
+    ("Joe (demo)", "13800000002", "440524188001010014", ["face_payment"], ["biden.jpg"]),
+    (
+        "Grace (demo)",
+        "13800000003",
+        "110101199003074514",
+        ["face_payment", "sobriety_monitoring"],
+        ["grace_hopper.jpg"],
+    ),
+    ("Eileen (demo)", "13800000004", "310115198512121236", [], []),  # no face consent: phone + password
+]
+DEMO_PASSWORD = "135790"
+
+
+@app.command()
+@handle_errors
+def walkthrough(
+    data_dir: Path = typer.Option(Path("var/demo"), help="demo data directory (wiped first)"),
+    keep: bool = typer.Option(False, help="do not wipe the data directory first"),
+) -> None:
+    """Run the end-to-end demo on SQLite with the bundled sample faces."""
+    from soberpay.bootstrap import build_container
+    from soberpay.config import Settings
+
+    if not keep and data_dir.exists():
+        shutil.rmtree(data_dir)
+    container = build_container(Settings(data_dir=data_dir))
+    console.print(Panel.fit(f"soberpay walkthrough — data in {data_dir.resolve()} (SQLite)", style="bold"))
+    ids = run_identity_walkthrough(container)
+    _optional_step("payments", "soberpay.services.payment_demo", "run_payment_walkthrough", container, ids)
+    _optional_step("sobriety", "soberpay.services.sobriety_demo", "run_sobriety_walkthrough", container, ids)
+    console.print(Panel.fit("demo finished — start the venue service with: soberpay demo", style="green"))
+
+
+def run_identity_walkthrough(container: object) -> dict[str, str]:
+    ident = container.identity  # type: ignore[attr-defined]
+    console.rule("1. Registration, consent, face enrolment")
+    ids: dict[str, str] = {}
+    table = Table("guest", "consents", "templates", "ID number (masked)")
+    for name, phone, nid, consents, photos in DEMO_GUESTS:
+        customer = ident.register(name=name, phone=phone, national_id=nid, password=DEMO_PASSWORD)
+        for purpose in consents:
+            ident.grant_consent(customer.id, purpose)
+        stored = 0
+        if photos:
+            stored = ident.enroll_images(customer.id, [read_asset("faces", p) for p in photos]).templates_stored
+        ids[name] = customer.id
+        table.add_row(
+            name, ", ".join(consents) or "none (pays by phone + password)", str(stored), customer.national_id_masked
+        )
+    console.print(table)
+
+    console.rule("2. Identification (1:N) on photos not used for enrolment")
+    names = {v: k for k, v in ids.items()}
+    result = Table("probe", "decision", "guest", "score", "margin", "why")
+    for probe in ["obama3.jpg", "biden.jpg", "grace_hopper.jpg", "astronaut.jpg"]:
+        d = ident.identify(read_asset("faces", probe))
+        result.add_row(
+            probe,
+            d.status.value,
+            names.get(d.customer_id or "", "-"),
+            f"{d.score:.3f}",
+            f"{d.margin:.3f}",
+            d.explanation,
+        )
+    console.print(result)
+    console.print("(astronaut.jpg is Eileen, who gave no face consent: she is correctly not recognised.)")
+
+    console.rule("3. Bad input is refused and changes nothing")
+    for label, payload in [("corrupt bytes", b"\xff\xd8\xff\xe0 not really a jpeg"), ("empty file", b"")]:
+        try:
+            ident.identify(payload)
+        except SoberpayError as exc:
+            console.print(f"{label}: [red]{exc.code}[/] — {exc.message}")
+    try:
+        ident.enroll_images(ids["Joe (demo)"], [read_asset("faces", "obama3.jpg")])
+    except SoberpayError as exc:
+        console.print(f"enrolling Barack's face under Joe: [red]{exc.code}[/] — {exc.message}")
+    ok = ident.check_password(ids["Eileen (demo)"], DEMO_PASSWORD)
+    console.print(f"Eileen pays without face: phone lookup + password → {'accepted' if ok else 'refused'}")
+    return ids
+
+
+def _optional_step(label: str, module: str, func: str, container: object, ids: dict[str, str]) -> None:
+    import importlib
+
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError:
+        console.print(f"[dim]({label} walkthrough not available in this build)[/]")
+        return
+    getattr(mod, func)(container, console, ids)
