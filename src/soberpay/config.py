@@ -53,18 +53,74 @@ class IdentitySettings(_Section):
 
 
 class PaymentSettings(_Section):
+    # Rules of the KTV method (patent claims 1, 6-9); defaults are the method's example values.
     currency: str = "CNY"
-    high_price_threshold_fen: int = Field(10_000, ge=0, description="items above this are high-price")
-    lock_liquor_when_tagged: bool = True
-    password_max_failures: int = Field(5, ge=1, le=20)
-    password_lockout_minutes: float = Field(15.0, ge=0.0)
-    pending_expiry_minutes: float = Field(30.0, ge=1.0)
-    recovery_similarity: float = Field(0.9, ge=0.0, le=1.0)
-    recovery_dwell_seconds: float = Field(300.0, ge=0.0)
-    min_lock_seconds: float = Field(600.0, ge=0.0)
-    spend_multiplier: float = Field(2.0, ge=1.0)
-    category_count_multiplier: float = Field(2.0, ge=1.0)
-    catalogue_file: Path | None = None
+    high_price_threshold_fen: int = Field(
+        10_000, ge=0, le=100_000_000, description="items priced above this (fen) are high-price"
+    )
+    lock_liquor_when_tagged: bool = Field(True, description="all liquor counts as high-price while tagged")
+    password_max_failures: int = Field(5, ge=1, le=20, description="consecutive wrong passwords before lockout")
+    password_lockout_minutes: float = Field(15.0, ge=0.0, le=1440.0, description="password lockout length")
+    pending_expiry_minutes: float = Field(
+        30.0, ge=1.0, le=1440.0, description="suspended high-price requests expire after this"
+    )
+    recovery_similarity: float = Field(
+        0.9, ge=0.0, le=1.0, description="similarity to own normal needed to count as recovering"
+    )
+    recovery_dwell_seconds: float = Field(
+        300.0, ge=0.0, le=7200.0, description="similarity must stay high this long before unlocking"
+    )
+    min_lock_seconds: float = Field(600.0, ge=0.0, le=86_400.0, description="a tag lasts at least this long")
+    drunk_probability: float = Field(
+        0.7, ge=0.0, le=1.0, description="fused sobriety P(drunk) at/above this tags the guest"
+    )
+    sober_probability: float = Field(
+        0.3, ge=0.0, le=1.0, description="P(drunk) must be at/below this (when known) to recover"
+    )
+    spend_multiplier: float = Field(
+        2.0, ge=1.0, le=20.0, description="order / visit spend above this x own mean is abnormal"
+    )
+    category_count_multiplier: float = Field(
+        2.0, ge=1.0, le=20.0, description="per-visit category count above this x own mean is abnormal"
+    )
+    min_history_orders: int = Field(5, ge=1, le=1000, description="orders needed before own thresholds apply")
+    min_history_visits: int = Field(2, ge=1, le=1000, description="visits needed before own visit thresholds")
+    default_order_threshold_fen: int = Field(
+        30_000, ge=0, description="venue default: a single order above this is abnormal (new guests)"
+    )
+    default_visit_threshold_fen: int = Field(
+        100_000, ge=0, description="venue default: a visit total above this is abnormal (new guests)"
+    )
+    default_category_count: int = Field(
+        6, ge=1, le=1000, description="venue default: more than this many orders of one category per visit"
+    )
+    category_count_floor: int = Field(
+        2, ge=0, le=1000, description="own category thresholds are never below this count"
+    )
+    bac_abnormal_g_per_dl: float = Field(
+        0.08, ge=0.0, le=0.5, description="Widmark BAC estimate (g/100 mL) at/above this is abnormal consumption"
+    )
+    bac_default_weight_kg: float = Field(
+        55.0, ge=30.0, le=200.0, description="conservative (light) body weight when the guest gave none"
+    )
+    bac_default_r: float = Field(
+        0.55, ge=0.3, le=1.0, description="conservative Widmark r (female value) when sex is unknown"
+    )
+    bac_elimination_g_per_dl_h: float = Field(
+        0.015, ge=0.0, le=0.05, description="Widmark elimination rate beta (g/100 mL per hour)"
+    )
+    behaviour_threshold: float = Field(
+        0.5, ge=0.0, le=1.0, description="LSTM behaviour anomaly score at/above this raises the risk level"
+    )
+    behaviour_model: Path | None = Field(None, description="override path to the behaviour LSTM ONNX")
+    use_behaviour_model: bool = Field(True, description="score event sequences with the shipped LSTM")
+    tab_credit_limit_fen: int = Field(
+        0, ge=0, le=10_000_000, description="how far a guest account may go negative (tab) before refusal"
+    )
+    tag_carryover_hours: float = Field(
+        12.0, ge=0.0, le=720.0, description="a tag older than this is cleared when a new visit opens"
+    )
+    catalogue_file: Path | None = Field(None, description="menu TOML/CSV; default the bundled sample menu")
 
 
 class SobrietySettings(_Section):
