@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Install the Debian packages the test suite needs, only when missing:
 # chromium + chromium-driver (Playwright drives Debian's browser; we never download one)
-# and a PostgreSQL server (integration tests run against a throwaway cluster).
+# a PostgreSQL server (integration tests run against a throwaway cluster) and strace.
 set -euo pipefail
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then need+=(postgresql); fi
+# strace proves in a test that raw images are never written to disk.
+command -v strace >/dev/null 2>&1 || need+=(strace)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 echo "installing Debian packages: ${need[*]}"
 SUDO=""
