@@ -1,0 +1,502 @@
+"""The purchase decision, password lockout, pending (suspended) requests and idempotency (pure Python).
+
+Method claims 1 and 8, as a decision table evaluated *after* the risk state has been updated with
+this attempt's signals:
+
+=============================  ==============================================================
+guest / item                   outcome
+=============================  ==============================================================
+not tagged                     ``charged`` (if the balance allows)
+tagged, regular item           ``verification_required`` until face match AND 6-digit password
+                               are both given and correct → ``charged``
+tagged, high-price item        ``suspended``: not charged, a pending request is recorded with its
+                               reason, staff are notified
+=============================  ==============================================================
+
+Wrong passwords are counted: ``max_failures`` consecutive failures lock password payment for
+``lockout`` and notify staff. A wrong face is ``face_rejected``. Every decision carries a
+machine-readable ``outcome`` + ``rule``, a human explanation, and the audit events to write.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from soberpay.domain.catalogue import Item, Tier, TierDecision, fen_to_yuan
+from soberpay.domain.risk import RiskRecord
+from soberpay.errors import Conflict, InvalidInput, NotFound, PaymentRefused
+
+MAX_QUANTITY = 99
+
+
+class Outcome(StrEnum):
+    CHARGED = "charged"
+    SUSPENDED = "suspended"
+    VERIFICATION_REQUIRED = "verification_required"
+    PASSWORD_REJECTED = "password_rejected"
+    LOCKED_OUT = "locked_out"
+    FACE_REJECTED = "face_rejected"
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    action: str  # "payment.charged", "payment.suspended", ...
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Notification:
+    kind: str  # "suspended", "lockout", "tagged", "drunk_warning", "risk_elevated", "staff_required", ...
+    message: str
+
+
+# --- password lockout ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PasswordPolicy:
+    max_failures: int = 5
+    lockout_minutes: float = 15.0
+
+
+@dataclass(frozen=True)
+class PasswordGuard:
+    failures: int = 0  # consecutive
+    locked_until: datetime | None = None
+
+    def locked(self, now: datetime) -> bool:
+        return self.locked_until is not None and now < self.locked_until
+
+    def remaining(self, policy: PasswordPolicy) -> int:
+        return max(0, policy.max_failures - self.failures)
+
+
+@dataclass(frozen=True)
+class PasswordResult:
+    guard: PasswordGuard
+    ok: bool
+    locked_now: bool  # this failure triggered the lockout
+    explanation: str
+
+
+def record_password(guard: PasswordGuard, ok: bool, now: datetime, policy: PasswordPolicy) -> PasswordResult:
+    """Count one password attempt. Callers must not check a password while ``guard.locked(now)``."""
+    if guard.locked(now):
+        raise PaymentRefused("password payment is locked", rule="locked_out")
+    if guard.locked_until is not None:  # an old lockout has run out: start afresh
+        guard = PasswordGuard()
+    if ok:
+        return PasswordResult(PasswordGuard(), True, False, "payment password correct")
+    failures = guard.failures + 1
+    if failures >= policy.max_failures:
+        until = now + timedelta(minutes=policy.lockout_minutes)
+        return PasswordResult(
+            PasswordGuard(failures, until),
+            False,
+            True,
+            f"wrong payment password {failures} times in a row: password payment locked for "
+            f"{policy.lockout_minutes:g} min, staff notified",
+        )
+    left = policy.max_failures - failures
+    return PasswordResult(
+        PasswordGuard(failures, None), False, False, f"wrong payment password ({left} attempt(s) left before lockout)"
+    )
+
+
+def staff_unlock(guard: PasswordGuard) -> PasswordGuard:
+    return PasswordGuard()
+
+
+# --- the decision --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Auth:
+    """What the caller proved. ``None`` = not attempted."""
+
+    method: str  # "face" (identified by face), "phone" (phone + password), "customer_id" (trusted caller)
+    face_verified: bool | None = None
+    face_score: float | None = None
+    password_ok: bool | None = None
+    face_available: bool = True  # False when the guest has no face-payment consent / templates
+
+
+@dataclass(frozen=True)
+class PurchaseContext:
+    customer_id: str
+    item: Item
+    quantity: int
+    tier: TierDecision
+    risk: RiskRecord
+    auth: Auth
+    guard: PasswordGuard
+    balance_fen: int
+    credit_limit_fen: int
+    now: datetime
+    risk_explanation: str = ""
+
+
+@dataclass(frozen=True)
+class PurchaseDecision:
+    outcome: Outcome
+    rule: str
+    explanation: str
+    charge_fen: int = 0
+    requires: tuple[str, ...] = ()  # for verification_required: "face", "password"
+    guard: PasswordGuard | None = None  # new guard state when a password attempt was counted
+    events: tuple[AuditEvent, ...] = ()
+    notifications: tuple[Notification, ...] = ()
+
+    @property
+    def charged(self) -> bool:
+        return self.outcome is Outcome.CHARGED
+
+    @property
+    def moves_state(self) -> bool:
+        """Outcomes whose result is stored under the idempotency key (money moved or request recorded)."""
+        return self.outcome in (Outcome.CHARGED, Outcome.SUSPENDED)
+
+
+def validate_quantity(quantity: int) -> int:
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= MAX_QUANTITY:
+        raise InvalidInput(f"quantity must be a whole number from 1 to {MAX_QUANTITY}", field="quantity")
+    return quantity
+
+
+def decide_purchase(ctx: PurchaseContext, policy: PasswordPolicy) -> PurchaseDecision:
+    item, qty, now = ctx.item, ctx.quantity, ctx.now
+    amount = item.price_fen * qty
+    what = f"{qty} × {item.name} ({fen_to_yuan(amount)})"
+    base = {
+        "sku": item.sku,
+        "quantity": qty,
+        "amount_fen": amount,
+        "tier": ctx.tier.tier.value,
+        "tier_rule": ctx.tier.rule,
+        "risk_state": ctx.risk.state.value,
+        "risk_level": ctx.risk.level.value,
+        "auth": ctx.auth.method,
+    }
+    risk_txt = f" [{ctx.risk_explanation}]" if ctx.risk_explanation else ""
+    guard = ctx.guard
+
+    # 1. Authentication failures are decided first and always counted.
+    if ctx.auth.password_ok is not None:
+        if guard.locked(now):
+            assert guard.locked_until is not None
+            return PurchaseDecision(
+                Outcome.LOCKED_OUT,
+                "password_locked",
+                f"password payment is locked until {guard.locked_until:%H:%M} UTC after repeated wrong passwords",
+                events=(AuditEvent("payment.locked_out", base),),
+            )
+        res = record_password(guard, ctx.auth.password_ok, now, policy)
+        guard = res.guard
+        if not res.ok:
+            outcome = Outcome.LOCKED_OUT if res.locked_now else Outcome.PASSWORD_REJECTED
+            notes: tuple[Notification, ...] = ()
+            if res.locked_now:
+                notes = (Notification("lockout", f"guest {ctx.customer_id[:8]}: {res.explanation}"),)
+            return PurchaseDecision(
+                outcome,
+                "password_lockout" if res.locked_now else "wrong_password",
+                f"{what} not charged: {res.explanation}",
+                guard=guard,
+                events=(AuditEvent(f"payment.{outcome.value}", {**base, "failures": guard.failures}),),
+                notifications=notes,
+            )
+    if ctx.auth.face_verified is False:
+        return PurchaseDecision(
+            Outcome.FACE_REJECTED,
+            "face_mismatch",
+            f"{what} not charged: the face does not match the guest"
+            + (f" (similarity {ctx.auth.face_score:.3f})" if ctx.auth.face_score is not None else ""),
+            guard=guard if guard != ctx.guard else None,
+            events=(AuditEvent("payment.face_rejected", base),),
+        )
+    if ctx.auth.method == "phone" and ctx.auth.password_ok is not True:
+        return PurchaseDecision(
+            Outcome.VERIFICATION_REQUIRED,
+            "phone_needs_password",
+            "paying by phone number needs the 6-digit payment password",
+            requires=("password",),
+        )
+    new_guard = guard if guard != ctx.guard else None
+
+    # 2. Tagged + high-price: suspend, never charge.
+    if ctx.risk.tagged and ctx.tier.tier is Tier.HIGH_PRICE:
+        text = (
+            f"{what} suspended, not charged: the guest is {ctx.risk.state.value} ({ctx.risk.tag_reason}) and "
+            f"{ctx.tier.explanation}. Recorded as a pending request; the guest can confirm it after "
+            f"recovery{risk_txt}"
+        )
+        return PurchaseDecision(
+            Outcome.SUSPENDED,
+            "tagged_high_price",
+            text,
+            guard=new_guard,
+            events=(AuditEvent("payment.suspended", {**base, "reason": ctx.risk.tag_reason}),),
+            notifications=(Notification("suspended", f"guest {ctx.customer_id[:8]}: {what} suspended while tagged"),),
+        )
+
+    # 3. Tagged + regular: dual verification (face AND password).
+    rule = "untagged"
+    how = "guest not tagged"
+    if ctx.risk.tagged:
+        missing = []
+        if ctx.auth.face_verified is not True:
+            missing.append("face")
+        if ctx.auth.password_ok is not True:
+            missing.append("password")
+        if "face" in missing and not ctx.auth.face_available:
+            return PurchaseDecision(
+                Outcome.REFUSED,
+                "dual_verification_unavailable",
+                f"{what} not charged: the guest is tagged and dual verification needs a face match, but the "
+                "guest has no face-payment consent; staff assistance needed",
+                guard=new_guard,
+                events=(AuditEvent("payment.refused", {**base, "rule": "dual_verification_unavailable"}),),
+                notifications=(
+                    Notification("staff_required", f"guest {ctx.customer_id[:8]}: tagged, cannot dual-verify"),
+                ),
+            )
+        if missing:
+            return PurchaseDecision(
+                Outcome.VERIFICATION_REQUIRED,
+                "dual_verification",
+                f"the guest is {ctx.risk.state.value} ({ctx.risk.tag_reason}): {item.name} is a regular item, so "
+                f"it needs dual verification — still missing: {' and '.join(missing)}",
+                requires=tuple(missing),
+                guard=new_guard,
+            )
+        rule = "dual_verified"
+        how = "tagged guest passed dual verification (face + password)"
+
+    # 4. Money.
+    after = ctx.balance_fen - amount
+    if after < -ctx.credit_limit_fen:
+        return PurchaseDecision(
+            Outcome.REFUSED,
+            "insufficient_balance",
+            f"{what} not charged: balance {fen_to_yuan(ctx.balance_fen)} is not enough",
+            guard=new_guard,
+            events=(AuditEvent("payment.refused", {**base, "rule": "insufficient_balance"}),),
+        )
+    return PurchaseDecision(
+        Outcome.CHARGED,
+        rule,
+        f"{what} charged: {how}; {ctx.tier.explanation}{risk_txt}",
+        charge_fen=amount,
+        guard=new_guard,
+        events=(AuditEvent("payment.charged", {**base, "rule": rule}),),
+    )
+
+
+# --- pending (suspended) requests ----------------------------------------------------------------
+
+
+class PendingStatus(StrEnum):
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    DISCARDED = "discarded"
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True)
+class PendingRequest:
+    id: str
+    customer_id: str
+    visit_id: str
+    sku: str
+    name: str
+    category: str
+    unit_price_fen: int  # the price at the time of the attempt: confirmation charges this
+    quantity: int
+    reason: str
+    created_at: datetime
+    expires_at: datetime
+    status: PendingStatus = PendingStatus.PENDING
+    resolved_at: datetime | None = None
+    note: str = ""
+
+    @property
+    def amount_fen(self) -> int:
+        return self.unit_price_fen * self.quantity
+
+    @property
+    def open(self) -> bool:
+        return self.status is PendingStatus.PENDING
+
+
+def new_pending(
+    request_id: str,
+    ctx: PurchaseContext,
+    visit_id: str,
+    reason: str,
+    expiry_minutes: float,
+) -> PendingRequest:
+    return PendingRequest(
+        id=request_id,
+        customer_id=ctx.customer_id,
+        visit_id=visit_id,
+        sku=ctx.item.sku,
+        name=ctx.item.name,
+        category=ctx.item.category.value,
+        unit_price_fen=ctx.item.price_fen,
+        quantity=ctx.quantity,
+        reason=reason,
+        created_at=ctx.now,
+        expires_at=ctx.now + timedelta(minutes=expiry_minutes),
+    )
+
+
+def expire_if_due(req: PendingRequest, now: datetime) -> PendingRequest:
+    if req.open and now >= req.expires_at:
+        return replace(req, status=PendingStatus.EXPIRED, resolved_at=now, note="expired unconfirmed")
+    return req
+
+
+def _ensure_open(req: PendingRequest) -> None:
+    if not req.open:
+        raise Conflict(f"request {req.id} is already {req.status.value}", request_id=req.id, status=req.status.value)
+
+
+@dataclass(frozen=True)
+class ConfirmDecision:
+    request: PendingRequest
+    outcome: Outcome
+    rule: str
+    explanation: str
+    charge_fen: int = 0
+
+
+def decide_confirm(
+    req: PendingRequest,
+    risk: RiskRecord,
+    now: datetime,
+    authenticated: bool,
+    balance_fen: int,
+    credit_limit_fen: int,
+) -> ConfirmDecision:
+    """Confirm → charged now at the original price, only when recovered; expired → cancelled."""
+    req = expire_if_due(req, now)
+    if req.status is PendingStatus.EXPIRED:
+        return ConfirmDecision(req, Outcome.REFUSED, "expired", f"request {req.id} expired at {req.expires_at:%H:%M}")
+    _ensure_open(req)
+    if risk.tagged:
+        return ConfirmDecision(
+            req,
+            Outcome.REFUSED,
+            "still_tagged",
+            f"the guest is still {risk.state.value}: high-price items stay locked until recovery",
+        )
+    if not authenticated:
+        return ConfirmDecision(
+            req, Outcome.VERIFICATION_REQUIRED, "confirm_needs_auth", "confirming needs the guest's face or password"
+        )
+    if balance_fen - req.amount_fen < -credit_limit_fen:
+        return ConfirmDecision(
+            req,
+            Outcome.REFUSED,
+            "insufficient_balance",
+            f"balance {fen_to_yuan(balance_fen)} is not enough for {fen_to_yuan(req.amount_fen)}",
+        )
+    done = replace(req, status=PendingStatus.CONFIRMED, resolved_at=now, note="confirmed by the guest after recovery")
+    return ConfirmDecision(
+        done,
+        Outcome.CHARGED,
+        "confirmed_after_recovery",
+        f"{req.quantity} × {req.name} charged at the original price {fen_to_yuan(req.unit_price_fen)} each "
+        f"({fen_to_yuan(req.amount_fen)}), confirmed by the guest after recovery",
+        charge_fen=req.amount_fen,
+    )
+
+
+def discard_pending(req: PendingRequest, now: datetime, note: str) -> PendingRequest:
+    req = expire_if_due(req, now)
+    if req.status is PendingStatus.EXPIRED:
+        return req
+    _ensure_open(req)
+    return replace(req, status=PendingStatus.DISCARDED, resolved_at=now, note=note)
+
+
+# --- idempotency ---------------------------------------------------------------------------------
+
+_KEY_RE = re.compile(r"^[A-Za-z0-9_\-.:]{8,128}$")
+
+
+def validate_idempotency_key(key: str | None) -> str:
+    if key is None or not _KEY_RE.match(key):
+        raise InvalidInput(
+            "an idempotency key of 8-128 characters (letters, digits, _ - . :) is required for money-moving calls",
+            field="idempotency_key",
+        )
+    return key
+
+
+def fingerprint(operation: str, params: Mapping[str, Any]) -> str:
+    """Stable hash of an operation and its non-secret parameters (passwords and images never go in)."""
+    canon = json.dumps({"op": operation, **params}, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canon.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class StoredResult:
+    key: str
+    operation: str
+    fingerprint: str
+    result: Mapping[str, Any]
+
+
+def replay(stored: StoredResult | None, operation: str, fp: str) -> Mapping[str, Any] | None:
+    """The stored result for an identical retry; ``Conflict`` when the key was used for something else."""
+    if stored is None:
+        return None
+    if stored.operation != operation or stored.fingerprint != fp:
+        raise Conflict(
+            "idempotency key already used with different parameters", idempotency_key=stored.key, rule="key_reuse"
+        )
+    return stored.result
+
+
+def require_found(value: Any, what: str, **context: Any) -> Any:
+    if value is None:
+        raise NotFound(f"unknown {what}", **context)
+    return value
+
+
+__all__ = [
+    "MAX_QUANTITY",
+    "AuditEvent",
+    "Auth",
+    "ConfirmDecision",
+    "Notification",
+    "Outcome",
+    "PasswordGuard",
+    "PasswordPolicy",
+    "PasswordResult",
+    "PendingRequest",
+    "PendingStatus",
+    "PurchaseContext",
+    "PurchaseDecision",
+    "StoredResult",
+    "decide_confirm",
+    "decide_purchase",
+    "discard_pending",
+    "expire_if_due",
+    "fingerprint",
+    "new_pending",
+    "record_password",
+    "replay",
+    "staff_unlock",
+    "validate_idempotency_key",
+    "validate_quantity",
+]
