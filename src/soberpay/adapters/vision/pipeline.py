@@ -1,0 +1,133 @@
+"""Face pipeline: detect → quality-gate → align → embed (the ``FaceAnalyser`` port).
+
+Public surface used by the identity service::
+
+    detector = YuNetDetector(settings.identity.yunet_model)
+    pipeline = FacePipeline(detector, build_embedder(settings), settings.identity)
+    analysis = pipeline.analyse(image)             # one still: FaceAnalysis(face, embedding, quality)
+    analyses = pipeline.best_from_frames(frames)   # video: the best quality-qualified frames
+
+``analyse`` raises, in this order:
+
+* :class:`NoFace` — the detector found nothing;
+* :class:`MultipleFaces` — two or more faces at or above ``min_detector_score``;
+* :class:`FaceTooSmall` — the face's shorter side is below ``min_face_px``;
+* :class:`LowQuality` — any other gate failed (confidence, blur, light, contrast, pose), with
+  ``reasons`` in the error context.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from soberpay.adapters.vision.quality import (
+    REASON_MULTIPLE_FACES,
+    REASON_NO_FACE,
+    REASON_TOO_SMALL,
+    FrameSelection,
+    assess_quality,
+    reason_code,
+    select_frames,
+)
+from soberpay.config import IdentitySettings, Settings
+from soberpay.errors import ConfigError, FaceTooSmall, LowQuality, MultipleFaces, NoFace
+from soberpay.ports import Embedder, FaceAnalysis, FaceDetector, ImageBGR
+
+__all__ = ["FacePipeline", "build_detector", "build_embedder", "build_pipeline"]
+
+
+class FacePipeline:
+    """``FaceAnalyser`` over any ``FaceDetector`` + ``Embedder`` with ``IdentitySettings`` quality gates."""
+
+    def __init__(self, detector: FaceDetector, embedder: Embedder, settings: IdentitySettings) -> None:
+        self.detector = detector
+        self.embedder = embedder
+        self.settings = settings
+
+    @property
+    def embedder_name(self) -> str:
+        return self.embedder.name
+
+    def analyse(self, image: ImageBGR) -> FaceAnalysis:
+        """Exactly one usable face in a still image, or a ``FaceError`` explaining why not."""
+        faces = self.detector.detect(image)
+        if not faces:
+            raise NoFace("no face found in the image")
+        quality = assess_quality(image, faces, self.settings)
+        if quality.n_faces > 1:
+            raise MultipleFaces(
+                f"{quality.n_faces} faces in the image; exactly one person must face the camera",
+                n_faces=quality.n_faces,
+            )
+        codes = {reason_code(r) for r in quality.reasons}
+        if REASON_TOO_SMALL in codes:
+            raise FaceTooSmall(
+                f"face too small: {quality.face_size:.0f} px < {self.settings.min_face_px} px; come closer",
+                face_px=round(quality.face_size),
+                min_face_px=self.settings.min_face_px,
+            )
+        if not quality.passed:
+            raise LowQuality("face quality too low: " + "; ".join(quality.reasons), reasons=list(quality.reasons))
+        face = max(faces, key=lambda f: f.score)
+        return FaceAnalysis(face=face, embedding=self.embedder.embed(image, face), quality=quality)
+
+    def select(self, frames: Iterable[ImageBGR], top_k: int = 5) -> FrameSelection:
+        """Quality-qualified frame selection without embedding (see ``quality.select_frames``)."""
+        return select_frames(frames, self.detector, self.settings, top_k=top_k)
+
+    def best_from_frames(self, frames: Iterable[ImageBGR], top_k: int = 5) -> list[FaceAnalysis]:
+        """Embed the ``top_k`` best qualified frames; if none qualifies, raise with the rejection counts."""
+        selection = self.select(frames, top_k=top_k)
+        if not selection.selected:
+            counts = dict(selection.rejections)
+            if selection.n_frames == 0:
+                raise NoFace("the video has no frames", n_frames=0)
+            if set(counts) == {REASON_NO_FACE}:
+                raise NoFace(f"no face in any of {selection.n_frames} frames", n_frames=selection.n_frames)
+            if counts.get(REASON_MULTIPLE_FACES, 0) == selection.n_frames:
+                raise MultipleFaces(
+                    f"several faces in all {selection.n_frames} frames; exactly one person must face the camera",
+                    n_frames=selection.n_frames,
+                )
+            raise LowQuality(
+                f"no frame passed the quality gates ({selection.summary()})",
+                n_frames=selection.n_frames,
+                rejections=counts,
+            )
+        return [
+            FaceAnalysis(face=s.face, embedding=self.embedder.embed(s.image, s.face), quality=s.quality)
+            for s in selection.selected
+        ]
+
+
+def build_embedder(settings: Settings, name: str | None = None) -> Embedder:
+    """The embedder chosen by ``settings.embedder`` (or ``name``): ``sface`` | ``dlib`` | ``autoencoder``."""
+    choice = name or settings.embedder
+    ident = settings.identity
+    if choice == "sface":
+        from soberpay.adapters.vision.sface import SFaceEmbedder
+
+        return SFaceEmbedder(ident.sface_model)
+    if choice == "dlib":
+        from soberpay.adapters.vision.dlib_embedder import DlibEmbedder
+
+        return DlibEmbedder(ident.dlib_model_dir)
+    if choice == "autoencoder":
+        try:
+            from soberpay.adapters.vision.autoencoder import AutoencoderEmbedder
+        except ImportError as exc:
+            raise ConfigError(f"the autoencoder embedder is not available: {exc}") from exc
+        embedder: Embedder = AutoencoderEmbedder(ident.autoencoder_model)
+        return embedder
+    raise ConfigError(f"unknown embedder {choice!r} (choose sface, dlib or autoencoder)", embedder=choice)
+
+
+def build_detector(settings: Settings) -> FaceDetector:
+    from soberpay.adapters.vision.yunet import YuNetDetector
+
+    return YuNetDetector(settings.identity.yunet_model)
+
+
+def build_pipeline(settings: Settings) -> FacePipeline:
+    """Detector + configured embedder + identity quality gates (models load on first use)."""
+    return FacePipeline(build_detector(settings), build_embedder(settings), settings.identity)
