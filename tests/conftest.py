@@ -83,11 +83,13 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def fake_container(settings: Settings, clock: ManualClock) -> Iterator[Container]:
-    """A container on a migrated SQLite DB with the fake face analyser and a manual clock."""
+def fake_container(settings: Settings, clock: ManualClock, db_url: str) -> Iterator[Container]:
+    """A container on a migrated database (SQLite, and PostgreSQL under the postgres marker) with the
+    fake face analyser and a manual clock."""
     from tests.fakes import FakeAnalyser, fake_decode_image, fake_decode_video
 
-    container = Container(settings, clock=clock, analyser=FakeAnalyser()).open()
+    settings.database_url = db_url
+    container = Container(settings, clock=clock, analyser=FakeAnalyser()).open(migrate=False)
     container.decode_image = fake_decode_image  # type: ignore[method-assign]
     container.decode_video = fake_decode_video  # type: ignore[method-assign]
     yield container

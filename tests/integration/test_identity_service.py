@@ -11,7 +11,7 @@ from soberpay.errors import BadImage, Conflict, ConsentRequired, InvalidInput, M
 from tests.fakes import fake_image
 
 ID_A = "11010519491231002X"
-ID_B = "440524188001010014"
+ID_B = "440524198001010013"
 
 
 def _counts(c: Container) -> tuple[int, ...]:

@@ -27,7 +27,7 @@ DEMO_GUESTS = [
         ["face_payment", "sobriety_monitoring"],
         ["obama.jpg", "obama2.jpg"],
     ),
-    ("Joe (demo)", "13800000002", "440524188001010014", ["face_payment"], ["biden.jpg"]),
+    ("Joe (demo)", "13800000002", "440524198001010013", ["face_payment"], ["biden.jpg"]),
     (
         "Grace (demo)",
         "13800000003",

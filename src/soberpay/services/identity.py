@@ -289,6 +289,7 @@ class IdentityService:
     # --- enrolment ------------------------------------------------------------------------------
 
     def enroll_images(self, customer_id: str, images: Sequence[bytes], actor: str = "guest") -> EnrolmentResult:
+        self._require_face_consent(customer_id)  # no biometric processing without consent
         if not images:
             raise InvalidInput("at least one image is required")
         decoded = [self._decode_image(data) for data in images]  # all inputs validated before any write
@@ -296,6 +297,7 @@ class IdentityService:
         return self._store_templates(customer_id, analyses, {}, actor)
 
     def enroll_video(self, customer_id: str, video: bytes | str, actor: str = "guest") -> EnrolmentResult:
+        self._require_face_consent(customer_id)
         frames = self._decode_video(video)
         analyses = self.analyser.best_from_frames(frames, top_k=self._settings.templates_per_guest)
         rejected = dict(getattr(self.analyser, "last_rejections", {}) or {})
@@ -303,11 +305,15 @@ class IdentityService:
             raise LowQuality("no frame in the video passed the quality gates", rejected=rejected)
         return self._store_templates(customer_id, analyses, rejected, actor)
 
+    def _require_face_consent(self, customer_id: str) -> None:
+        self.get(customer_id)  # unknown or erased guest → NotFound
+        if not self.has_consent(customer_id, ConsentPurpose.FACE_PAYMENT):
+            raise ConsentRequired("face enrolment needs face_payment consent", customer_id=customer_id)
+
     def _store_templates(
         self, customer_id: str, analyses: Sequence[FaceAnalysis], rejected: dict[str, int], actor: str
     ) -> EnrolmentResult:
-        if not self.has_consent(customer_id, ConsentPurpose.FACE_PAYMENT):
-            raise ConsentRequired("face enrolment needs face_payment consent", customer_id=customer_id)
+        self._require_face_consent(customer_id)
         self._ensure_index()
         dup_threshold = self._threshold + self._settings.duplicate_threshold_bonus
         for analysis in analyses:
