@@ -1,0 +1,45 @@
+"""Web tables: staff accounts, rooms and room device tokens.
+
+Secrets are never stored in clear: staff passwords are argon2id hashes, device tokens are stored as
+SHA-256 digests (a token is a 256-bit random value, so a fast hash is enough) and shown once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from soberpay.adapters.db.base import Base, UTCDateTime
+
+
+class StaffAccountRow(Base):
+    __tablename__ = "staff_accounts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
+    role: Mapped[str] = mapped_column(String(16), nullable=False)  # "cashier" | "manager"
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    disabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+
+
+class RoomRow(Base):
+    __tablename__ = "rooms"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # short slug, e.g. "r101"
+    name: Mapped[str] = mapped_column(String(64), nullable=False)
+    camera_source: Mapped[str | None] = mapped_column(String(512))  # file path, device index or RTSP URL
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class DeviceTokenRow(Base):
+    __tablename__ = "room_device_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    room_id: Mapped[str] = mapped_column(ForeignKey("rooms.id"), nullable=False, index=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    label: Mapped[str] = mapped_column(String(64), nullable=False, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
