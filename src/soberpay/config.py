@@ -183,6 +183,18 @@ class WebSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     secret_key: str | None = Field(None, description="session signing key; generated into data dir if unset")
+    session_max_age_s: int = Field(12 * 3600, ge=60, le=7 * 86400, description="staff session cookie lifetime")
+    guest_token_max_age_s: int = Field(300, ge=30, le=3600, description="guest token lifetime after identification")
+    secure_cookies: bool = Field(False, description="set the Secure flag on cookies (enable behind HTTPS)")
+    login_rate_per_min: float = Field(10.0, gt=0, le=1000, description="staff sign-in attempts per IP+user")
+    identify_rate_per_min: float = Field(30.0, gt=0, le=10000, description="identifications per room/IP")
+    password_rate_per_min: float = Field(10.0, gt=0, le=1000, description="payment password attempts per guest")
+    register_rate_per_min: float = Field(10.0, gt=0, le=1000, description="kiosk registrations per IP")
+    max_upload_bytes: int = Field(25_000_000, ge=10_000, description="largest accepted request body (images/video)")
+    run_rooms: bool = Field(True, description="start the live room camera workers with the server")
+    room_queue_size: int = Field(4, ge=1, le=256, description="frames buffered per room; older frames are dropped")
+    room_process_every_n: int = Field(1, ge=1, le=100, description="analyse every n-th captured frame")
+    room_max_fps: float = Field(10.0, gt=0, le=120, description="capture pacing for file sources")
 
 
 class Settings(BaseSettings):
