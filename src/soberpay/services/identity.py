@@ -37,7 +37,16 @@ from soberpay.domain.identity import (
     validate_weight,
 )
 from soberpay.errors import Conflict, ConsentRequired, InvalidInput, LowQuality, NotFound
-from soberpay.ports import Cipher, Clock, FaceAnalyser, FaceAnalysis, ImageBGR, PasswordHasher, TemplateIndex
+from soberpay.ports import (
+    Cipher,
+    Clock,
+    Embedding,
+    FaceAnalyser,
+    FaceAnalysis,
+    ImageBGR,
+    PasswordHasher,
+    TemplateIndex,
+)
 
 ImageDecoder = Callable[[bytes], ImageBGR]
 VideoDecoder = Callable[[bytes | str], Iterable[ImageBGR]]
@@ -367,7 +376,7 @@ class IdentityService:
             rejected=rejected,
         )
 
-    def _decrypt_templates(self, customer_id: str) -> list[np.ndarray]:
+    def _decrypt_templates(self, customer_id: str) -> list[Embedding]:
         with self._sessions() as session:
             rows = session.scalars(
                 select(FaceTemplateRow).where(
@@ -394,7 +403,7 @@ class IdentityService:
         analysis = self.analyser.analyse(img)
         return self.identify_embedding(analysis.embedding)
 
-    def identify_embedding(self, embedding: np.ndarray) -> IdentityDecision:
+    def identify_embedding(self, embedding: Embedding) -> IdentityDecision:
         self._ensure_index()
         hits = self._index.search(embedding, k=2)
         candidates = [Candidate(h.key, float(h.score)) for h in hits]
