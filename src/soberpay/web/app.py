@@ -1,0 +1,234 @@
+"""``create_app(container)``: the FastAPI application factory (composition happens in ``bootstrap``).
+
+One exception handler maps ``soberpay.errors.*`` to HTTP status codes with a JSON body
+``{"error": code, "message": text}``; request validation errors become 422 with the same shape.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from soberpay import errors
+from soberpay.web import auth as web_auth
+from soberpay.web.auth import AuthStore, RateLimits, Signer, load_or_create_secret
+from soberpay.web.context import WebContext
+from soberpay.web.i18n import install_i18n
+from soberpay.web.metrics import Metrics
+from soberpay.web.ports import PaymentsPort
+from soberpay.web.rooms import DEMO_CLIP, RoomManager, RoomObservation, RoomWorker, VisionRoomProcessor, open_source
+
+if TYPE_CHECKING:
+    from soberpay.bootstrap import Container
+
+log = logging.getLogger(__name__)
+HERE = Path(__file__).resolve().parent
+
+STATUS: list[tuple[type[errors.SoberpayError], int]] = [
+    (web_auth.RateLimited, 429),
+    (web_auth.CsrfFailed, 403),
+    (web_auth.Forbidden, 403),
+    (web_auth.Unauthenticated, 401),
+    (errors.LockedOut, 423),
+    (errors.AuthError, 401),
+    (errors.BadImage, 400),
+    (errors.InvalidInput, 400),
+    (errors.FaceError, 422),
+    (errors.NotFound, 404),
+    (errors.Conflict, 409),
+    (errors.ConsentRequired, 403),
+    (errors.PaymentRefused, 402),
+    (errors.ConfigError, 503),
+]
+
+
+def status_for(exc: errors.SoberpayError) -> int:
+    for cls, code in STATUS:
+        if isinstance(exc, cls):
+            return code
+    return 400
+
+
+def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"error": code, "message": message}
+    body.update({k: v for k, v in extra.items() if isinstance(v, str | int | float | bool | list) or v is None})
+    return body
+
+
+def build_payments(container: Container) -> tuple[PaymentsPort, str]:
+    from soberpay.web.engine import ServicePayments
+
+    return ServicePayments.from_container(container), "service"
+
+
+def build_sobriety(container: Container) -> Any | None:
+    """The per-guest sobriety monitor for room workers, when the sobriety service provides one."""
+    try:
+        from soberpay.web.engine import room_sobriety_monitor
+
+        return room_sobriety_monitor(container)
+    except (ImportError, AttributeError):
+        return None
+
+
+def start_room_workers(web: WebContext) -> None:
+    container = web.container
+    settings = container.settings
+    sobriety = build_sobriety(container)
+
+    def on_observation(room_id: str, obs: RoomObservation) -> None:
+        for stage, seconds in obs.timings.items():
+            web.metrics.model_seconds.labels(stage).observe(seconds)
+        for j in obs.judgements:
+            web.payments.apply_sobriety(
+                j.customer_id,
+                p_drunk=j.p_drunk,
+                similarity=j.similarity,
+                posture_abnormal=j.posture_abnormal,
+                judged_drunk=j.judged_drunk,
+                evidence=j.evidence,
+                room_id=room_id,
+            )
+
+    processor: VisionRoomProcessor | None
+    try:
+        from soberpay.adapters.vision.pipeline import build_detector, build_embedder
+
+        ident = container.identity
+        processor = VisionRoomProcessor(
+            detector=build_detector(settings),
+            embedder=build_embedder(settings),
+            identify_embedding=ident.identify_embedding,
+            has_monitoring_consent=lambda cid: ident.has_consent(cid, "sobriety_monitoring"),
+            min_face_px=settings.identity.min_face_px,
+            min_score=settings.identity.min_detector_score,
+            max_side=settings.sobriety.max_frame_side,
+            sobriety=sobriety,
+        )
+    except Exception as exc:  # models missing: rooms still report fps/lag, the dashboard shows why
+        log.warning("room vision unavailable: %s", exc)
+        processor = None
+    for room in web.auth.rooms():
+        if not room.camera_source:
+            continue
+        demo = room.camera_source == "demo"
+        spec = str(DEMO_CLIP) if demo else room.camera_source
+        worker = RoomWorker(
+            room.id,
+            spec,
+            open_source(spec),
+            processor,
+            on_observation=on_observation,
+            queue_size=web.settings.room_queue_size,
+            loop=demo or not ("://" in spec or spec.isdigit()),
+            max_fps=web.settings.room_max_fps,
+            every_n=web.settings.room_process_every_n,
+        )
+        if processor is None:
+            worker.stats.last_error = "face models unavailable: frames are counted but not analysed"
+        web.rooms.add(worker)
+
+
+def create_app(container: Container, *, payments: PaymentsPort | None = None, run_rooms: bool | None = None) -> FastAPI:
+    settings = container.settings
+    if payments is None:
+        payments, kind = build_payments(container)
+    else:
+        kind = "injected"
+    web = WebContext(
+        container=container,
+        payments=payments,
+        auth=AuthStore(container.session_factory, container.hasher, container.clock),
+        signer=Signer(load_or_create_secret(settings.web.secret_key, settings.data_dir)),
+        limits=RateLimits(
+            settings.web.login_rate_per_min,
+            settings.web.identify_rate_per_min,
+            settings.web.password_rate_per_min,
+            settings.web.register_rate_per_min,
+        ),
+        metrics=Metrics(),
+        rooms=RoomManager(),
+        payments_kind=kind,
+    )
+    start_rooms = settings.web.run_rooms if run_rooms is None else run_rooms
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if start_rooms:
+            start_room_workers(web)
+        try:
+            yield
+        finally:
+            web.rooms.stop_all()
+
+    app = FastAPI(
+        title="soberpay venue service",
+        version="0.1.0",
+        description="Face payment for KTV venues with a consent-based sobriety guard. "
+        "Errors are JSON {error, message}.",
+        lifespan=lifespan,
+    )
+    app.state.web = web
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    install_i18n(templates)
+    web.templates = templates
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+
+    @app.exception_handler(errors.SoberpayError)
+    async def _domain_error(request: Request, exc: errors.SoberpayError) -> JSONResponse:
+        status = status_for(exc)
+        if isinstance(exc, web_auth.RateLimited):
+            web.metrics.rate_limited.labels(request.url.path.rsplit("/", 1)[-1]).inc()
+        headers = {"Retry-After": str(int(exc.context.get("retry_after", 1)) + 1)} if status == 429 else None
+        return JSONResponse(error_body(exc.code, exc.message, **exc.context), status_code=status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = []
+        for e in exc.errors()[:5]:
+            loc = ".".join(str(p) for p in e.get("loc", ()) if p != "body")
+            problems.append(f"{loc}: {e.get('msg', 'invalid')}" if loc else str(e.get("msg", "invalid")))
+        return JSONResponse(error_body("invalid_input", "; ".join(problems) or "invalid request"), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(exc.status_code, "http_error")
+        return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return JSONResponse(error_body("internal", "internal error; the request was not applied"), status_code=500)
+
+    @app.middleware("http")
+    async def _limits_and_metrics(request: Request, call_next: Any) -> Any:
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > settings.web.max_upload_bytes:
+            return JSONResponse(error_body("too_large", "request body too large"), status_code=413)
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        web.metrics.requests.labels(request.method, path, str(response.status_code)).observe(
+            time.perf_counter() - started
+        )
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    from soberpay.web.routes import guests, health, pages, purchases, rooms, staff
+
+    for module in (health, guests, purchases, rooms, staff, pages):
+        app.include_router(module.router)
+    return app

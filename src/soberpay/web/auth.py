@@ -1,0 +1,308 @@
+"""Staff accounts, sessions, CSRF, room device tokens, guest session tokens and rate limits.
+
+Principals:
+- **staff**: argon2id-hashed account; signs in once, gets an itsdangerous-signed session cookie that
+  carries a random CSRF token. Every state-changing request authenticated by a cookie must send that
+  token back (``X-CSRF-Token`` header or ``csrf_token`` form field). Roles: ``cashier`` < ``manager``.
+- **room**: a touchscreen holds a device token scoped to ONE room (``Authorization: Bearer`` for API
+  clients, or a signed ``sp_room`` cookie set by the pairing page, CSRF-protected like the staff one).
+  Tokens are stored as SHA-256 digests and can be revoked.
+- **guest**: after registration (kiosk) or identification in a room, the client gets a short-lived
+  signed guest token (``X-Guest-Token``) bound to that guest and that room; a room token alone never
+  reads guest data, and a guest token from room A is refused in room B.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from soberpay.adapters.db.audit import append_audit
+from soberpay.adapters.db.web_tables import DeviceTokenRow, RoomRow, StaffAccountRow
+from soberpay.errors import AuthError, Conflict, InvalidInput, NotFound, SoberpayError
+from soberpay.ports import Clock, PasswordHasher
+
+ROLES = ("cashier", "manager")
+SESSION_COOKIE = "sp_session"
+ROOM_COOKIE = "sp_room"
+LANG_COOKIE = "sp_lang"
+
+
+class Unauthenticated(AuthError):
+    code = "unauthenticated"
+
+
+class Forbidden(SoberpayError):
+    code = "forbidden"
+
+
+class CsrfFailed(SoberpayError):
+    code = "csrf_failed"
+
+
+class RateLimited(SoberpayError):
+    code = "rate_limited"
+
+
+@dataclass(frozen=True)
+class StaffPrincipal:
+    id: int
+    username: str
+    role: str
+    csrf: str
+    csrf_valid: bool = True  # False: an unsafe request without the right CSRF token
+
+    @property
+    def actor(self) -> str:
+        return f"staff:{self.username}"
+
+    def require_csrf(self) -> None:
+        if not self.csrf_valid:
+            raise CsrfFailed("missing or wrong CSRF token")
+
+    def require(self, role: str) -> None:
+        if ROLES.index(self.role) < ROLES.index(role):
+            raise Forbidden(f"this action needs the {role} role")
+
+
+@dataclass(frozen=True)
+class RoomPrincipal:
+    room_id: str
+    token_id: int
+    csrf: str | None  # set when authenticated by the cookie (then CSRF applies)
+
+    @property
+    def actor(self) -> str:
+        return f"room:{self.room_id}"
+
+    def require_room(self, room_id: str) -> None:
+        if room_id != self.room_id:
+            raise Forbidden("this device token belongs to another room")
+
+
+@dataclass(frozen=True)
+class GuestPrincipal:
+    customer_id: str
+    scope: str  # "kiosk" or a room id
+
+
+def load_or_create_secret(configured: str | None, data_dir: Path) -> str:
+    if configured:
+        return configured
+    path = data_dir / "web_secret.key"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(secret)
+    return secret
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Signer:
+    """Signed, timestamped payloads for the session cookie, the room cookie and guest tokens."""
+
+    def __init__(self, secret: str) -> None:
+        self._s = URLSafeTimedSerializer(secret)
+
+    def dumps(self, payload: dict[str, Any], salt: str) -> str:
+        return self._s.dumps(payload, salt=salt)
+
+    def loads(self, token: str, salt: str, max_age: int) -> dict[str, Any] | None:
+        try:
+            data = self._s.loads(token, salt=salt, max_age=max_age)
+        except (BadSignature, SignatureExpired):
+            return None
+        return data if isinstance(data, dict) else None
+
+
+def csrf_ok(expected: str | None, given: str | None) -> bool:
+    return bool(expected) and bool(given) and hmac.compare_digest(str(expected), str(given))
+
+
+class AuthStore:
+    """Staff accounts, rooms and device tokens in the database."""
+
+    def __init__(self, session_factory: sessionmaker[Session], hasher: PasswordHasher, clock: Clock) -> None:
+        self._sessions = session_factory
+        self._hasher = hasher
+        self._clock = clock
+        # A fixed dummy hash so a login with an unknown username costs the same as a wrong password.
+        self._dummy = hasher.hash(secrets.token_hex(8))
+
+    # --- staff ------------------------------------------------------------------------------
+
+    def create_staff(self, username: str, password: str, role: str, actor: str = "operator") -> int:
+        username = (username or "").strip().lower()
+        if not (3 <= len(username) <= 64 and username.replace("_", "").replace("-", "").replace(".", "").isalnum()):
+            raise InvalidInput("username must be 3–64 letters, digits, '.', '-' or '_'", field="username")
+        if role not in ROLES:
+            raise InvalidInput(f"role must be one of {list(ROLES)}", field="role")
+        if not isinstance(password, str) or not 8 <= len(password) <= 256:
+            raise InvalidInput("staff password must be 8–256 characters", field="password")
+        now = self._clock.now()
+        with self._sessions.begin() as session:
+            if session.scalar(select(StaffAccountRow.id).where(StaffAccountRow.username == username)) is not None:
+                raise Conflict("username already exists", field="username")
+            row = StaffAccountRow(
+                username=username, password_hash=self._hasher.hash(password), role=role, created_at=now
+            )
+            session.add(row)
+            try:
+                session.flush()
+            except IntegrityError as exc:
+                raise Conflict("username already exists", field="username") from exc
+            append_audit(
+                session, at=now, actor=actor, action="staff.created", details={"username": username, "role": role}
+            )
+            return row.id
+
+    def authenticate(self, username: str, password: str) -> StaffAccountRow:
+        username = (username or "").strip().lower()
+        with self._sessions() as session:
+            row = session.scalar(select(StaffAccountRow).where(StaffAccountRow.username == username))
+        if row is None or row.disabled:
+            self._hasher.verify(self._dummy, password or "")
+            raise AuthError("wrong username or password")
+        if not self._hasher.verify(row.password_hash, password or ""):
+            raise AuthError("wrong username or password")
+        return row
+
+    def staff_active(self, staff_id: int) -> StaffAccountRow | None:
+        with self._sessions() as session:
+            row = session.get(StaffAccountRow, staff_id)
+            return row if row is not None and not row.disabled else None
+
+    def list_staff(self) -> list[StaffAccountRow]:
+        with self._sessions() as session:
+            return list(session.scalars(select(StaffAccountRow).order_by(StaffAccountRow.id)))
+
+    # --- rooms and device tokens ------------------------------------------------------------
+
+    def create_room(self, room_id: str, name: str, camera_source: str | None, actor: str = "operator") -> RoomRow:
+        room_id = (room_id or "").strip().lower()
+        if not (1 <= len(room_id) <= 32 and room_id.replace("-", "").replace("_", "").isalnum()):
+            raise InvalidInput("room id must be 1–32 letters, digits, '-' or '_'", field="room_id")
+        name = (name or "").strip()
+        if not 1 <= len(name) <= 64:
+            raise InvalidInput("room name must be 1–64 characters", field="name")
+        if camera_source is not None and len(camera_source) > 512:
+            raise InvalidInput("camera source is too long", field="camera_source")
+        now = self._clock.now()
+        with self._sessions.begin() as session:
+            if session.get(RoomRow, room_id) is not None:
+                raise Conflict("room already exists", room_id=room_id)
+            row = RoomRow(id=room_id, name=name, camera_source=camera_source or None, created_at=now)
+            session.add(row)
+            append_audit(session, at=now, actor=actor, action="room.created", details={"room_id": room_id})
+            return row
+
+    def rooms(self) -> list[RoomRow]:
+        with self._sessions() as session:
+            return list(session.scalars(select(RoomRow).order_by(RoomRow.id)))
+
+    def room(self, room_id: str) -> RoomRow:
+        with self._sessions() as session:
+            row = session.get(RoomRow, room_id)
+        if row is None:
+            raise NotFound("unknown room", room_id=room_id)
+        return row
+
+    def issue_device_token(self, room_id: str, label: str = "", actor: str = "operator") -> tuple[int, str]:
+        self.room(room_id)
+        token = "sprt_" + secrets.token_urlsafe(32)
+        now = self._clock.now()
+        with self._sessions.begin() as session:
+            row = DeviceTokenRow(room_id=room_id, token_sha256=token_digest(token), label=label[:64], created_at=now)
+            session.add(row)
+            session.flush()
+            append_audit(
+                session,
+                at=now,
+                actor=actor,
+                action="room.token_issued",
+                details={"room_id": room_id, "token_id": row.id},
+            )
+            return row.id, token
+
+    def revoke_device_token(self, token_id: int, actor: str) -> None:
+        now = self._clock.now()
+        with self._sessions.begin() as session:
+            row = session.get(DeviceTokenRow, token_id)
+            if row is None:
+                raise NotFound("unknown device token", token_id=token_id)
+            row.revoked_at = now
+            append_audit(session, at=now, actor=actor, action="room.token_revoked", details={"token_id": token_id})
+
+    def device_token(self, token: str) -> DeviceTokenRow | None:
+        if not token or len(token) > 200:
+            return None
+        with self._sessions() as session:
+            row = session.scalar(select(DeviceTokenRow).where(DeviceTokenRow.token_sha256 == token_digest(token)))
+        return row if row is not None and row.revoked_at is None else None
+
+    def device_token_active(self, token_id: int, room_id: str) -> bool:
+        with self._sessions() as session:
+            row = session.get(DeviceTokenRow, token_id)
+        return row is not None and row.revoked_at is None and row.room_id == room_id
+
+    def audit(self, session: Session, at: datetime, actor: str, action: str, **details: Any) -> None:
+        append_audit(session, at=at, actor=actor, action=action, details=details)
+
+
+class TokenBucket:
+    """In-process token buckets keyed by (name, key): ``rate_per_min`` refill, ``burst`` capacity."""
+
+    def __init__(self, rate_per_min: float, burst: int, now: Any = time.monotonic) -> None:
+        self.rate = rate_per_min / 60.0
+        self.burst = float(burst)
+        self._now = now
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, key: str) -> float:
+        """Consume one token; returns 0 when allowed, else the seconds until one is available."""
+        with self._lock:
+            t = self._now()
+            tokens, last = self._buckets.get(key, (self.burst, t))
+            tokens = min(self.burst, tokens + (t - last) * self.rate)
+            if tokens >= 1.0:
+                self._buckets[key] = (tokens - 1.0, t)
+                if len(self._buckets) > 10_000:  # forget idle keys
+                    self._buckets = {k: v for k, v in self._buckets.items() if t - v[1] < 3600}
+                return 0.0
+            self._buckets[key] = (tokens, t)
+            return (1.0 - tokens) / self.rate if self.rate > 0 else 3600.0
+
+
+class RateLimits:
+    def __init__(self, login_per_min: float, identify_per_min: float, password_per_min: float, register_per_min: float):
+        self.buckets = {
+            "login": TokenBucket(login_per_min, max(1, int(login_per_min))),
+            "identify": TokenBucket(identify_per_min, max(1, int(identify_per_min))),
+            "password": TokenBucket(password_per_min, max(1, int(password_per_min))),
+            "register": TokenBucket(register_per_min, max(1, int(register_per_min))),
+        }
+
+    def check(self, name: str, key: str) -> None:
+        wait = self.buckets[name].take(key)
+        if wait > 0:
+            raise RateLimited(f"too many {name} attempts; try again in {wait:.0f} s", retry_after=round(wait, 1))

@@ -1,0 +1,35 @@
+"""The web layer's runtime objects, built once per app from the container (hung on ``app.state.web``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from soberpay.web.auth import AuthStore, RateLimits, Signer
+from soberpay.web.metrics import Metrics
+from soberpay.web.ports import PaymentsPort
+from soberpay.web.rooms import RoomManager
+
+if TYPE_CHECKING:
+    from soberpay.bootstrap import Container
+    from soberpay.config import WebSettings
+
+
+@dataclass
+class WebContext:
+    container: Container
+    payments: PaymentsPort
+    auth: AuthStore
+    signer: Signer
+    limits: RateLimits
+    metrics: Metrics
+    rooms: RoomManager
+    payments_kind: str  # "service" (PaymentService) or "injected" (tests)
+    templates: Any = None
+
+    @property
+    def settings(self) -> WebSettings:
+        return self.container.settings.web
+
+    def guest_token(self, customer_id: str, scope: str) -> str:
+        return self.signer.dumps({"cid": customer_id, "scope": scope}, salt="sp-guest")

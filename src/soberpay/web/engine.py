@@ -1,0 +1,227 @@
+"""Adapters from the real services to the web layer's ports (``soberpay.web.ports``).
+
+``ServicePayments`` wraps ``soberpay.services.payments.PaymentService``: it maps its results to the
+web's view types, enforces that a guest only touches their own pending requests, keeps a bounded
+in-memory sobriety timeline per guest for the staff plot (the measurements themselves are stored
+by the sobriety service), and pushes room observations into the risk state machine.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from soberpay.errors import NotFound
+from soberpay.web.i18n import item_name_zh
+from soberpay.web.ports import (
+    AlertView,
+    BillLine,
+    BillView,
+    MenuItem,
+    PendingView,
+    PurchaseOutcome,
+    RiskView,
+    SobrietyPoint,
+)
+
+if TYPE_CHECKING:
+    from soberpay.bootstrap import Container
+    from soberpay.services.payments import PaymentService
+
+TIMELINE_POINTS = 2000
+
+
+class ServicePayments:
+    """Implements ``PaymentsPort`` over ``PaymentService``."""
+
+    def __init__(self, service: PaymentService, clock: Any) -> None:
+        self.service = service
+        self._clock = clock
+        self._timeline: dict[str, deque[SobrietyPoint]] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_container(cls, container: Container) -> ServicePayments:
+        service = getattr(container, "payments", None)
+        if service is None:  # the composition root does not provide it yet: build it here
+            from soberpay.adapters.catalogue_file import load_catalogue
+            from soberpay.services.payments import PaymentService
+
+            service = PaymentService(
+                session_factory=container.session_factory,
+                identity=container.identity,
+                clock=container.clock,
+                settings=container.settings.payment,
+                catalogue=load_catalogue(container.settings.payment.catalogue_file),
+            )
+        return cls(service, container.clock)
+
+    # --- mapping -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _outcome(r: Any) -> PurchaseOutcome:
+        return PurchaseOutcome(
+            outcome=r.outcome,
+            rule=r.rule,
+            explanation=r.explanation,
+            item_id=r.sku,
+            quantity=r.quantity,
+            amount_fen=r.amount_fen,
+            risk_state=r.risk_state,
+            charged_fen=r.charged_fen,
+            balance_fen=r.balance_fen,
+            requires=tuple(r.requires),
+            order_id=r.order_id,
+            pending_id=r.pending_id,
+            replayed=r.replayed,
+        )
+
+    @staticmethod
+    def _pending(p: Any) -> PendingView:
+        status = getattr(p.status, "value", p.status)
+        return PendingView(
+            p.id, p.customer_id, p.sku, p.name, p.quantity, p.amount_fen, p.reason, p.created_at, str(status)
+        )
+
+    @staticmethod
+    def _risk(v: Any) -> RiskView:
+        return RiskView(v.customer_id, v.state, v.level, v.tag_reason, v.explanation, tuple(v.signals), len(v.pending))
+
+    # --- PaymentsPort --------------------------------------------------------------------------
+
+    def menu(self) -> list[MenuItem]:
+        from soberpay.domain.catalogue import tier_of
+
+        out = []
+        for item in self.service.catalogue:
+            tier = tier_of(item, self.service.tier_policy, False, 1)
+            out.append(
+                MenuItem(
+                    item.sku,
+                    item.name,
+                    item_name_zh(item.sku, item.name),
+                    item.category.value,
+                    item.price_fen,
+                    tier.tier.value == "high_price",
+                )
+            )
+        return out
+
+    def purchase(
+        self,
+        *,
+        customer_id: str,
+        item_id: str,
+        quantity: int,
+        idempotency_key: str,
+        password: str | None,
+        face_image: bytes | None,
+        room_id: str | None,
+        actor: str,
+    ) -> PurchaseOutcome:
+        r = self.service.purchase(
+            customer_id, item_id, quantity, idempotency_key, password=password, face_image=face_image
+        )
+        return self._outcome(r)
+
+    def risk(self, customer_id: str) -> RiskView:
+        return self._risk(self.service.risk_status(customer_id))
+
+    def pending(self, customer_id: str | None = None) -> list[PendingView]:
+        return [self._pending(p) for p in self.service.list_pending(customer_id, include_closed=False)]
+
+    def _own(self, pending_id: str, customer_id: str) -> None:
+        rows = self.service.list_pending(customer_id, include_closed=True)
+        if not any(p.id == pending_id for p in rows):
+            raise NotFound("unknown pending request", pending_id=pending_id)
+
+    def confirm_pending(
+        self,
+        pending_id: str,
+        *,
+        customer_id: str,
+        idempotency_key: str,
+        password: str | None,
+        face_image: bytes | None,
+        actor: str,
+    ) -> PurchaseOutcome:
+        self._own(pending_id, customer_id)
+        r = self.service.confirm_pending(pending_id, idempotency_key, password=password, face_image=face_image)
+        return self._outcome(r)
+
+    def discard_pending(self, pending_id: str, *, customer_id: str, actor: str) -> PendingView:
+        self._own(pending_id, customer_id)
+        return self._pending(self.service.discard_pending(pending_id, actor=actor))
+
+    def override(self, customer_id: str, *, action: str, reason: str, actor: str) -> RiskView:
+        name = actor.split(":", 1)[-1]
+        if action == "tag":
+            return self._risk(self.service.staff_tag(customer_id, reason, name))
+        if action == "untag":
+            return self._risk(self.service.staff_untag(customer_id, reason, name))
+        self.service.staff_unlock(customer_id, reason, name)
+        return self.risk(customer_id)
+
+    def alerts(self, after_id: int = 0, limit: int = 100) -> list[AlertView]:
+        rows = self.service.alerts(include_acknowledged=True, limit=limit)
+        return sorted(
+            (AlertView(a.id, a.at, a.kind, a.message, a.customer_id, None) for a in rows if a.id > after_id),
+            key=lambda a: a.id,
+        )
+
+    @staticmethod
+    def _bill(b: Any, closed: bool, balance: int) -> BillView:
+        lines = tuple(BillLine(x.at, x.sku, x.name, x.quantity, x.amount_fen) for x in b.lines)
+        return BillView(b.customer_id, b.visit_id, lines, b.total_fen, closed, balance, tuple(b.discarded))
+
+    def bill(self, customer_id: str) -> BillView:
+        balance = self.service.balance(customer_id)
+        try:
+            b = self.service.bill(customer_id)
+        except NotFound:
+            return BillView(customer_id, None, (), 0, True, balance)  # no open visit
+        return self._bill(b, False, balance)
+
+    def checkout(self, customer_id: str, *, actor: str) -> BillView:
+        current = self.service.bill(customer_id)  # NotFound when there is no open visit
+        r = self.service.checkout(customer_id, f"checkout-{current.visit_id}", actor=actor.split(":", 1)[-1])
+        return self._bill(r.bill, True, r.balance_fen)
+
+    def topup(self, customer_id: str, *, amount_fen: int, idempotency_key: str, actor: str) -> int:
+        return int(self.service.topup(customer_id, amount_fen, idempotency_key, actor=actor).balance_fen)
+
+    def balance(self, customer_id: str) -> int:
+        return int(self.service.balance(customer_id))
+
+    def apply_sobriety(
+        self,
+        customer_id: str,
+        *,
+        p_drunk: float | None,
+        similarity: float | None,
+        posture_abnormal: bool,
+        judged_drunk: bool | None,
+        evidence: str,
+        room_id: str,
+    ) -> RiskView:
+        from soberpay.domain.risk import SobrietyObservation
+
+        obs = SobrietyObservation(p_drunk, posture_abnormal, similarity, judged_drunk, evidence)
+        view = self._risk(self.service.refresh_risk(customer_id, obs))
+        with self._lock:
+            series = self._timeline.setdefault(customer_id, deque(maxlen=TIMELINE_POINTS))
+            series.append(SobrietyPoint(self._clock.now(), p_drunk, view.state, similarity))
+        return view
+
+    def sobriety_history(self, customer_id: str) -> list[SobrietyPoint]:
+        with self._lock:
+            return list(self._timeline.get(customer_id, ()))
+
+
+def room_sobriety_monitor(container: Container) -> Any:
+    """The sobriety service's per-guest room monitor, when the composition root provides one."""
+    monitor = getattr(container, "sobriety_monitor", None)
+    if monitor is None:
+        raise AttributeError("no sobriety monitor in the container")
+    return monitor

@@ -1,0 +1,223 @@
+"""A small message catalogue (English / 简体中文) for the pages and their scripts.
+
+Templates call ``t("key")``; scripts read the same catalogue from a JSON block in the page. The
+language comes from the ``sp_lang`` cookie (set by ``/lang/{code}``), else ``Accept-Language``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+
+LANGS = ("en", "zh")
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "app.title": {"en": "soberpay", "zh": "清醒付"},
+    "app.tagline": {"en": "Face payment with a consent-based sobriety guard", "zh": "刷脸支付，经您同意的醉酒保护"},
+    "nav.kiosk": {"en": "Registration kiosk", "zh": "登记自助机"},
+    "nav.room": {"en": "Room touchscreen", "zh": "包房点单屏"},
+    "nav.staff": {"en": "Staff dashboard", "zh": "员工后台"},
+    "nav.audit": {"en": "Audit log", "zh": "审计日志"},
+    "nav.logout": {"en": "Sign out", "zh": "退出登录"},
+    "lang.switch": {"en": "中文", "zh": "English"},
+    # kiosk
+    "kiosk.title": {"en": "Register for face payment", "zh": "登记刷脸支付"},
+    "kiosk.step1": {"en": "1. Your details", "zh": "1. 个人信息"},
+    "kiosk.step2": {"en": "2. Your choices (nothing is pre-selected)", "zh": "2. 您的选择（默认均不勾选）"},
+    "kiosk.step3": {"en": "3. Face photos", "zh": "3. 人脸照片"},
+    "kiosk.name": {"en": "Name", "zh": "姓名"},
+    "kiosk.phone": {"en": "Mobile number", "zh": "手机号"},
+    "kiosk.national_id": {"en": "ID card number (18 characters)", "zh": "身份证号（18位）"},
+    "kiosk.password": {"en": "6-digit payment password", "zh": "6位支付密码"},
+    "kiosk.sex": {"en": "Sex (optional, for the alcohol estimate)", "zh": "性别（可选，用于酒精估算）"},
+    "kiosk.weight": {"en": "Weight in kg (optional)", "zh": "体重（公斤，可选）"},
+    "kiosk.unspecified": {"en": "Prefer not to say", "zh": "不填写"},
+    "kiosk.consent.face_payment": {"en": "I agree to face payment", "zh": "我同意刷脸支付"},
+    "kiosk.consent.sobriety_monitoring": {"en": "I agree to sobriety monitoring", "zh": "我同意醉酒状态监测"},
+    "kiosk.register": {"en": "Register", "zh": "登记"},
+    "kiosk.registered": {"en": "Registered. Welcome,", "zh": "登记成功，欢迎"},
+    "kiosk.no_face_consent": {
+        "en": "You chose not to use face payment: pay with your phone number and password.",
+        "zh": "您未选择刷脸支付：可使用手机号和支付密码付款。",
+    },
+    "kiosk.camera": {"en": "Look at the camera", "zh": "请看向摄像头"},
+    "kiosk.camera_off": {"en": "No camera available: upload photos instead.", "zh": "没有可用的摄像头：请上传照片。"},
+    "kiosk.capture": {"en": "Take photo", "zh": "拍照"},
+    "kiosk.upload": {"en": "Or upload photos", "zh": "或上传照片"},
+    "kiosk.enrol": {"en": "Save my face", "zh": "保存人脸"},
+    "kiosk.enrolled": {"en": "Face saved: templates stored", "zh": "人脸已保存：模板数"},
+    "kiosk.photos": {"en": "photos ready", "zh": "张照片已就绪"},
+    "kiosk.quality": {"en": "Quality", "zh": "质量"},
+    "kiosk.done": {"en": "All done. Enjoy your evening!", "zh": "全部完成，祝您玩得开心！"},
+    "kiosk.privacy": {
+        "en": "We store encrypted face templates, never photos. You can revoke consent or erase your data at any time.",
+        "zh": "我们只保存加密的人脸模板，不保存照片。您可随时撤回同意或删除数据。",
+    },
+    # room
+    "room.title": {"en": "Room", "zh": "包房"},
+    "room.pair": {"en": "Pair this touchscreen", "zh": "绑定此点单屏"},
+    "room.pair_hint": {
+        "en": "Enter the device token issued by a manager for this room.",
+        "zh": "请输入经理为本包房签发的设备令牌。",
+    },
+    "room.token": {"en": "Device token", "zh": "设备令牌"},
+    "room.pair_button": {"en": "Pair", "zh": "绑定"},
+    "room.menu": {"en": "Menu", "zh": "菜单"},
+    "room.cart": {"en": "Your order", "zh": "您的订单"},
+    "room.cart_empty": {"en": "Tap items to add them.", "zh": "点击商品加入订单。"},
+    "room.total": {"en": "Total", "zh": "合计"},
+    "room.clear": {"en": "Clear", "zh": "清空"},
+    "room.pay_face": {"en": "Pay by face", "zh": "刷脸支付"},
+    "room.pay_phone": {"en": "Pay with phone + password", "zh": "手机号+密码支付"},
+    "room.identify_hint": {"en": "Look at the camera, or upload a photo.", "zh": "请看向摄像头，或上传照片。"},
+    "room.identify": {"en": "Identify me", "zh": "识别我"},
+    "room.hello": {"en": "Hello", "zh": "您好"},
+    "room.not_you": {"en": "Not you? / Done", "zh": "不是您？/ 结束"},
+    "room.high_price": {"en": "high-price", "zh": "高价"},
+    "room.locked": {"en": "Locked", "zh": "已锁定"},
+    "room.state.normal": {"en": "All items available", "zh": "全部商品可购买"},
+    "room.state.tagged": {
+        "en": "Protection on: high-price items are locked; other items need your password",
+        "zh": "保护已开启：高价商品已锁定，其他商品需输入支付密码",
+    },
+    "room.state.recovering": {
+        "en": "Recovering: high-price items stay locked for now",
+        "zh": "恢复中：高价商品暂时仍锁定",
+    },
+    "room.password_title": {"en": "Enter your 6-digit payment password", "zh": "请输入6位支付密码"},
+    "room.password_why": {"en": "Dual verification: face + password.", "zh": "双重验证：人脸 + 密码。"},
+    "room.ok": {"en": "OK", "zh": "确定"},
+    "room.cancel": {"en": "Cancel", "zh": "取消"},
+    "room.delete": {"en": "Delete", "zh": "删除"},
+    "room.charged": {"en": "Paid", "zh": "已支付"},
+    "room.suspended": {"en": "Not charged — saved for later", "zh": "未扣款——已保存待确认"},
+    "room.pending": {"en": "Requests saved while locked", "zh": "锁定期间保存的请求"},
+    "room.pending_hint": {
+        "en": "You are back to normal. Confirm or discard each request.",
+        "zh": "您已恢复正常。请逐一确认或放弃。",
+    },
+    "room.pending_wait": {"en": "These can be confirmed after recovery.", "zh": "恢复后可确认这些请求。"},
+    "room.confirm": {"en": "Confirm & pay", "zh": "确认并支付"},
+    "room.discard": {"en": "Discard", "zh": "放弃"},
+    "room.phone": {"en": "Mobile number", "zh": "手机号"},
+    # staff
+    "staff.login": {"en": "Staff sign-in", "zh": "员工登录"},
+    "staff.username": {"en": "Username", "zh": "用户名"},
+    "staff.password": {"en": "Password", "zh": "密码"},
+    "staff.signin": {"en": "Sign in", "zh": "登录"},
+    "staff.rooms": {"en": "Rooms", "zh": "包房"},
+    "staff.alerts": {"en": "Alerts (live)", "zh": "警报（实时）"},
+    "staff.suspended": {"en": "Suspended attempts", "zh": "被暂停的购买"},
+    "staff.guests": {"en": "Guests", "zh": "顾客"},
+    "staff.override": {"en": "Override", "zh": "人工处理"},
+    "staff.override_title": {
+        "en": "Staff override (reason required, audited)",
+        "zh": "人工处理（必须填写原因，将被审计）",
+    },
+    "staff.action": {"en": "Action", "zh": "操作"},
+    "staff.action.tag": {"en": "Tag (lock high-price items)", "zh": "标记（锁定高价商品）"},
+    "staff.action.untag": {"en": "Untag (guest recovered)", "zh": "取消标记（已恢复）"},
+    "staff.action.unlock": {"en": "Unlock password payment", "zh": "解锁密码支付"},
+    "staff.reason": {"en": "Reason", "zh": "原因"},
+    "staff.apply": {"en": "Apply", "zh": "执行"},
+    "staff.timeline": {"en": "Timeline", "zh": "时间线"},
+    "staff.evidence": {"en": "Sobriety evidence", "zh": "醉酒评估证据"},
+    "staff.bill": {"en": "Bill for this visit", "zh": "本次消费账单"},
+    "staff.checkout": {"en": "Check out (close tab)", "zh": "结账（关闭账单）"},
+    "staff.search": {"en": "Search", "zh": "搜索"},
+    "staff.manage": {"en": "Rooms & devices (manager)", "zh": "包房与设备（经理）"},
+    "staff.new_room": {"en": "New room", "zh": "新建包房"},
+    "staff.issue_token": {"en": "Issue device token", "zh": "签发设备令牌"},
+    "staff.camera": {
+        "en": "Camera (file, device index, RTSP URL or 'demo')",
+        "zh": "摄像头（文件、设备号、RTSP 地址或 demo）",
+    },
+    "staff.no_alerts": {"en": "No alerts yet.", "zh": "暂无警报。"},
+    "staff.none": {"en": "None.", "zh": "无。"},
+    "col.guest": {"en": "Guest", "zh": "顾客"},
+    "col.state": {"en": "State", "zh": "状态"},
+    "col.item": {"en": "Item", "zh": "商品"},
+    "col.amount": {"en": "Amount", "zh": "金额"},
+    "col.reason": {"en": "Reason", "zh": "原因"},
+    "col.time": {"en": "Time", "zh": "时间"},
+    "col.actor": {"en": "Actor", "zh": "操作者"},
+    "col.action": {"en": "Action", "zh": "动作"},
+    "col.details": {"en": "Details", "zh": "详情"},
+    "col.qty": {"en": "Qty", "zh": "数量"},
+    "state.normal": {"en": "normal", "zh": "正常"},
+    "state.tagged": {"en": "tagged", "zh": "已标记"},
+    "state.recovering": {"en": "recovering", "zh": "恢复中"},
+    "cat.song": {"en": "Songs", "zh": "点歌"},
+    "cat.drink": {"en": "Drinks", "zh": "饮品"},
+    "cat.snack": {"en": "Snacks", "zh": "小吃"},
+    "cat.liquor": {"en": "Liquor", "zh": "酒类"},
+    "cat.room_upgrade": {"en": "Room", "zh": "包房"},
+    "cat.service": {"en": "Service", "zh": "服务"},
+    "cat.food": {"en": "Food", "zh": "餐食"},
+    "cat.beer": {"en": "Beer", "zh": "啤酒"},
+    "cat.fruit": {"en": "Fruit", "zh": "水果"},
+    "err.generic": {"en": "Something went wrong", "zh": "出错了"},
+}
+
+
+def lang_of(request: Request) -> str:
+    lang = request.cookies.get("sp_lang") or request.query_params.get("lang") or ""
+    if lang in LANGS:
+        return lang
+    accept = request.headers.get("accept-language", "")
+    return "zh" if accept.lower().startswith("zh") else "en"
+
+
+def translate(key: str, lang: str) -> str:
+    entry = MESSAGES.get(key)
+    if entry is None:
+        return key
+    return entry.get(lang) or entry["en"]
+
+
+def catalogue(lang: str) -> dict[str, str]:
+    return {k: translate(k, lang) for k in MESSAGES}
+
+
+def install_i18n(templates: Any) -> None:
+    """Expose ``fen`` (money) to every template; ``t`` is bound per request in ``render``."""
+    templates.env.filters["fen"] = lambda v: f"¥{int(v) / 100:,.2f}"
+
+
+ITEM_NAMES_ZH: dict[str, str] = {
+    "song-1": "点歌",
+    "song-pack-10": "10首歌曲套餐",
+    "song-priority": "优先点歌（插队）",
+    "room-medium-1h": "升级中包（1小时）",
+    "room-vip-1h": "升级VIP包房（1小时）",
+    "room-extend-30m": "续房30分钟",
+    "beer-tsingtao": "青岛啤酒 330毫升",
+    "beer-snow": "雪花啤酒 500毫升",
+    "beer-bucket-6": "青岛啤酒桶（6×330毫升）",
+    "beer-craft": "精酿IPA 330毫升",
+    "cola": "可口可乐 330毫升",
+    "herbal-tea": "王老吉凉茶",
+    "juice-orange": "鲜榨橙汁（扎）",
+    "water": "矿泉水",
+    "lemon-tea-jug": "冰柠檬茶（扎）",
+    "popcorn": "爆米花",
+    "sunflower-seeds": "瓜子",
+    "chicken-wings": "香辣鸡翅",
+    "snack-platter": "小吃拼盘（坚果、牛肉干、薯片）",
+    "fruit-small": "果盘（小）",
+    "fruit-large": "果盘（大）",
+    "whisky-jw-red": "尊尼获加红牌 700毫升",
+    "whisky-chivas-12": "芝华士12年 700毫升",
+    "baijiu-erguotou": "红星二锅头 500毫升",
+    "baijiu-wuliangye": "五粮液 500毫升",
+    "wine-red": "招牌红酒 750毫升",
+    "cocktail-mojito": "莫吉托",
+    "shot-tequila": "龙舌兰（一杯）",
+    "birthday-cake": "生日蛋糕+生日歌",
+    "mic-replacement": "加一支无线麦克风",
+}
+
+
+def item_name_zh(sku: str, fallback: str) -> str:
+    return ITEM_NAMES_ZH.get(sku, fallback)

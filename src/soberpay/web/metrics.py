@@ -1,0 +1,49 @@
+"""Prometheus metrics (one registry per app, so tests can build many apps in one process)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.decisions = Counter(
+            "soberpay_purchase_decisions", "Purchase decisions by outcome and rule", ["outcome", "rule"], registry=r
+        )
+        self.identifications = Counter(
+            "soberpay_identifications", "Face identifications by status", ["status"], registry=r
+        )
+        self.alerts = Counter("soberpay_alerts", "Staff alerts seen by the web layer, by kind", ["kind"], registry=r)
+        self.requests = Histogram(
+            "soberpay_http_request_seconds",
+            "HTTP request latency",
+            ["method", "route", "status"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.model_seconds = Histogram(
+            "soberpay_model_seconds",
+            "Model stage timings (detect, identify, enrol, sobriety)",
+            ["stage"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.room_fps = Gauge("soberpay_room_fps", "Processed frames per second per room", ["room"], registry=r)
+        self.room_lag = Gauge("soberpay_room_lag_seconds", "Capture-to-processed lag per room", ["room"], registry=r)
+        self.room_dropped = Gauge(
+            "soberpay_room_dropped_frames", "Frames dropped under back-pressure per room", ["room"], registry=r
+        )
+        self.rate_limited = Counter("soberpay_rate_limited", "Requests refused by rate limits", ["bucket"], registry=r)
+
+    def render(self, rooms: dict[str, Any]) -> bytes:
+        for room_id, worker in rooms.items():
+            self.room_fps.labels(room_id).set(worker.stats.fps)
+            self.room_lag.labels(room_id).set(worker.stats.lag_s)
+            self.room_dropped.labels(room_id).set(worker.stats.dropped)
+        return generate_latest(self.registry)

@@ -1,0 +1,159 @@
+"""What the web layer needs from the payment engine and the sobriety monitor, as small Protocols.
+
+The web routes only talk to these; ``soberpay.web.engine`` adapts the real payment service
+(``soberpay.services.payments.PaymentService``) to them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+
+@dataclass(frozen=True)
+class MenuItem:
+    id: str
+    name: str
+    name_zh: str
+    category: str
+    price_fen: int
+    high_price: bool
+
+
+@dataclass(frozen=True)
+class PurchaseOutcome:
+    """One purchase decision. ``outcome``: charged | suspended | verification_required (see ``requires``:
+    face / password) | password_rejected | locked_out | face_rejected | refused."""
+
+    outcome: str
+    rule: str
+    explanation: str
+    item_id: str
+    quantity: int
+    amount_fen: int
+    risk_state: str
+    charged_fen: int = 0
+    balance_fen: int = 0
+    requires: tuple[str, ...] = ()
+    order_id: str | None = None
+    pending_id: str | None = None
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
+class PendingView:
+    id: str
+    customer_id: str
+    item_id: str
+    item_name: str
+    quantity: int
+    amount_fen: int
+    reason: str
+    created_at: datetime
+    status: str  # pending | confirmed | discarded | expired
+
+
+@dataclass(frozen=True)
+class RiskView:
+    customer_id: str
+    state: str  # normal | tagged | recovering
+    level: str  # low | elevated | high
+    reason: str
+    explanation: str
+    signals: tuple[str, ...] = ()
+    pending_count: int = 0
+
+    @property
+    def high_price_locked(self) -> bool:
+        return self.state != "normal"
+
+
+@dataclass(frozen=True)
+class AlertView:
+    id: int
+    at: datetime
+    kind: str
+    message: str
+    customer_id: str | None = None
+    room_id: str | None = None
+
+
+@dataclass(frozen=True)
+class BillLine:
+    at: datetime
+    item_id: str
+    item_name: str
+    quantity: int
+    amount_fen: int
+
+
+@dataclass(frozen=True)
+class BillView:
+    customer_id: str
+    visit_id: str | None = None
+    lines: tuple[BillLine, ...] = ()
+    total_fen: int = 0
+    closed: bool = False
+    balance_fen: int = 0
+    discarded: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SobrietyPoint:
+    """One point of a guest's sobriety evidence timeline (for the staff plot)."""
+
+    at: datetime
+    p_drunk: float | None
+    state: str  # risk state after this observation
+    similarity: float | None = None
+
+
+@runtime_checkable
+class PaymentsPort(Protocol):
+    def menu(self) -> list[MenuItem]: ...
+
+    def purchase(
+        self,
+        *,
+        customer_id: str,
+        item_id: str,
+        quantity: int,
+        idempotency_key: str,
+        password: str | None,
+        face_image: bytes | None,
+        room_id: str | None,
+        actor: str,
+    ) -> PurchaseOutcome: ...
+
+    def risk(self, customer_id: str) -> RiskView: ...
+    def pending(self, customer_id: str | None = None) -> list[PendingView]: ...
+    def confirm_pending(
+        self,
+        pending_id: str,
+        *,
+        customer_id: str,
+        idempotency_key: str,
+        password: str | None,
+        face_image: bytes | None,
+        actor: str,
+    ) -> PurchaseOutcome: ...
+    def discard_pending(self, pending_id: str, *, customer_id: str, actor: str) -> PendingView: ...
+    def override(self, customer_id: str, *, action: str, reason: str, actor: str) -> RiskView: ...
+    def alerts(self, after_id: int = 0, limit: int = 100) -> list[AlertView]: ...
+    def bill(self, customer_id: str) -> BillView: ...
+    def checkout(self, customer_id: str, *, actor: str) -> BillView: ...
+    def topup(self, customer_id: str, *, amount_fen: int, idempotency_key: str, actor: str) -> int: ...
+    def balance(self, customer_id: str) -> int: ...
+    def apply_sobriety(
+        self,
+        customer_id: str,
+        *,
+        p_drunk: float | None,
+        similarity: float | None,
+        posture_abnormal: bool,
+        judged_drunk: bool | None,
+        evidence: str,
+        room_id: str,
+    ) -> RiskView: ...
+    def sobriety_history(self, customer_id: str) -> list[SobrietyPoint]: ...

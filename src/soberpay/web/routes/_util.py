@@ -1,0 +1,63 @@
+"""Small helpers shared by the route modules."""
+
+from __future__ import annotations
+
+from fastapi import UploadFile
+
+from soberpay.errors import BadImage, InvalidInput
+from soberpay.web.ports import AlertView, PendingView, PurchaseOutcome, RiskView
+from soberpay.web.schemas import AlertOut, PendingOut, PurchaseOut, RiskOut
+
+
+async def read_upload(upload: UploadFile, max_bytes: int) -> bytes:
+    data = await upload.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise BadImage("upload too large", max_bytes=max_bytes)
+    if not data:
+        raise BadImage("empty upload")
+    return data
+
+
+def mask_phone(phone: str) -> str:
+    return phone[:3] + "****" + phone[-4:] if len(phone) >= 7 else "***"
+
+
+def risk_out(r: RiskView) -> RiskOut:
+    return RiskOut(
+        guest_id=r.customer_id,
+        state=r.state,
+        level=r.level,
+        reason=r.reason,
+        explanation=r.explanation,
+        signals=list(r.signals),
+        high_price_locked=r.high_price_locked,
+        pending_count=r.pending_count,
+    )
+
+
+def pending_out(p: PendingView) -> PendingOut:
+    return PendingOut(
+        id=p.id,
+        guest_id=p.customer_id,
+        item_id=p.item_id,
+        item_name=p.item_name,
+        quantity=p.quantity,
+        amount_fen=p.amount_fen,
+        reason=p.reason,
+        created_at=p.created_at,
+        status=p.status,
+    )
+
+
+def purchase_out(o: PurchaseOutcome) -> PurchaseOut:
+    return PurchaseOut(**{**o.__dict__, "requires": list(o.requires)})
+
+
+def alert_out(a: AlertView) -> AlertOut:
+    return AlertOut(id=a.id, at=a.at, kind=a.kind, message=a.message, guest_id=a.customer_id, room_id=a.room_id)
+
+
+def require_key(key: str) -> str:
+    if not key.isascii() or not key.isprintable():
+        raise InvalidInput("idempotency key must be printable ASCII", field="idempotency_key")
+    return key

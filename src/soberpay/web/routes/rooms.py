@@ -1,0 +1,71 @@
+"""Rooms: list with live state, create (manager), device tokens (manager), per-room state."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from soberpay.web.auth import Unauthenticated
+from soberpay.web.deps import Manager, MaybeRoom, MaybeStaff, Staff, Web
+from soberpay.web.schemas import DeviceTokenOut, ErrorOut, RoomIn, RoomOut, RoomStateOut
+
+router = APIRouter(
+    prefix="/api/rooms",
+    tags=["rooms"],
+    responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut}},
+)
+
+
+@router.get("", response_model=list[RoomOut])
+def list_rooms(staff: Staff, web: Web) -> list[RoomOut]:
+    """All rooms with their live worker state (fps, lag, dropped frames, faces, present guests)."""
+    return [
+        RoomOut(room_id=r.id, name=r.name, camera_source=r.camera_source, live=web.rooms.stats(r.id))
+        for r in web.auth.rooms()
+    ]
+
+
+@router.post(
+    "",
+    response_model=RoomOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={400: {"model": ErrorOut}, 409: {"model": ErrorOut}},
+)
+def create_room(body: RoomIn, staff: Manager, web: Web) -> RoomOut:
+    """Create a room (manager). ``camera_source``: a file path, a device index, an RTSP URL or ``demo``."""
+    row = web.auth.create_room(body.room_id, body.name, body.camera_source, actor=staff.actor)
+    return RoomOut(room_id=row.id, name=row.name, camera_source=row.camera_source)
+
+
+@router.post("/{room_id}/tokens", response_model=DeviceTokenOut, status_code=status.HTTP_201_CREATED)
+def issue_token(room_id: str, staff: Manager, web: Web) -> DeviceTokenOut:
+    """Issue a device token for one room's touchscreen (manager). Shown once; stored as a SHA-256 digest."""
+    token_id, token = web.auth.issue_device_token(room_id, label="touchscreen", actor=staff.actor)
+    return DeviceTokenOut(token_id=token_id, room_id=room_id, token=token)
+
+
+@router.delete("/{room_id}/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
+def revoke_token(room_id: str, token_id: int, staff: Manager, web: Web) -> None:
+    web.auth.revoke_device_token(token_id, actor=staff.actor)
+
+
+@router.get("/{room_id}/state", response_model=RoomStateOut)
+def room_state(room_id: str, web: Web, staff: MaybeStaff, room: MaybeRoom) -> RoomStateOut:
+    """Live state of one room: staff see who is present; a room device sees only its own room, no guest ids."""
+    if staff is None:
+        if room is None:
+            raise Unauthenticated("staff sign-in or this room's device token required")
+        room.require_room(room_id)
+    row = web.auth.room(room_id)
+    live = web.rooms.stats(room_id) or {}
+    present = list(live.get("present", []))
+    return RoomStateOut(
+        room_id=row.id,
+        name=row.name,
+        running=bool(live.get("running", False)),
+        fps=float(live.get("fps", 0.0)),
+        lag_s=float(live.get("lag_s", 0.0)),
+        dropped=int(live.get("dropped", 0)),
+        faces=int(live.get("faces", 0)),
+        present_count=len(present),
+        present=present if staff is not None else None,
+    )

@@ -1,0 +1,317 @@
+"""Staff: sign-in, accounts, alerts (JSON + server-sent events), suspended attempts, guest risk,
+overrides with a mandatory reason, per-guest timeline and sobriety plot, audit search, bill and checkout."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import secrets
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.responses import StreamingResponse
+from sqlalchemy import or_, select
+
+from soberpay.adapters.db.identity_tables import AuditRow
+from soberpay.web.auth import SESSION_COOKIE
+from soberpay.web.deps import Manager, Staff, Web, client_ip
+from soberpay.web.routes._util import alert_out, pending_out, require_key, risk_out
+from soberpay.web.schemas import (
+    AlertOut,
+    AuditOut,
+    BillLineOut,
+    BillOut,
+    ErrorOut,
+    LoginIn,
+    OverrideIn,
+    PendingOut,
+    RiskOut,
+    StaffCreateIn,
+    StaffOut,
+    TimelineOut,
+    TopupIn,
+)
+
+router = APIRouter(
+    prefix="/api",
+    tags=["staff"],
+    responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut}},
+)
+
+
+# --- sign-in ------------------------------------------------------------------------------------
+
+
+@router.post("/auth/login", response_model=StaffOut, responses={429: {"model": ErrorOut}})
+def login(body: LoginIn, request: Request, response: Response, web: Web) -> StaffOut:
+    """Staff sign-in (JSON only). Sets the session cookie; the returned CSRF token must accompany
+    every state-changing request (``X-CSRF-Token`` header)."""
+    web.limits.check("login", f"{client_ip(request)}:{body.username.lower()}")
+    row = web.auth.authenticate(body.username, body.password)
+    csrf = secrets.token_urlsafe(24)
+    cookie = web.signer.dumps({"uid": row.id, "role": row.role, "csrf": csrf}, salt="sp-session")
+    response.set_cookie(
+        SESSION_COOKIE,
+        cookie,
+        max_age=web.settings.session_max_age_s,
+        httponly=True,
+        samesite="strict",
+        secure=web.settings.secure_cookies,
+        path="/",
+    )
+    return StaffOut(username=row.username, role=row.role, csrf_token=csrf)
+
+
+@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
+def logout(response: Response, staff: Staff) -> None:
+    response.delete_cookie(SESSION_COOKIE, path="/")
+
+
+@router.get("/auth/me", response_model=StaffOut)
+def me(staff: Staff) -> StaffOut:
+    return StaffOut(username=staff.username, role=staff.role, csrf_token=staff.csrf)
+
+
+@router.post("/staff/accounts", status_code=status.HTTP_201_CREATED, responses={409: {"model": ErrorOut}})
+def create_account(body: StaffCreateIn, staff: Manager, web: Web) -> dict[str, Any]:
+    """Create a staff account (manager only). Passwords are stored as argon2id hashes."""
+    staff_id = web.auth.create_staff(body.username, body.password, body.role, actor=staff.actor)
+    return {"id": staff_id, "username": body.username.strip().lower(), "role": body.role}
+
+
+# --- alerts and suspended attempts ----------------------------------------------------------------
+
+
+@router.get("/staff/alerts", response_model=list[AlertOut])
+def alerts(staff: Staff, web: Web, after: Annotated[int, Query(ge=0)] = 0) -> list[AlertOut]:
+    return [alert_out(a) for a in web.payments.alerts(after_id=after)]
+
+
+@router.get("/staff/alerts/stream", response_class=StreamingResponse)
+async def alerts_stream(
+    request: Request,
+    staff: Staff,
+    web: Web,
+    after: Annotated[int, Query(ge=0)] = 0,
+    max_seconds: Annotated[float, Query(ge=0, le=3600)] = 600,
+) -> StreamingResponse:
+    """Server-sent events: one ``alert`` event per new alert (the browser reconnects with Last-Event-ID)."""
+    last = request.headers.get("last-event-id", "")
+    cursor = int(last) if last.isdigit() else after
+
+    async def events() -> Any:
+        nonlocal cursor
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max_seconds
+        yield "retry: 2000\n\n"
+        while True:
+            for a in web.payments.alerts(after_id=cursor):
+                cursor = a.id
+                web.metrics.alerts.labels(a.kind).inc()
+                yield f"id: {a.id}\nevent: alert\ndata: {alert_out(a).model_dump_json()}\n\n"
+            if loop.time() >= deadline or await request.is_disconnected():
+                return
+            await asyncio.sleep(1.0)
+
+    return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/staff/suspended", response_model=list[PendingOut])
+def suspended(staff: Staff, web: Web) -> list[PendingOut]:
+    """Pending (suspended) high-price requests of all guests, oldest first."""
+    return [pending_out(p) for p in web.payments.pending(None) if p.status == "pending"]
+
+
+# --- guests -------------------------------------------------------------------------------------
+
+
+@router.get("/staff/guests")
+def list_guests(staff: Staff, web: Web) -> list[dict[str, Any]]:
+    """Registered guests with their current risk state."""
+    out = []
+    for c in web.container.identity.list_customers():
+        r = web.payments.risk(c.id)
+        out.append(
+            {
+                "guest_id": c.id,
+                "name": c.name,
+                "state": r.state,
+                "level": r.level,
+                "reason": r.reason,
+                "high_price_locked": r.high_price_locked,
+                "pending": r.pending_count,
+                "balance_fen": web.payments.balance(c.id),
+            }
+        )
+    return out
+
+
+@router.get("/staff/guests/{guest_id}/risk", response_model=RiskOut)
+def guest_risk(guest_id: str, staff: Staff, web: Web) -> RiskOut:
+    return risk_out(web.payments.risk(guest_id))
+
+
+@router.post("/staff/guests/{guest_id}/override", response_model=RiskOut, responses={400: {"model": ErrorOut}})
+def override(guest_id: str, body: OverrideIn, staff: Staff, web: Web) -> RiskOut:
+    """Tag, untag or unlock a guest. The reason is mandatory and audited with the staff member's name."""
+    return risk_out(web.payments.override(guest_id, action=body.action, reason=body.reason, actor=staff.actor))
+
+
+def _audit_rows(
+    web: Web, *, guest_id: str | None = None, q: str = "", action: str = "", limit: int = 200
+) -> list[AuditOut]:
+    stmt = select(AuditRow).order_by(AuditRow.id.desc()).limit(limit)
+    if guest_id:
+        stmt = stmt.where(AuditRow.customer_id == guest_id)
+    if action:
+        stmt = stmt.where(AuditRow.action.startswith(action))
+    if q:
+        like = f"%{q}%"
+        stmt = stmt.where(
+            or_(
+                AuditRow.action.like(like),
+                AuditRow.actor.like(like),
+                AuditRow.details.like(like),
+                AuditRow.customer_id.like(like),
+            )
+        )
+    with web.container.session_factory() as session:
+        rows = session.scalars(stmt).all()
+    return [
+        AuditOut(id=r.id, at=r.at, actor=r.actor, action=r.action, guest_id=r.customer_id, details=r.details)
+        for r in rows
+    ]
+
+
+@router.get("/staff/audit", response_model=list[AuditOut])
+def audit(
+    staff: Staff,
+    web: Web,
+    q: Annotated[str, Query(max_length=100)] = "",
+    action: Annotated[str, Query(max_length=64)] = "",
+    guest_id: Annotated[str, Query(max_length=32)] = "",
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[AuditOut]:
+    """Search the append-only audit log (newest first) by free text, action prefix or guest."""
+    return _audit_rows(web, guest_id=guest_id or None, q=q, action=action, limit=limit)
+
+
+@router.get("/staff/guests/{guest_id}/timeline", response_model=TimelineOut)
+def timeline(guest_id: str, staff: Staff, web: Web) -> TimelineOut:
+    """Everything that happened to one guest: audit events, risk state and sobriety evidence points."""
+    risk = web.payments.risk(guest_id)
+    points = [
+        {"at": p.at.isoformat(), "p_drunk": p.p_drunk, "state": p.state, "similarity": p.similarity}
+        for p in web.payments.sobriety_history(guest_id)
+    ]
+    return TimelineOut(
+        guest_id=guest_id, risk=risk_out(risk), events=_audit_rows(web, guest_id=guest_id), sobriety=points
+    )
+
+
+@router.get(
+    "/staff/guests/{guest_id}/sobriety.png", response_class=Response, responses={200: {"content": {"image/png": {}}}}
+)
+def sobriety_plot(guest_id: str, staff: Staff, web: Web) -> Response:
+    """The guest's sobriety evidence over the visit: P(drunk) with the decision band, similarity to own normal."""
+    points = web.payments.sobriety_history(guest_id)
+    sob = web.container.settings.sobriety
+    return Response(
+        _plot_png(points, sob.drunk_probability, sob.sober_probability),
+        media_type="image/png",
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def _plot_png(points: list[Any], drunk: float, sober: float) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 2.6), dpi=100)
+    try:
+        ax.axhspan(drunk, 1.0, color="#f8d7da", label="drunk side")
+        ax.axhspan(sober, drunk, color="#fff3cd", label="unsure → staff")
+        ax.axhspan(0.0, sober, color="#d1e7dd", label="sober side")
+        if points:
+            t0: datetime = points[0].at
+            xs = [(p.at - t0).total_seconds() / 60.0 for p in points]
+            ax.plot(xs, [p.p_drunk for p in points], color="#b02a37", lw=1.8, label="P(drunk)")
+            sims = [(x, p.similarity) for x, p in zip(xs, points, strict=True) if p.similarity is not None]
+            if sims:
+                ax.plot(
+                    [s[0] for s in sims],
+                    [s[1] for s in sims],
+                    color="#0d6efd",
+                    lw=1.2,
+                    ls="--",
+                    label="similarity to own normal",
+                )
+            ax.set_xlabel("minutes since first observation")
+        else:
+            ax.text(
+                0.5,
+                0.5,
+                "no sobriety observations (no consent, or not seen by a room camera)",
+                ha="center",
+                va="center",
+                transform=ax.transAxes,
+                fontsize=9,
+            )
+            ax.set_xticks([])
+        ax.set_ylim(0, 1)
+        ax.set_ylabel("score")
+        ax.legend(loc="upper left", fontsize=7, ncol=2, framealpha=0.8)
+        fig.tight_layout()
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png")
+        return buf.getvalue()
+    finally:
+        plt.close(fig)
+
+
+# --- money --------------------------------------------------------------------------------------
+
+
+def _bill_out(b: Any) -> BillOut:
+    return BillOut(
+        guest_id=b.customer_id,
+        visit_id=b.visit_id,
+        total_fen=b.total_fen,
+        closed=b.closed,
+        balance_fen=b.balance_fen,
+        discarded=list(b.discarded),
+        lines=[
+            BillLineOut(at=x.at, item_id=x.item_id, item_name=x.item_name, quantity=x.quantity, amount_fen=x.amount_fen)
+            for x in b.lines
+        ],
+    )
+
+
+@router.get("/staff/guests/{guest_id}/bill", response_model=BillOut)
+def bill(guest_id: str, staff: Staff, web: Web) -> BillOut:
+    """The guest's itemised bill for the current visit (integer fen)."""
+    return _bill_out(web.payments.bill(guest_id))
+
+
+@router.post("/staff/guests/{guest_id}/topup", responses={400: {"model": ErrorOut}, 409: {"model": ErrorOut}})
+def topup(guest_id: str, body: TopupIn, staff: Staff, web: Web) -> dict[str, int]:
+    """Cash in at the counter: credit the guest's prepaid balance (idempotent by key)."""
+    require_key(body.idempotency_key)
+    balance = web.payments.topup(
+        guest_id, amount_fen=body.amount_fen, idempotency_key=body.idempotency_key, actor=staff.username
+    )
+    return {"balance_fen": balance}
+
+
+@router.post("/staff/guests/{guest_id}/checkout", response_model=BillOut, responses={409: {"model": ErrorOut}})
+def checkout(guest_id: str, staff: Staff, web: Web) -> BillOut:
+    """End of visit: close the tab (pending requests are discarded) and return the final bill."""
+    return _bill_out(web.payments.checkout(guest_id, actor=staff.actor))
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, default=str)
