@@ -1,3 +1,81 @@
-"""CLI commands: evaluate_thermal (registered on import by soberpay.cli)."""
+"""CLI command ``soberpay eval thermal`` (registered on import by soberpay.cli).
+
+Evaluates the SHIPPED thermal face-state model (or ``--model-dir``) on any folder laid out like
+``patras_thermal`` (file names are parsed; no manifest needed). By default a probe image is never
+matched against reference features of the same subject id (``--allow-same-subject`` turns this
+off). Note: the shipped extractor was trained on all 31 subjects of the shared folder, so numbers
+on that folder are optimistic even with same-subject references excluded; the honest numbers are
+the subject-held-out cross-validation in the model card and ``docs/sobriety_models.md``.
+"""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from soberpay.cli._apps import eval_app
+from soberpay.cli._common import console, handle_errors
+from soberpay.errors import InvalidInput
+
+
+@eval_app.command("thermal")
+@handle_errors
+def eval_thermal(
+    dataset: Annotated[Path, typer.Option(help="folder laid out like patras_thermal")],
+    json_out: Annotated[bool, typer.Option("--json", help="print one JSON object only")] = False,
+    model_dir: Annotated[Path | None, typer.Option(help="model folder (default: the shipped model)")] = None,
+    views: Annotated[str, typer.Option(help="views to evaluate: e (eyes), f (front), r (profile)")] = "e,f,r",
+    allow_same_subject: Annotated[
+        bool, typer.Option("--allow-same-subject", help="let a probe match references of its own subject id")
+    ] = False,
+) -> None:
+    """Accuracy, recall, F1 and ROC-AUC of the face-state model on a Patras-style thermal folder."""
+    from soberpay.adapters.sobriety.face_state import FaceStateAnalyzer
+    from soberpay.evaluation.thermal import ThermalSample, evaluate_thermal_folder, scan_thermal_folder
+
+    view_list = [v.strip() for v in views.split(",") if v.strip()]
+    if not view_list or any(v not in ("e", "f", "r") for v in view_list):
+        raise InvalidInput("--views must list e, f and/or r")
+    analyzer = FaceStateAnalyzer(model_dir=model_dir)
+    subjects_in_store = set(analyzer.store.subjects.tolist())
+
+    def score(sample: ThermalSample, data: bytes) -> float:
+        exclude = None if allow_same_subject else sample.subject_id
+        if exclude is not None and exclude not in subjects_in_store:
+            exclude = None
+        return analyzer.analyse(data, view=sample.view, exclude_subject=exclude).p_abnormal
+
+    if json_out:
+        result = evaluate_thermal_folder(dataset, score, views=view_list)
+    else:
+        with Progress(TextColumn("[bold]scoring"), BarColumn(), MofNCompleteColumn(), console=console) as bar:
+            task = bar.add_task("scoring", total=None)
+            result = evaluate_thermal_folder(
+                dataset, score, views=view_list, progress=lambda d, n: bar.update(task, completed=d, total=n)
+            )
+    evaluated = set(scan_thermal_folder(dataset, views=view_list).subjects)
+    overlap = sorted(evaluated & subjects_in_store)
+    result["subjects_seen_in_training"] = len(overlap)
+    if json_out:
+        typer.echo(json.dumps(result, default=float))
+        return
+    table = Table(title=f"Thermal face state on {dataset}")
+    for col in ("images", "subjects", "accuracy", "recall", "F1", "ROC-AUC", "balanced acc."):
+        table.add_column(col)
+    table.add_row(
+        str(result["n_images"]), str(result["n_subjects"]), f"{result['accuracy']:.3f}", f"{result['recall']:.3f}",
+        f"{result['f1']:.3f}", f"{result['auc']:.3f}", f"{result['balanced_accuracy']:.3f}",
+    )
+    console.print(table)
+    if result["skipped"]:
+        console.print(f"skipped: {result['skipped']}")
+    if overlap:
+        console.print(
+            f"[yellow]note:[/] {len(overlap)} of {len(evaluated)} subjects were in the shipped model's training "
+            "data; these numbers are optimistic. Honest numbers: subject-held-out CV in docs/sobriety_models.md."
+        )

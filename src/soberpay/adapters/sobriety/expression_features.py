@@ -102,7 +102,8 @@ def expression_sequence(
         "head_speed": head_speed,
         "colour_change": np.clip(colour, -1.0, 1.0),
     }
-    return np.stack([columns[name] for name in EXPRESSION_FEATURES], axis=1).astype(np.float32)
+    out: FloatArray = np.stack([columns[name] for name in EXPRESSION_FEATURES], axis=1).astype(np.float32)
+    return out
 
 
 __all__ = [

@@ -1,0 +1,127 @@
+"""Small ResNets in plain torch (torchvision is not usable beside the local torch wheel).
+
+* ``ResNet2d`` - thermal face-state feature extractor: residual basic blocks (He et al., 2016,
+  "Deep Residual Learning for Image Recognition") on a 1×64×80 grey image → L2-normalised embedding,
+  plus a linear head used only for training (binary cross-entropy).
+* ``ResNet1d`` - expression classifier over a (F, T) feature sequence: 1-D residual blocks, global
+  average pooling over time (any T), a classifier head giving one logit. Per-feature standardisation
+  (training mean/std) is a buffer inside the model, so the exported ONNX takes raw features.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+from torch.nn import functional as F  # noqa: N812
+
+
+class _Block2d(nn.Module):
+    def __init__(self, cin: int, cout: int, stride: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.short: nn.Module = nn.Identity()
+        if stride != 1 or cin != cout:
+            self.short = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return F.relu(out + self.short(x))
+
+
+class ResNet2d(nn.Module):
+    """Stem (stride 2) → residual stages → global average pool → linear → L2-normalised embedding."""
+
+    def __init__(self, widths: Sequence[int] = (16, 32, 64), embed_dim: int = 32, dropout: float = 0.2) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(
+            nn.Conv2d(1, widths[0], 3, 2, 1, bias=False), nn.BatchNorm2d(widths[0]), nn.ReLU(inplace=True)
+        )
+        blocks: list[nn.Module] = []
+        cin = widths[0]
+        for i, w in enumerate(widths):
+            blocks.append(_Block2d(cin, w, 1 if i == 0 else 2))
+            cin = w
+        self.blocks = nn.Sequential(*blocks)
+        self.drop = nn.Dropout(dropout)
+        self.proj = nn.Linear(cin, embed_dim)
+        self.head = nn.Linear(embed_dim, 1)
+        self.embed_dim = embed_dim
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Un-normalised embedding (used by the training head)."""
+        h = self.blocks(self.stem(x))
+        h = h.mean(dim=(2, 3))
+        return torch.as_tensor(self.proj(self.drop(h)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """L2-normalised embedding - this is what is exported to ONNX."""
+        return F.normalize(self.features(x), dim=1)
+
+    def logit(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.as_tensor(self.head(F.relu(self.features(x)))).squeeze(1)
+
+
+class _Block1d(nn.Module):
+    def __init__(self, cin: int, cout: int, stride: int, kernel: int = 5) -> None:
+        super().__init__()
+        pad = kernel // 2
+        self.conv1 = nn.Conv1d(cin, cout, kernel, stride, pad, bias=False)
+        self.bn1 = nn.BatchNorm1d(cout)
+        self.conv2 = nn.Conv1d(cout, cout, kernel, 1, pad, bias=False)
+        self.bn2 = nn.BatchNorm1d(cout)
+        self.short: nn.Module = nn.Identity()
+        if stride != 1 or cin != cout:
+            self.short = nn.Sequential(nn.Conv1d(cin, cout, 1, stride, bias=False), nn.BatchNorm1d(cout))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return F.relu(out + self.short(x))
+
+
+class ResNet1d(nn.Module):
+    """Input (B, T, F) raw features → standardise → 1-D ResNet over time → one logit per sequence.
+
+    Mean and max pooling over time are concatenated: blinks and saccades are short events, so the
+    peak response matters as well as the average.
+    """
+
+    mean: torch.Tensor
+    std: torch.Tensor
+
+    def __init__(
+        self,
+        n_features: int,
+        widths: Sequence[int] = (32, 48, 64),
+        dropout: float = 0.2,
+        mean: Sequence[float] | None = None,
+        std: Sequence[float] | None = None,
+    ) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.tensor(mean if mean is not None else [0.0] * n_features))
+        self.register_buffer("std", torch.tensor(std if std is not None else [1.0] * n_features))
+        self.stem = nn.Sequential(
+            nn.Conv1d(n_features, widths[0], 7, 1, 3, bias=False), nn.BatchNorm1d(widths[0]), nn.ReLU(inplace=True)
+        )
+        blocks: list[nn.Module] = []
+        cin = widths[0]
+        for i, w in enumerate(widths):
+            blocks.append(_Block1d(cin, w, 1 if i == 0 else 2))
+            cin = w
+        self.blocks = nn.Sequential(*blocks)
+        self.classifier = nn.Sequential(nn.Dropout(dropout), nn.Linear(2 * cin, 32), nn.ReLU(), nn.Linear(32, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        z = (x - self.mean) / self.std
+        h = self.blocks(self.stem(z.transpose(1, 2)))
+        pooled = torch.cat([h.mean(dim=2), h.amax(dim=2)], dim=1)
+        return torch.as_tensor(self.classifier(pooled)).squeeze(1)
+
+
+__all__ = ["ResNet1d", "ResNet2d"]
