@@ -177,6 +177,15 @@ class SobrietySettings(_Section):
     # Model overrides (defaults: the artifacts shipped in soberpay/models/sobriety/).
     fusion_model: Path | None = Field(None, description="override path to the fusion joblib")
     pose_cnn_model: Path | None = Field(None, description="override path to the pose CNN ONNX")
+    # Thermal face-state model and expression classifier (docs/sobriety_models.md).
+    face_state_model_dir: Path | None = Field(None, description="override folder of the thermal face-state model")
+    expression_model_dir: Path | None = Field(None, description="override folder of the expression classifier")
+    face_state_uncertain_low: float = Field(
+        0.35, ge=0.0, le=1.0, description="face-state P(abnormal) at/below this -> normal; above -> uncertain"
+    )
+    face_state_uncertain_high: float = Field(
+        0.65, ge=0.0, le=1.0, description="face-state P(abnormal) at/above this -> abnormal; below -> uncertain"
+    )
 
 
 class WebSettings(_Section):
