@@ -20,6 +20,7 @@ from soberpay.ports import Clock, FaceAnalyser
 
 if TYPE_CHECKING:
     from soberpay.services.identity import IdentityService
+    from soberpay.services.payments import PaymentService
 
 
 class Container:
@@ -99,6 +100,28 @@ class Container:
             index=NumpyTemplateIndex(),
             decode_image=self.decode_image,
             decode_video=self.decode_video,
+        )
+
+    @cached_property
+    def payments(self) -> PaymentService:
+        """Payment risk engine + ledger. The sobriety port is ``self.sobriety_signal`` when an area provides it."""
+        from soberpay.adapters.behaviour_onnx import DEFAULT_MODEL, OnnxBehaviourScorer
+        from soberpay.adapters.catalogue_file import load_catalogue
+        from soberpay.services.payments import PaymentService
+
+        pay = self.settings.payment
+        behaviour = None
+        model = pay.behaviour_model or DEFAULT_MODEL
+        if pay.use_behaviour_model and model.is_file():
+            behaviour = OnnxBehaviourScorer(model)
+        return PaymentService(
+            session_factory=self.session_factory,
+            identity=self.identity,
+            clock=self.clock,
+            settings=pay,
+            catalogue=load_catalogue(pay.catalogue_file),
+            sobriety=getattr(self, "sobriety_signal", None),
+            behaviour=behaviour,
         )
 
     def close(self) -> None:
