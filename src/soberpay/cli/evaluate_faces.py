@@ -66,10 +66,11 @@ def eval_faces(
         return
     r0 = results[0]
     table = Table(
-        title=f"{dataset.name}: {r0.n_people} people, {r0.n_images} images, "
-        f"gallery = first {gallery_per_person} per person, probes = the rest"
+        title=f"{dataset.name}: {r0.n_people} people, {r0.n_images} images",
+        caption=f"gallery = first {gallery_per_person} image(s) per person, probes = the rest; "
+        "TAR/threshold at FAR 1% and 0.1%",
     )
-    for col in ("embedder", "detect", "rank-1", "TAR@FAR1%", "TAR@FAR0.1%", "EER", "thr@FAR0.1%", "ms/img"):
+    for col in ("embedder", "detect", "rank-1", "TAR@1%", "TAR@0.1%", "EER", "thr@0.1%", "ms/img"):
         table.add_column(col, justify="right")
     for r in results:
         table.add_row(
