@@ -43,3 +43,8 @@ def test_spaced_drinks_eliminate_between_and_future_drinks_ignored() -> None:
     assert spaced.bac_g_per_dl == pytest.approx(at_once.bac_g_per_dl - 0.015)
     future = estimate_bac([Drink(T0 + timedelta(hours=1), 50.0)], T0, "M", 70, a)
     assert future.bac_g_per_dl == 0.0 and future.alcohol_grams == 0.0
+
+
+def test_one_order_counts_at_most_the_cap() -> None:
+    bottle = estimate_bac([Drink(T0, 221.0)], T0, "M", 80.0, BacAssumptions(per_order_cap_g=56.0))
+    assert bottle.alcohol_grams == 56.0

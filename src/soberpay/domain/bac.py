@@ -12,8 +12,11 @@ Stated assumptions (see docs/payments.md):
 - r = 0.68 for men, 0.55 for women (Widmark's averages); g/100 g of body mass is read as g/100 mL;
 - without sex or weight the *conservative* defaults apply: r of 0.55 and a light 55 kg body,
   both of which give a higher estimate;
-- drinks shared with friends, food, and individual metabolism are ignored: the number is a risk
-  signal for staff, not a legal or medical finding.
+- bottles and buckets are shared in a KTV room and the guest's own share is unknown, so one order
+  counts for at most ``per_order_cap_g`` (default 56 g ≈ four 14 g standard drinks);
+- food and individual metabolism are ignored: the number is a risk signal for staff, not a legal
+  or medical finding. The default "abnormal" line, 0.08 g/100 mL, is China's 80 mg/100 mL
+  drunk-driving (醉驾) threshold.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ class BacAssumptions:
     default_weight_kg: float = 55.0
     default_r: float = 0.55
     elimination_per_hour: float = 0.015
+    per_order_cap_g: float = 56.0
 
 
 @dataclass(frozen=True)
@@ -87,8 +91,9 @@ def estimate_bac(
             continue
         if last is not None:
             bac = max(0.0, bac - a.elimination_per_hour * (drink.at - last).total_seconds() / 3600.0)
-        bac += drink.alcohol_grams / (r * weight * 1000.0) * 100.0
-        total += drink.alcohol_grams
+        grams = min(drink.alcohol_grams, a.per_order_cap_g)
+        bac += grams / (r * weight * 1000.0) * 100.0
+        total += grams
         last = drink.at
     if last is not None:
         bac = max(0.0, bac - a.elimination_per_hour * (now - last).total_seconds() / 3600.0)

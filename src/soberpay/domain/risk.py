@@ -171,6 +171,7 @@ class RiskStep:
         parts = [t.explanation for t in self.transitions]
         if not parts:
             parts.append(f"risk state {self.record.state.value}, level {self.record.level.value}")
+        parts.extend(line for line in self.signals if line.startswith(("recovering:", "not yet recovering", "staff")))
         return "; ".join(parts)
 
 
@@ -210,7 +211,11 @@ def step(
     consumption_abnormal = bool(consumption and consumption.abnormal)
     if consumption is not None:
         reasons = consumption.reasons()
-        lines.append("consumption: " + ("; ".join(reasons) if reasons else "usual"))
+        lines.append("consumption: " + ("; ".join(reasons) if reasons else "within the guest's usual range"))
+        if consumption.bac is not None and not consumption.bac_abnormal:
+            lines.append(consumption.bac.explain())
+        if consumption.behaviour_score is not None and not consumption.behaviour_abnormal:
+            lines.append(f"behaviour model anomaly score {consumption.behaviour_score:.2f} (below threshold)")
     warning = consumption_abnormal and posture
     level = _level(drunk, warning, consumption_abnormal, posture)
     transitions: list[RiskTransition] = []
@@ -266,6 +271,11 @@ def step(
     sober_p = sobriety.p_drunk is None or sobriety.p_drunk <= policy.sober_probability
     good = similar and sober_p and not posture
     if not good:
+        lines.append(
+            f"not yet recovering: similarity {sobriety.similarity_to_normal:.2f} "
+            f"(needs ≥ {policy.recovery_similarity:.2f}), P(drunk) must be ≤ {policy.sober_probability:.2f} "
+            "and posture normal"
+        )
         if rec.state is RiskState.RECOVERING:
             transitions.append(
                 RiskTransition(

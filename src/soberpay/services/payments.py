@@ -382,7 +382,11 @@ class PaymentService:
             if attempt is not None:
                 events.append(BehaviourEvent(now, attempt[0].price_fen * attempt[1], attempt[0].category.value))
             if events:
-                score = float(self._behaviour.score(encode_sequence(events, visit.opened_at, profile.mean_order_fen)))
+                # New guests: the venue's typical order (default threshold / multiplier) normalises amounts.
+                mean = profile.mean_order_fen if profile.personal_orders else None
+                if mean is None:
+                    mean = self.settings.default_order_threshold_fen / self.settings.spend_multiplier
+                score = float(self._behaviour.score(encode_sequence(events, visit.opened_at, mean)))
         return ConsumptionSignals(
             spending=spending,
             bac=bac,
