@@ -204,8 +204,8 @@
     });
     $("#cart-clear").addEventListener("click", function () { cart = []; renderCart(); });
 
-    function setGuest(r) {
-      g = { id: r.guest_id, name: r.name, token: r.guest_token };
+    function setGuest(r, face) {
+      g = { id: r.guest_id, name: r.name, token: r.guest_token, face: face || null };
       risk = { state: r.risk_state, high_price_locked: r.high_price_locked, reason: "" };
       $("#guest-name").textContent = r.name;
       $("#guest-bar").hidden = false;
@@ -215,6 +215,7 @@
     }
     function clearGuest() {
       g = null; risk = null; clearInterval(poll);
+      stopCamera(roomStream); roomStream = null;
       $("#guest-bar").hidden = true; $("#pending").hidden = true; $("#results").innerHTML = "";
       renderLocks(); renderCart();
     }
@@ -249,15 +250,24 @@
     $("#pending-list").addEventListener("click", function (ev) {
       var c = ev.target.dataset.confirm, d = ev.target.dataset.discard;
       if (c) {
-        api("POST", base + "/pending/" + c + "/confirm", { json: { idempotency_key: "confirm-" + c }, headers: gh() })
-          .then(function (o) { addResult("ok", "✔ " + t("room.charged") + " " + fen(o.amount_fen), o.explanation); refreshPending(); })
-          .catch(guestError);
+        confirmPending(c, null);
       } else if (d) {
         api("POST", base + "/pending/" + d + "/discard", { headers: gh() })
           .then(function () { refreshPending(); }).catch(guestError);
       }
     });
 
+    function confirmPending(id, password) {
+      purchaseForm({ idempotency_key: "confirm-" + id, password: password }, !!(g && g.face)).then(function (fd) {
+        return api("POST", base + "/pending/" + id + "/confirm", { form: fd, headers: gh() });
+      }).then(function (o) {
+        if (o.outcome === "charged") { addResult("ok", "✔ " + t("room.charged") + " " + fen(o.charged_fen), o.explanation); }
+        else if (o.outcome === "verification_required" || o.outcome === "password_rejected") {
+          return askPassword(o.explanation).then(function (pw) { if (pw) confirmPending(id, pw); });
+        } else { addResult("bad", "⛔", o.explanation); }
+        refreshPending(); refreshRisk();
+      }).catch(guestError);
+    }
     function addResult(kind, title, detail) {
       var li = document.createElement("li");
       li.className = kind;
@@ -290,17 +300,32 @@
       if (padResolve) { padResolve(null); padResolve = null; }
     });
 
-    function buyLine(line, password) {
-      var body = { item_id: line.item.id, quantity: line.qty, idempotency_key: line.key };
-      if (password) body.password = password;
-      return api("POST", base + "/purchases", { json: body, headers: gh() }).then(function (o) {
+    function faceFrame() {
+      // a fresh frame when the camera is live, else the photo used to identify the guest
+      var v = $("#room-camera");
+      if (roomStream && v.videoWidth) return grab(v).then(function (b) { return b || (g && g.face); });
+      return Promise.resolve(g ? g.face : null);
+    }
+    function purchaseForm(fields, withFace) {
+      var fd = new FormData();
+      Object.keys(fields).forEach(function (k) { if (fields[k] != null) fd.append(k, fields[k]); });
+      if (!withFace) return Promise.resolve(fd);
+      return faceFrame().then(function (b) { if (b) fd.append("face", b, b.name || "face.jpg"); return fd; });
+    }
+    function buyLine(line, password, withFace) {
+      var fields = { item_id: line.item.id, quantity: line.qty, idempotency_key: line.key, password: password || null };
+      return purchaseForm(fields, withFace).then(function (fd) {
+        return api("POST", base + "/purchases", { form: fd, headers: gh() });
+      }).then(function (o) {
         var name = itemName(line.item) + " ×" + line.qty;
-        if (o.outcome === "charged") { addResult("ok", "✔ " + t("room.charged") + ": " + name + " " + fen(o.amount_fen), o.explanation); return "done"; }
+        if (o.outcome === "charged") { addResult("ok", "✔ " + t("room.charged") + ": " + name + " " + fen(o.charged_fen || o.amount_fen), o.explanation); return "done"; }
         if (o.outcome === "suspended") { addResult("warn", "🔒 " + name + " — " + t("room.suspended"), o.explanation); refreshPending(); return "done"; }
-        if (o.outcome === "needs_password" || o.outcome === "refused") {
-          return askPassword(o.outcome === "refused" ? o.explanation : o.explanation).then(function (pw) {
-            return pw ? buyLine(line, pw) : "stop";
-          });
+        if (o.outcome === "verification_required" || o.outcome === "password_rejected") {
+          var needFace = withFace || (o.requires || []).indexOf("face") >= 0;
+          if (needFace && !(g && g.face)) { addResult("bad", "⛔ " + name, o.explanation + " — " + t("room.pay_face")); return "stop"; }
+          var needPw = o.outcome === "password_rejected" || (o.requires || []).indexOf("password") >= 0;
+          if (!needPw) return buyLine(line, null, true);
+          return askPassword(o.explanation).then(function (pw) { return pw ? buyLine(line, pw, needFace) : "stop"; });
         }
         addResult("bad", "⛔ " + name, o.explanation);
         return "stop";
@@ -313,7 +338,7 @@
       lines.forEach(function (line) {
         chain = chain.then(function (st) {
           if (st === "stop") return "stop";
-          return buyLine(line).then(function (r) {
+          return buyLine(line, null, false).then(function (r) {
             if (r === "done") { cart = cart.filter(function (l) { return l !== line; }); renderCart(); }
             return r;
           });
@@ -329,7 +354,7 @@
       $("#identify-dialog").showModal();
       startCamera($("#room-camera")).then(function (s) { roomStream = s; $("#room-camera").hidden = !s; });
     });
-    $("#identify-dialog").addEventListener("close", function () { stopCamera(roomStream); roomStream = null; });
+    $("#identify-dialog").addEventListener("close", function () { if (!g) { stopCamera(roomStream); roomStream = null; } });
     $("#identify-go").addEventListener("click", function () {
       var file = $("#identify-file").files[0];
       var p = file ? Promise.resolve(file) : grab($("#room-camera"));
@@ -337,7 +362,7 @@
         if (!blob) { $("#identify-error").textContent = t("kiosk.camera_off"); return; }
         var fd = new FormData(); fd.append("file", blob, blob.name || "frame.jpg");
         return api("POST", base + "/identify/face", { form: fd }).then(function (r) {
-          $("#identify-dialog").close(); setGuest(r); return payCart();
+          setGuest(r, blob); $("#identify-dialog").close(); return payCart();
         });
       }).catch(function (e) { $("#identify-error").textContent = e.message; });
     });
@@ -413,9 +438,10 @@
       api("GET", "/api/staff/guests").then(function (list) {
         $("#guests").innerHTML = list.map(function (x) {
           return "<tr><td><a href='/staff/guests/" + esc(x.guest_id) + "'>" + esc(x.name) + "</a></td><td><span class='state s-" + esc(x.state) + "'>" +
-            esc(t("state." + x.state)) + "</span></td><td>" + esc(x.reason) + "</td><td><button class='btn' data-override='" + esc(x.guest_id) +
-            "' data-name='" + esc(x.name) + "'>" + esc(t("staff.override")) + "</button></td></tr>";
-        }).join("") || "<tr><td colspan=4 class='muted'>" + esc(t("staff.none")) + "</td></tr>";
+            esc(t("state." + x.state)) + "</span></td><td>" + esc(x.reason) + "</td><td class='num'>" + fen(x.balance_fen) +
+            "</td><td><button class='btn' data-override='" + esc(x.guest_id) + "' data-name='" + esc(x.name) + "'>" + esc(t("staff.override")) +
+            "</button><button class='btn' data-topup='" + esc(x.guest_id) + "' data-name='" + esc(x.name) + "'>" + esc(t("staff.topup")) + "</button></td></tr>";
+        }).join("") || "<tr><td colspan=5 class='muted'>" + esc(t("staff.none")) + "</td></tr>";
       }).catch(function () {});
     }
     function refresh() { loadSuspended(); loadGuests(); }
@@ -445,6 +471,22 @@
         $("#token-out").textContent = r.room_id + ": " + r.token + "  →  " + location.origin + "/room/" + r.room_id;
       }).catch(function (e) { toast(e.message, "bad"); });
     });
+    var topupTarget = null;
+    document.addEventListener("click", function (ev) {
+      var b = ev.target.closest("[data-topup]");
+      if (!b) return;
+      topupTarget = b.dataset.topup;
+      $("#topup-guest").textContent = b.dataset.name;
+      $("#topup-amount").value = ""; $("#topup-error").textContent = "";
+      $("#topup-dialog").showModal();
+    });
+    $("#topup-form").addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var yuan = Number($("#topup-amount").value);
+      api("POST", "/api/staff/guests/" + topupTarget + "/topup", { json: { amount_fen: Math.round(yuan * 100), idempotency_key: "topup-" + newKey() } })
+        .then(function (r) { $("#topup-dialog").close(); toast(t("staff.topup") + " ✔ " + fen(r.balance_fen), "ok"); loadGuests(); })
+        .catch(function (e) { $("#topup-error").textContent = e.message; });
+    });
     var rf = $("#room-form");
     if (rf) rf.addEventListener("submit", function (ev) {
       ev.preventDefault();
@@ -458,7 +500,17 @@
     var co = $("#checkout-btn");
     if (co) co.addEventListener("click", function () {
       api("POST", "/api/staff/guests/" + document.body.dataset.guest + "/checkout")
-        .then(function () { location.reload(); }).catch(function (e) { toast(e.message, "bad"); });
+        .then(function (b) {
+          var rows = b.lines.map(function (l) {
+            return "<tr><td>" + esc(l.at.slice(11, 16)) + "</td><td>" + esc(l.item_name) + "</td><td>" + l.quantity + "</td><td class='num'>" + fen(l.amount_fen) + "</td></tr>";
+          }).join("");
+          $("#bill-body").innerHTML = rows || "<tr><td colspan=4 class='muted'>" + esc(t("staff.none")) + "</td></tr>";
+          $("#bill-total").textContent = fen(b.total_fen);
+          $("#balance").textContent = fen(b.balance_fen);
+          co.hidden = true;
+          $("#bill-closed").hidden = false;
+          $("#bill-discarded").textContent = (b.discarded || []).join(" · ");
+        }).catch(function (e) { toast(e.message, "bad"); });
     });
   }
 })();
