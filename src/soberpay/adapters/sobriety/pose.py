@@ -103,6 +103,7 @@ class PoseFrame:
     xy: F64  # 33×2 image pixels
     visibility: F64  # 33
     box: tuple[int, int, int, int]  # person box in image pixels
+    track: int = 0  # increments whenever the person is (re)acquired: the series restarts
 
 
 class PoseEstimator:
@@ -115,6 +116,10 @@ class PoseEstimator:
         self._hog: Any = None
         self._roi: tuple[int, int, int, int] | None = None
         self._lost = 0
+        self._misses = 0
+        self._track = 0
+        self._tracking = False
+        self._prev_box: tuple[int, int, int, int] | None = None
 
     def _load(self) -> Any:
         if self._pose is None:
@@ -169,47 +174,67 @@ class PoseEstimator:
         x1, y1 = int(min(w, cx + s / 2)), int(min(h, cy + s / 2))
         return x0, y0, x1, y1
 
+    def _run_roi(self, image_bgr: npt.NDArray[np.uint8], box: tuple[int, int, int, int]) -> tuple[F64, F64] | None:
+        """Pose on a square crop around ``box`` scaled to 256 px; landmarks mapped back to the frame."""
+        x0, y0, x1, y1 = self._square(box, image_bgr.shape, 1.3)
+        crop = image_bgr[y0:y1, x0:x1]
+        if crop.shape[0] < 16 or crop.shape[1] < 16:
+            return None
+        s = 256.0 / max(crop.shape[:2])
+        if s < 0.99 or s > 1.01:
+            crop = np.asarray(cv2.resize(crop, None, fx=s, fy=s), dtype=np.uint8)
+        got = self._run(np.ascontiguousarray(crop))
+        if got is None:
+            return None
+        return got[0] / s + np.array([x0, y0]), got[1]
+
     def estimate(self, image_bgr: npt.NDArray[np.uint8], t: float) -> PoseFrame | None:
+        """Track one person: ROI crop when we have one, else full frame, else (every 5th lost frame)
+        the HOG people detector. A ROI survives 3 misses before it is dropped."""
         h, w = image_bgr.shape[:2]
         out: tuple[F64, F64] | None = None
         if self._roi is not None:
-            x0, y0, x1, y1 = self._square(self._roi, image_bgr.shape, 1.25)
-            crop = image_bgr[y0:y1, x0:x1]
-            if crop.shape[0] >= 16 and crop.shape[1] >= 16:
-                s = 256.0 / max(crop.shape[:2])
-                if s < 0.99 or s > 1.01:
-                    crop = np.asarray(cv2.resize(crop, None, fx=s, fy=s), dtype=np.uint8)
-                got = self._run(np.ascontiguousarray(crop))
-                if got is not None:
-                    out = (got[0] / s + np.array([x0, y0]), got[1])
-        if out is None:
+            out = self._run_roi(image_bgr, self._roi)
+            if out is None:
+                self._misses += 1
+                if self._misses > 3:
+                    self._roi = None
+        if out is None and self._roi is None:
             out = self._run(image_bgr)
-        if out is None and self.use_person_detector and (self._lost % 5 == 0):
-            box = self._detect_person(image_bgr)
-            if box is not None:
-                self._roi = box
-                x0, y0, x1, y1 = self._square(box, image_bgr.shape, 1.3)
-                crop = image_bgr[y0:y1, x0:x1]
-                s = 256.0 / max(crop.shape[:2])
-                got = self._run(np.ascontiguousarray(cv2.resize(crop, None, fx=s, fy=s)))
-                if got is not None:
-                    out = (got[0] / s + np.array([x0, y0]), got[1])
+            if out is None and self.use_person_detector and self._lost % 5 == 0:
+                box = self._detect_person(image_bgr)
+                if box is not None:
+                    self._roi, self._misses = box, 0
+                    out = self._run_roi(image_bgr, box)
         if out is None:
             self._lost += 1
-            self._roi = None
+            if self._roi is None:
+                self._tracking = False
             return None
+        if not self._tracking:
+            self._track += 1  # (re)acquired: possibly another person
+            self._tracking = True
         self._lost = 0
+        self._misses = 0
         xy, vis = out
         ok = vis >= self.min_visibility
         pts = xy[ok] if ok.sum() >= 4 else xy
         bx0, by0 = np.clip(pts.min(axis=0), 0, [w, h])
         bx1, by1 = np.clip(pts.max(axis=0), 0, [w, h])
         box = (int(bx0), int(by0), int(max(1, bx1 - bx0)), int(max(1, by1 - by0)))
+        if self._roi is not None and self._prev_box is not None:
+            px, py, pw, ph = self._prev_box
+            jump = math.hypot(box[0] + box[2] / 2 - px - pw / 2, box[1] + box[3] / 2 - py - ph / 2)
+            if jump > 0.75 * max(pw, ph, 1):
+                self._track += 1  # the ROI landed on someone else
+        self._prev_box = box
         self._roi = box
-        return PoseFrame(t=t, xy=xy, visibility=vis, box=box)
+        return PoseFrame(t=t, xy=xy, visibility=vis, box=box, track=self._track)
 
     def reset(self) -> None:
         self._roi = None
+        self._prev_box = None
+        self._tracking = False
         self._lost = 0
 
     def close(self) -> None:
@@ -240,36 +265,46 @@ def joint_angle_deg(a: F64, b: F64, c: F64) -> F64:
     return np.asarray(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))), dtype=np.float64)
 
 
+def _ang_from_up(dx: float, dy: float) -> float:
+    return math.degrees(math.atan2(dx, -dy))
+
+
+def _ang_from_down(dx: float, dy: float) -> float:
+    return math.degrees(math.atan2(dx, dy))
+
+
+def _joint(a: tuple[float, float], b: tuple[float, float], c: tuple[float, float]) -> float:
+    v1x, v1y, v2x, v2y = a[0] - b[0], a[1] - b[1], c[0] - b[0], c[1] - b[1]
+    den = math.hypot(v1x, v1y) * math.hypot(v2x, v2y)
+    if den <= 1e-12:
+        return float("nan")
+    return math.degrees(math.acos(max(-1.0, min(1.0, (v1x * v2x + v1y * v2y) / den))))
+
+
 def frame_geometry(xy: F64) -> dict[str, float]:
-    """Per-frame angles (degrees) and torso-normalised positions from 33×2 image points."""
-    sh = (xy[L_SHOULDER] + xy[R_SHOULDER]) / 2.0
-    hip = (xy[L_HIP] + xy[R_HIP]) / 2.0
-    torso = float(np.linalg.norm(sh - hip))
-    up_trunk = sh - hip
-    # Trunk tilt: angle of hip→shoulder from straight up (image y down → use −dy).
-    tilt = float(np.degrees(np.arctan2(up_trunk[0], -up_trunk[1])))
-    head_v = xy[NOSE] - sh
-    head = float(np.degrees(np.arctan2(head_v[0], -head_v[1])))
-    arm_l = float(segment_angle_deg(xy[L_SHOULDER], xy[L_ELBOW]))
-    arm_r = float(segment_angle_deg(xy[R_SHOULDER], xy[R_ELBOW]))
-    leg_l = float(segment_angle_deg(xy[L_HIP], xy[L_KNEE]))
-    leg_r = float(segment_angle_deg(xy[R_HIP], xy[R_KNEE]))
-    com = (sh + hip) / 2.0  # trunk centre as a centre-of-mass proxy
+    """Per-frame angles (degrees) and torso-normalised positions from 33×2 image points.
+
+    Plain-float arithmetic: this runs for every frame of every guest, numpy overhead on 2-vectors
+    would dominate."""
+    p = [(float(x), float(y)) for x, y in xy.tolist()]
+    shx, shy = (p[L_SHOULDER][0] + p[R_SHOULDER][0]) / 2.0, (p[L_SHOULDER][1] + p[R_SHOULDER][1]) / 2.0
+    hx, hy = (p[L_HIP][0] + p[R_HIP][0]) / 2.0, (p[L_HIP][1] + p[R_HIP][1]) / 2.0
+    torso = max(math.hypot(shx - hx, shy - hy), 1e-6)
     return {
         "torso_px": torso,
-        "trunk_tilt_deg": tilt,
-        "head_angle_deg": head,
-        "arm_l_deg": arm_l,
-        "arm_r_deg": arm_r,
-        "leg_l_deg": leg_l,
-        "leg_r_deg": leg_r,
-        "elbow_l_deg": float(joint_angle_deg(xy[L_SHOULDER], xy[L_ELBOW], xy[L_WRIST])),
-        "elbow_r_deg": float(joint_angle_deg(xy[R_SHOULDER], xy[R_ELBOW], xy[R_WRIST])),
-        "knee_l_deg": float(joint_angle_deg(xy[L_HIP], xy[L_KNEE], xy[L_ANKLE])),
-        "knee_r_deg": float(joint_angle_deg(xy[R_HIP], xy[R_KNEE], xy[R_ANKLE])),
-        "com_x": float(com[0] / max(torso, 1e-6)),
-        "com_y": float(com[1] / max(torso, 1e-6)),
-        "hip_x": float(hip[0] / max(torso, 1e-6)),
+        "trunk_tilt_deg": _ang_from_up(shx - hx, shy - hy),  # hip→shoulder from straight up
+        "head_angle_deg": _ang_from_up(p[NOSE][0] - shx, p[NOSE][1] - shy),
+        "arm_l_deg": _ang_from_down(p[L_ELBOW][0] - p[L_SHOULDER][0], p[L_ELBOW][1] - p[L_SHOULDER][1]),
+        "arm_r_deg": _ang_from_down(p[R_ELBOW][0] - p[R_SHOULDER][0], p[R_ELBOW][1] - p[R_SHOULDER][1]),
+        "leg_l_deg": _ang_from_down(p[L_KNEE][0] - p[L_HIP][0], p[L_KNEE][1] - p[L_HIP][1]),
+        "leg_r_deg": _ang_from_down(p[R_KNEE][0] - p[R_HIP][0], p[R_KNEE][1] - p[R_HIP][1]),
+        "elbow_l_deg": _joint(p[L_SHOULDER], p[L_ELBOW], p[L_WRIST]),
+        "elbow_r_deg": _joint(p[R_SHOULDER], p[R_ELBOW], p[R_WRIST]),
+        "knee_l_deg": _joint(p[L_HIP], p[L_KNEE], p[L_ANKLE]),
+        "knee_r_deg": _joint(p[R_HIP], p[R_KNEE], p[R_ANKLE]),
+        "com_x": (shx + hx) / 2.0 / torso,  # trunk centre as a centre-of-mass proxy
+        "com_y": (shy + hy) / 2.0 / torso,
+        "hip_x": hx / torso,
     }
 
 
@@ -344,7 +379,7 @@ class PoseWindowFeatures:
             head_angle_rate_deg_s=self.head_angle_rate_deg_s,
             arm_angle_rate_deg_s=self.arm_angle_rate_deg_s,
             leg_angle_rate_deg_s=self.leg_angle_rate_deg_s,
-            trunk_tilt_deg=self.trunk_tilt_deg,
+            trunk_tilt_deg=abs(self.trunk_tilt_deg),  # magnitude: leaning either way counts
             sway_path_per_s=self.sway_path_per_s,
             sway_freq_hz=self.sway_freq_hz,
             isolation_score=self.isolation_score,
@@ -413,6 +448,13 @@ class PoseTimeSeries:
     def drop_older_than(self, t: float) -> None:
         while self.samples and t - self.samples[0].t > self.window_seconds:
             self.samples.popleft()
+
+    def reset(self) -> None:
+        """Start a new series (a new track: the previous person may not be this one)."""
+        self.samples.clear()
+        self._filter.reset()
+        self._last_xy = None
+        self._last_t = None
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -572,7 +614,8 @@ class PoseNormalModel:
         self._normal_si = float("nan")
 
     def add_normal(self, embedding: npt.ArrayLike) -> None:
-        self.history.append(np.asarray(embedding, dtype=np.float32).ravel())
+        e = np.asarray(embedding, dtype=np.float32).ravel()
+        self.history.append(e / max(float(np.linalg.norm(e)), 1e-9))
 
     @property
     def ready(self) -> bool:
@@ -612,7 +655,7 @@ class PoseNormalModel:
             # than the boundary ones, so far-away windows also count when s_i is several times the
             # typical s_i among the guest's normal windows (the method's "s_i above a threshold").
             far = math.isfinite(self._normal_si) and si > self.isolation_ratio * max(self._normal_si, 1e-3)
-            anomaly = to_verify and (bool(forest.predict(e[None])[0] == -1) or far)
+            anomaly = to_verify and (fscore < 0.0 or far)  # decision_function < 0 ⇔ predict == −1
         return NormalCheck(sim, to_verify, anomaly, si, fscore)
 
     def baseline_isolation(self) -> float:

@@ -1,0 +1,186 @@
+"""Pure sobriety domain: rules, baselines, pattern book, hysteresis, reject band, recovery."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import pytest
+
+from soberpay.domain.sobriety import (
+    AbnormalPatternBook,
+    GuestBaseline,
+    Observation,
+    SobrietyPolicy,
+    SobrietyState,
+    SobrietyTracker,
+    angle_change_rate,
+    angle_rate_flags,
+    compare_to_baseline,
+    cosine_similarity,
+    isolation_score,
+    posture_abnormal,
+    reading_from_judgement,
+    similarity_to_baseline,
+    trunk_tilt_flag,
+)
+
+
+def test_tilt_rule_method_example() -> None:
+    assert trunk_tilt_flag(5.0, 3.0)  # the patent's example: 5° > 3° → balance problem
+    assert trunk_tilt_flag(-5.0, 3.0)  # leaning either way
+    assert not trunk_tilt_flag(2.0, 3.0)
+
+
+def test_angle_rate_method_example() -> None:
+    # head 8°→10°, arm 18°→20°, leg 14°→15° in one second: 2, 2, 1 °/s, all under 3 °/s
+    rates = {
+        "head": angle_change_rate(8, 10, 1.0),
+        "arm": angle_change_rate(18, 20, 1.0),
+        "leg": angle_change_rate(14, 15, 1.0),
+    }
+    assert rates == {"head": 2.0, "arm": 2.0, "leg": 1.0}
+    assert angle_rate_flags(rates, 3.0) == ()
+    assert angle_rate_flags({"head": 5.0, "arm": 1.0, "leg": None}, 3.0) == ("head",)
+    with pytest.raises(ValueError):
+        angle_change_rate(0, 1, 0.0)
+
+
+def test_posture_abnormal_collects_evidence() -> None:
+    bad, ev = posture_abnormal(5.0, {"arm": 1.0}, 3.0, 3.0)
+    assert bad and any(e.signal == "trunk_tilt_deg" and e.flagged for e in ev)
+    ok, ev = posture_abnormal(2.0, {"arm": 1.0}, 3.0, 3.0)
+    assert not ok and not any(e.flagged for e in ev)
+    iso, ev = posture_abnormal(None, {}, 3.0, 3.0, isolation_flag=True)
+    assert iso and ev[-1].signal == "pose_anomaly"
+
+
+def test_baseline_zscores_and_evidence() -> None:
+    b = GuestBaseline(min_std={"perclos": 0.02})
+    for v in (0.04, 0.05, 0.06, 0.05, 0.05):
+        b.update({"perclos": v, "eye_openness": 0.8 + (v - 0.05)})
+    b.freeze()
+    b.update({"perclos": 1.0})  # frozen: ignored
+    assert b.mean("perclos") == pytest.approx(0.05)
+    assert b.zscore("perclos", 0.05) == pytest.approx(0.0)
+    z = b.zscore("perclos", 0.15)
+    assert z is not None and z == pytest.approx(0.10 / 0.02)  # std floored at 0.02
+    ev = {e.signal: e for e in compare_to_baseline({"perclos": 0.15, "eye_openness": 0.8}, b)}
+    assert ev["perclos"].flagged and not ev["eye_openness"].flagged
+    assert "own baseline" in ev["perclos"].describe()
+    # round trip through the persisted form
+    b2 = GuestBaseline.from_dict(b.to_dict(), {"perclos": 0.02})
+    assert b2.zscore("perclos", 0.15) == pytest.approx(z)
+
+
+def test_similarity_to_baseline() -> None:
+    b = GuestBaseline()
+    for v in (1.0, 2.0, 3.0):
+        b.update({"x": v})
+    assert similarity_to_baseline({"x": 2.0}, b) == pytest.approx(1.0)
+    far = similarity_to_baseline({"x": 2.0 + 6.0}, b)  # 6 std away
+    assert far is not None and far < 0.2
+    assert similarity_to_baseline({"y": 1.0}, b) is None
+
+
+def test_cosine_and_isolation_score() -> None:
+    assert cosine_similarity([1, 0], [1, 0]) == pytest.approx(1.0)
+    assert cosine_similarity([1, 0], [0, 1]) == pytest.approx(0.0)
+    assert cosine_similarity([0, 0], [1, 1]) == 0.0
+    pts = [[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]]
+    # s_i = mean distance to the other points (the method's isolation degree)
+    assert isolation_score([0.0, 0.0], pts[1:]) == pytest.approx(1.0)
+    assert isolation_score([10.0, 10.0], pts) > 10.0
+
+
+def test_pattern_book_reinforces_similar_and_adds_new() -> None:
+    ids = (f"p{i}" for i in itertools.count())
+    book = AbnormalPatternBook(0.9, lambda: next(ids))
+    first = book.record([1.0, 0.0, 0.0])
+    assert not first.reinforced and first.pattern_id == "p0" and len(book) == 1
+    # cosine ≈ 0.995 ≥ 0.9 → reinforces the known pattern
+    again = book.record([1.0, 0.1, 0.0])
+    assert again.reinforced and again.pattern_id == "p0" and again.count == 2 and len(book) == 1
+    # orthogonal → a new pattern
+    other = book.record([0.0, 1.0, 0.0])
+    assert not other.reinforced and other.pattern_id == "p1" and len(book) == 2
+    assert other.similarity < 0.9
+    with pytest.raises(ValueError):
+        AbnormalPatternBook(1.5, lambda: "x")
+
+
+def _obs(t: float, p: float | None, sim: float | None = None) -> Observation:
+    return Observation(at=t, p_drunk=p, similarity_to_normal=sim)
+
+
+def test_reject_band_abstains() -> None:
+    tr = SobrietyTracker(SobrietyPolicy(smoothing_seconds=0, enter_seconds=0))
+    assert tr.observe(_obs(0, 0.1)).state is SobrietyState.SOBER
+    j = tr.observe(_obs(1, 0.5))
+    assert j.state is SobrietyState.ABSTAIN and "reject band" in j.reason
+    assert tr.observe(_obs(2, None)).state is SobrietyState.ABSTAIN  # no signal → abstain
+
+
+def test_hysteresis_needs_sustained_high_probability() -> None:
+    tr = SobrietyTracker(SobrietyPolicy(smoothing_seconds=0, enter_seconds=10))
+    states = [tr.observe(_obs(t, 0.9)).state for t in range(0, 12)]
+    assert states[:10] == [SobrietyState.ABSTAIN] * 10  # high, but not yet for 10 s
+    assert states[10] is SobrietyState.DRUNK
+    # a single spike does not flip it; a dip resets the timer
+    tr2 = SobrietyTracker(SobrietyPolicy(smoothing_seconds=0, enter_seconds=3))
+    for t, p in enumerate([0.9, 0.9, 0.1, 0.9, 0.9, 0.9]):
+        j = tr2.observe(_obs(t, p))
+    assert j.state is SobrietyState.ABSTAIN
+    assert tr2.observe(_obs(6, 0.9)).state is SobrietyState.DRUNK
+    # drunk latches even when P drops, until recovery
+    assert tr2.observe(_obs(7, 0.05, sim=0.5)).state is SobrietyState.DRUNK
+
+
+def test_smoothing_damps_a_single_spike() -> None:
+    tr = SobrietyTracker(SobrietyPolicy(smoothing_seconds=5, enter_seconds=0))
+    tr.observe(_obs(0, 0.1))
+    j = tr.observe(_obs(1, 1.0))
+    assert j.p_drunk is not None and j.p_drunk < 0.5 and j.state is not SobrietyState.DRUNK
+
+
+def test_recovery_after_dwell() -> None:
+    pol = SobrietyPolicy(smoothing_seconds=0, enter_seconds=0, recovery_similarity=0.9, recovery_dwell_seconds=300)
+    tr = SobrietyTracker(pol)
+    assert tr.observe(_obs(0, 0.95)).state is SobrietyState.DRUNK
+    # similar to own normal, but not long enough
+    for t in range(1, 300):
+        j = tr.observe(_obs(t, 0.1, sim=0.95))
+        assert j.state is SobrietyState.DRUNK and not j.recovered
+    j = tr.observe(_obs(301, 0.1, sim=0.95))
+    assert j.recovered and j.state is SobrietyState.SOBER
+    assert not tr.is_drunk
+
+
+def test_recovery_timer_resets_when_similarity_drops() -> None:
+    pol = SobrietyPolicy(smoothing_seconds=0, enter_seconds=0, recovery_dwell_seconds=10)
+    tr = SobrietyTracker(pol)
+    tr.observe(_obs(0, 0.95))
+    for t in range(1, 8):
+        tr.observe(_obs(t, 0.1, sim=0.95))
+    tr.observe(_obs(8, 0.1, sim=0.5))  # back to abnormal: timer restarts
+    for t in range(9, 18):
+        assert tr.observe(_obs(t, 0.1, sim=0.95)).state is SobrietyState.DRUNK
+    assert tr.observe(_obs(19, 0.1, sim=0.95)).recovered
+
+
+def test_policy_validation_and_time_order() -> None:
+    with pytest.raises(ValueError):
+        SobrietyPolicy(sober_probability=0.8, drunk_probability=0.7)
+    tr = SobrietyTracker()
+    tr.observe(_obs(5, 0.1))
+    with pytest.raises(ValueError):
+        tr.observe(_obs(4, 0.1))
+
+
+def test_reading_for_payments() -> None:
+    tr = SobrietyTracker(SobrietyPolicy(smoothing_seconds=0, enter_seconds=0))
+    j = tr.observe(Observation(at=3, p_drunk=0.9, similarity_to_normal=0.4, posture_abnormal=True))
+    r = reading_from_judgement("g1", j)
+    assert r.state is SobrietyState.DRUNK and r.posture_abnormal and r.p_drunk == pytest.approx(0.9)
+    assert r.similarity_to_normal == pytest.approx(0.4) and "drunk" in r.reason
+    assert math.isclose(r.at, 3)
