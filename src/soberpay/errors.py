@@ -36,7 +36,7 @@ class SoberpayError(Exception):
         self.context = context
 
     def to_dict(self) -> dict[str, Any]:
-        return {"error": self.code, "message": self.message, **{k: v for k, v in self.context.items()}}
+        return {"error": self.code, "message": self.message, **self.context}
 
 
 class InvalidInput(SoberpayError):
