@@ -102,7 +102,7 @@ def assess_video(
     from soberpay.adapters.sobriety.pose import PoseCnnEmbedder
     from soberpay.adapters.vision.video import OpenCVFrameSource
     from soberpay.domain.sobriety import AbnormalPatternBook
-    from soberpay.services.sobriety import MIN_STD, FrameAnalyzer, GuestMonitor
+    from soberpay.services.sobriety import FrameAnalyzer, GuestMonitor, default_expression
 
     if not video.is_file():
         raise BadImage(f"video file not found: {video}", source=str(video))
@@ -118,9 +118,8 @@ def assess_video(
     import uuid
 
     book = AbnormalPatternBook(s.pattern_similarity, lambda: uuid.uuid4().hex)
-    from soberpay.domain.sobriety import GuestBaseline
-
-    mon = GuestMonitor("video", s, fusion, embedder, book, GuestBaseline(MIN_STD) if False else None)
+    expression = default_expression()
+    mon = GuestMonitor("video", s, fusion, embedder, book, expression=expression)
     analyzer = FrameAnalyzer.from_settings(s)
     rows: list[dict[str, Any]] = []
     frames = faces = poses = pose_runs = 0
@@ -173,6 +172,7 @@ def assess_video(
         "final_state": states[-1] if states else "abstain",
         "fusion_model": fusion.available,
         "pose_cnn": embedder.available,
+        "expression_model": expression is not None,
         "abnormal_patterns": len(book),
         "note": "P(drunk) comes from a fusion model trained on SYNTHETIC data; staff decide in the reject band.",
     }

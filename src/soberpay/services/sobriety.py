@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import cv2
@@ -79,6 +80,22 @@ MIN_STD: dict[str, float] = {
     "sway_path_per_s": 0.05,
     "sway_freq_hz": 0.1,
 }
+
+
+def _expression_available(model: Any) -> bool:
+    from soberpay.adapters.sobriety.expression import MODEL_FILE
+
+    return bool((Path(model.model_dir) / MODEL_FILE).is_file())
+
+
+def default_expression() -> Any:
+    """The expression classifier (other module) when its model ships; else None (fusion imputes)."""
+    try:
+        from soberpay.adapters.sobriety.expression import ExpressionClassifier
+    except ImportError:  # pragma: no cover - module not present
+        return None
+    model = ExpressionClassifier()
+    return model if _expression_available(model) else None
 
 
 def policy_from_settings(s: SobrietySettings) -> SobrietyPolicy:
@@ -226,8 +243,10 @@ class GuestMonitor:
         baseline: GuestBaseline | None = None,
         normal_embeddings: Iterable[Iterable[float]] = (),
         start_t: float | None = None,
+        expression: Any = None,
     ) -> None:
         self.customer_id = customer_id
+        self.expression = expression if expression is not None and _expression_available(expression) else None
         self.s = settings
         self.fusion = fusion if fusion is not None and fusion.available else None
         self.embedder = embedder if embedder is not None and embedder.available else None
@@ -280,6 +299,8 @@ class GuestMonitor:
         fresh_pose = self.last_pose_t is not None and t - self.last_pose_t <= 2.0
         fs = self.face_window.signals() if fresh_face else None
         face = fs.as_dict() if fs is not None else None
+        if face is not None and self.expression is not None:
+            face["expression_score"] = self._expression_score()
         pf: PoseWindowFeatures | None = self.pose_series.features() if fresh_pose else None
         pose = pf.as_dict() if pf is not None else None
         in_base = self.in_baseline(t)
@@ -384,6 +405,45 @@ class GuestMonitor:
         )
         return self.last
 
+    def _expression_score(self) -> float:
+        """The expression classifier's P(alcohol-influenced) on the face window (NaN if unusable)."""
+        from soberpay.adapters.sobriety.expression_features import expression_sequence
+        from soberpay.adapters.sobriety.face_signals import colour_change
+        from soberpay.adapters.sobriety.features import EXPRESSION_FPS
+        from soberpay.errors import SoberpayError
+
+        fr = list(self.face_window.frames)
+        if len(fr) < 8:
+            return float("nan")
+        t = np.array([f.t for f in fr])
+        grid = np.arange(t[0], t[-1], 1.0 / EXPRESSION_FPS)
+        if grid.size < 32:
+            return float("nan")
+
+        def rs(v: Any) -> npt.NDArray[np.float64]:
+            a = np.asarray(v, dtype=np.float64)
+            if a.ndim == 1:
+                good = np.isfinite(a)
+                if not good.any():
+                    return np.zeros(grid.size)
+                return np.asarray(np.interp(grid, t[good], a[good]))
+            return np.stack([np.interp(grid, t, a[:, j]) for j in range(a.shape[1])], axis=1)
+
+        cc = [colour_change(f.redness, self.face_window.colour_baseline, self.s.colour_scale_a) for f in fr]
+        try:
+            seq = expression_sequence(
+                rs([f.eye_openness for f in fr]),
+                rs([f.gaze_xy for f in fr]),
+                rs([f.mouth_openness for f in fr]),
+                rs([f.head_xy for f in fr]),
+                np.nan_to_num(rs(cc)),
+                fps=EXPRESSION_FPS,
+            )
+            model: Any = self.expression
+            return float(model.score(seq))
+        except (SoberpayError, ValueError):
+            return float("nan")
+
     def normal_state(self) -> dict[str, Any]:
         return {
             "baseline": self.baseline.to_dict(),
@@ -411,8 +471,10 @@ class SobrietyService:
         analyzer_factory: Callable[[], FrameAnalyzer] | None = None,
         capture_every_seconds: float = 30.0,
         persist_every_seconds: float = 60.0,
+        expression: Any = None,
     ) -> None:
         self.s = settings
+        self.expression = expression if expression is not None else default_expression()
         self.store = store
         self.cipher = cipher
         self.has_consent = has_consent
@@ -446,7 +508,16 @@ class SobrietyService:
                     baseline = GuestBaseline.from_dict(doc["baseline"], MIN_STD)
                     normal = doc.get("normal_embeddings", [])
                 book = PersistentPatternBook(self.store, self.cipher, customer_id, self.s.pattern_similarity, self.now)
-                mon = GuestMonitor(customer_id, self.s, self.fusion, self.embedder, book, baseline, normal)
+                mon = GuestMonitor(
+                    customer_id,
+                    self.s,
+                    self.fusion,
+                    self.embedder,
+                    book,
+                    baseline,
+                    normal,
+                    expression=self.expression,
+                )
                 self._monitors[customer_id] = mon
             return mon
 
