@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated
+
+from fastapi import APIRouter, Path, status
 
 from soberpay.web.auth import Unauthenticated
 from soberpay.web.deps import Manager, MaybeRoom, MaybeStaff, Staff, Web
@@ -44,7 +46,7 @@ def issue_token(room_id: str, staff: Manager, web: Web) -> DeviceTokenOut:
 
 
 @router.delete("/{room_id}/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
-def revoke_token(room_id: str, token_id: int, staff: Manager, web: Web) -> None:
+def revoke_token(room_id: str, token_id: Annotated[int, Path(ge=1, le=2**31 - 1)], staff: Manager, web: Web) -> None:
     web.auth.revoke_device_token(token_id, actor=staff.actor)
 
 

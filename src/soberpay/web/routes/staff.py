@@ -85,7 +85,7 @@ def create_account(body: StaffCreateIn, staff: Manager, web: Web) -> dict[str, A
 
 
 @router.get("/staff/alerts", response_model=list[AlertOut])
-def alerts(staff: Staff, web: Web, after: Annotated[int, Query(ge=0)] = 0) -> list[AlertOut]:
+def alerts(staff: Staff, web: Web, after: Annotated[int, Query(ge=0, le=2**62)] = 0) -> list[AlertOut]:
     return [alert_out(a) for a in web.payments.alerts(after_id=after)]
 
 
@@ -94,7 +94,7 @@ async def alerts_stream(
     request: Request,
     staff: Staff,
     web: Web,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=2**62)] = 0,
     max_seconds: Annotated[float, Query(ge=0, le=3600)] = 600,
 ) -> StreamingResponse:
     """Server-sent events: one ``alert`` event per new alert (the browser reconnects with Last-Event-ID)."""
