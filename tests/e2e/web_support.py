@@ -58,10 +58,10 @@ def sqlite_container(settings: Any, clock: Any) -> Container:
     return container
 
 
-def make_app(container: Container) -> FastAPI:
+def make_app(container: Container, run_rooms: bool = False) -> FastAPI:
     from soberpay.web.app import create_app
 
-    app = create_app(container, run_rooms=False)
+    app = create_app(container, run_rooms=run_rooms)
     auth = app.state.web.auth
     auth.create_staff(*MANAGER, "manager")
     auth.create_staff(*CASHIER, "cashier")

@@ -6,6 +6,7 @@ language comes from the ``sp_lang`` cookie (set by ``/lang/{code}``), else ``Acc
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from starlette.requests import Request
@@ -187,8 +188,34 @@ def catalogue(lang: str) -> dict[str, str]:
 
 
 def install_i18n(templates: Any) -> None:
-    """Expose ``fen`` (money) to every template; ``t`` is bound per request in ``render``."""
+    """Expose ``fen`` (money) and ``details`` (audit JSON) filters; ``t`` is bound per request in ``render``."""
     templates.env.filters["fen"] = lambda v: f"¥{int(v) / 100:,.2f}"
+    templates.env.filters["details"] = audit_details
+
+
+_HIDDEN_DETAILS = {"idempotency_key", "order_id", "posting_id", "visit_id"}
+
+
+def audit_details(raw: str) -> str:
+    """Audit JSON as short ``key: value`` pairs for people (ids shortened, plumbing keys dropped)."""
+    try:
+        data = json.loads(raw or "{}")
+    except ValueError:
+        return raw
+    if not isinstance(data, dict):
+        return str(data)
+    parts = []
+    for key, value in data.items():
+        if key in _HIDDEN_DETAILS or value in (None, "", [], {}):
+            continue
+        if key.endswith("_fen") and isinstance(value, int):
+            text = f"¥{value / 100:,.2f}"
+        elif isinstance(value, str) and len(value) == 32 and value.isalnum():
+            text = value[:8]
+        else:
+            text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        parts.append(f"{key.removesuffix('_fen')}: {text}")
+    return " · ".join(parts)
 
 
 ITEM_NAMES_ZH: dict[str, str] = {

@@ -231,7 +231,7 @@ def _plot_png(points: list[Any], drunk: float, sober: float) -> bytes:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.4, 2.6), dpi=100)
+    fig, ax = plt.subplots(figsize=(7.2, 2.8), dpi=100)
     try:
         ax.axhspan(drunk, 1.0, color="#f8d7da", label="drunk side")
         ax.axhspan(sober, drunk, color="#fff3cd", label="unsure → staff")
@@ -239,7 +239,17 @@ def _plot_png(points: list[Any], drunk: float, sober: float) -> bytes:
         if points:
             t0: datetime = points[0].at
             xs = [(p.at - t0).total_seconds() / 60.0 for p in points]
-            ax.plot(xs, [p.p_drunk for p in points], color="#b02a37", lw=1.8, label="P(drunk)")
+            start = None
+            for x, p in zip([*xs, None], [*points, None], strict=True):
+                locked = p is not None and p.state != "normal"
+                if locked and start is None:
+                    start = x
+                elif not locked and start is not None:
+                    ax.axvspan(start, x if x is not None else xs[-1], color="#6c757d", alpha=0.18, lw=0)
+                    start = None
+            ax.plot([], [], color="#6c757d", alpha=0.4, lw=6, label="tagged (locked)")
+            pd = [(x, p.p_drunk) for x, p in zip(xs, points, strict=True) if p.p_drunk is not None]
+            ax.plot([q[0] for q in pd], [q[1] for q in pd], color="#b02a37", lw=1.8, label="P(drunk)")
             sims = [(x, p.similarity) for x, p in zip(xs, points, strict=True) if p.similarity is not None]
             if sims:
                 ax.plot(
@@ -264,7 +274,7 @@ def _plot_png(points: list[Any], drunk: float, sober: float) -> bytes:
             ax.set_xticks([])
         ax.set_ylim(0, 1)
         ax.set_ylabel("score")
-        ax.legend(loc="upper left", fontsize=7, ncol=2, framealpha=0.8)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, framealpha=0.8)
         fig.tight_layout()
         buf = io.BytesIO()
         fig.savefig(buf, format="png")

@@ -162,7 +162,7 @@
     }
     function lockMessage() {
       if (!risk || risk.state === "normal") return "";
-      return "🔒 " + t("room.state." + risk.state) + (risk.reason ? " — " + risk.reason : "");
+      return "⚠ " + t("room.state." + risk.state) + (risk.reason ? " — " + risk.reason : "");
     }
     function renderLocks() {
       $$(".item").forEach(function (b) {
@@ -182,7 +182,7 @@
       if (!cart.length) { ul.innerHTML = '<li class="muted">' + esc(t("room.cart_empty")) + "</li>"; }
       else {
         ul.innerHTML = cart.map(function (l, i) {
-          return '<li><span>' + esc(itemName(l.item)) + " ×" + l.qty + (isLocked(l.item) ? " 🔒" : "") +
+          return '<li><span>' + esc(itemName(l.item)) + " ×" + l.qty + (isLocked(l.item) ? " ⚠" : "") +
             '</span><span class="num">' + fen(l.item.price_fen * l.qty) +
             ' <button class="mini" data-del="' + i + '" aria-label="' + esc(t("room.delete")) + '">✕</button></span></li>';
         }).join("");
@@ -264,7 +264,7 @@
         if (o.outcome === "charged") { addResult("ok", "✔ " + t("room.charged") + " " + fen(o.charged_fen), o.explanation); }
         else if (o.outcome === "verification_required" || o.outcome === "password_rejected") {
           return askPassword(o.explanation).then(function (pw) { if (pw) confirmPending(id, pw); });
-        } else { addResult("bad", "⛔", o.explanation); }
+        } else { addResult("bad", "✖", o.explanation); }
         refreshPending(); refreshRisk();
       }).catch(guestError);
     }
@@ -319,15 +319,15 @@
       }).then(function (o) {
         var name = itemName(line.item) + " ×" + line.qty;
         if (o.outcome === "charged") { addResult("ok", "✔ " + t("room.charged") + ": " + name + " " + fen(o.charged_fen || o.amount_fen), o.explanation); return "done"; }
-        if (o.outcome === "suspended") { addResult("warn", "🔒 " + name + " — " + t("room.suspended"), o.explanation); refreshPending(); return "done"; }
+        if (o.outcome === "suspended") { addResult("warn", "⚠ " + name + " — " + t("room.suspended"), o.explanation); refreshPending(); return "done"; }
         if (o.outcome === "verification_required" || o.outcome === "password_rejected") {
           var needFace = withFace || (o.requires || []).indexOf("face") >= 0;
-          if (needFace && !(g && g.face)) { addResult("bad", "⛔ " + name, o.explanation + " — " + t("room.pay_face")); return "stop"; }
+          if (needFace && !(g && g.face)) { addResult("bad", "✖ " + name, o.explanation + " — " + t("room.pay_face")); return "stop"; }
           var needPw = o.outcome === "password_rejected" || (o.requires || []).indexOf("password") >= 0;
           if (!needPw) return buyLine(line, null, true);
           return askPassword(o.explanation).then(function (pw) { return pw ? buyLine(line, pw, needFace) : "stop"; });
         }
-        addResult("bad", "⛔ " + name, o.explanation);
+        addResult("bad", "✖ " + name, o.explanation);
         return "stop";
       });
     }
@@ -426,16 +426,18 @@
         }).join("") || '<p class="muted">' + esc(t("staff.none")) + "</p>";
       }).catch(function () {});
     }
+    var names = {};
     function loadSuspended() {
       api("GET", "/api/staff/suspended").then(function (list) {
         $("#suspended").innerHTML = list.map(function (p) {
-          return "<tr><td>" + esc(p.created_at.slice(11, 19)) + "</td><td><a href='/staff/guests/" + esc(p.guest_id) + "'>" + esc(p.guest_id.slice(0, 8)) +
+          return "<tr><td>" + esc(p.created_at.slice(11, 19)) + "</td><td><a href='/staff/guests/" + esc(p.guest_id) + "'>" + esc(names[p.guest_id] || p.guest_id.slice(0, 8)) +
             "</a></td><td>" + esc(p.item_name) + " ×" + p.quantity + "</td><td class='num'>" + fen(p.amount_fen) + "</td><td>" + esc(p.reason) + "</td></tr>";
         }).join("") || "<tr><td colspan=5 class='muted'>" + esc(t("staff.none")) + "</td></tr>";
       }).catch(function () {});
     }
     function loadGuests() {
-      api("GET", "/api/staff/guests").then(function (list) {
+      return api("GET", "/api/staff/guests").then(function (list) {
+        list.forEach(function (x) { names[x.guest_id] = x.name; });
         $("#guests").innerHTML = list.map(function (x) {
           return "<tr><td><a href='/staff/guests/" + esc(x.guest_id) + "'>" + esc(x.name) + "</a></td><td><span class='state s-" + esc(x.state) + "'>" +
             esc(t("state." + x.state)) + "</span></td><td>" + esc(x.reason) + "</td><td class='num'>" + fen(x.balance_fen) +
@@ -444,7 +446,7 @@
         }).join("") || "<tr><td colspan=5 class='muted'>" + esc(t("staff.none")) + "</td></tr>";
       }).catch(function () {});
     }
-    function refresh() { loadSuspended(); loadGuests(); }
+    function refresh() { loadGuests().then(loadSuspended); }
     loadRooms(); refresh();
     setInterval(loadRooms, 3000);
     setInterval(refresh, 10000);
@@ -459,7 +461,7 @@
       var li = document.createElement("li");
       li.className = "k-" + a.kind;
       li.innerHTML = "<span class='time'>" + esc(a.at.slice(11, 19)) + "</span> <b>" + esc(a.kind) + "</b> " + esc(a.message) +
-        (a.guest_id ? " <a href='/staff/guests/" + esc(a.guest_id) + "'>" + esc(a.guest_id.slice(0, 8)) + "</a>" : "") +
+        (a.guest_id ? " <a href='/staff/guests/" + esc(a.guest_id) + "'>" + esc(names[a.guest_id] || a.guest_id.slice(0, 8)) + "</a>" : "") +
         (a.room_id ? " <span class='muted'>" + esc(a.room_id) + "</span>" : "");
       feed.prepend(li);
       refresh();
