@@ -150,15 +150,40 @@ def test_tiny_face(pipeline: FacePipeline) -> None:
 
 
 def test_blurred_face_is_low_quality(pipeline: FacePipeline) -> None:
-    blurred = cv2.GaussianBlur(face("obama.jpg"), (0, 0), 6)
+    blurred = cv2.GaussianBlur(face("obama.jpg"), (0, 0), 9)
     with pytest.raises(LowQuality) as err:
         pipeline.analyse(blurred)
     assert any(r.startswith("blurry") for r in err.value.context["reasons"])
 
 
+class BlindOnSmallImages:
+    """Real YuNet that, like YuNet on some ORL crops, sees nothing in images under 200 px."""
+
+    def __init__(self, inner: YuNetDetector) -> None:
+        self.inner = inner
+        self.calls: list[tuple[int, int]] = []
+
+    def detect(self, image: np.ndarray) -> list:
+        self.calls.append(image.shape[:2])
+        return [] if min(image.shape[:2]) < 200 else self.inner.detect(image)
+
+
+def test_small_tight_crop_is_retried_padded(detector: YuNetDetector, sface: SFaceEmbedder) -> None:
+    img = face("obama.jpg")
+    x, y, w, h = (int(v) for v in detector.detect(img)[0].box)
+    crop = img[max(0, y - 10) : y + h + 10, max(0, x - 5) : x + w + 5]
+    small = cv2.resize(crop, (92, 112), interpolation=cv2.INTER_AREA)  # ORL-sized tight crop
+    blind = BlindOnSmallImages(detector)
+    result = FacePipeline(blind, sface, IdentitySettings()).analyse(small)
+    assert blind.calls == [(112, 92), (336, 276)]  # retried once, upscaled 2× and padded
+    assert 40 <= result.quality.face_size <= 92  # reported in original pixels, not the upscaled ones
+    with pytest.raises(NoFace):
+        FacePipeline(blind, sface, IdentitySettings()).analyse(np.full((100, 100, 3), 120, np.uint8))
+
+
 def test_best_from_frames_picks_sharp_frames(pipeline: FacePipeline) -> None:
     sharp = face("obama.jpg")
-    blurred = cv2.GaussianBlur(sharp, (0, 0), 6)
+    blurred = cv2.GaussianBlur(sharp, (0, 0), 9)
     empty = np.full_like(sharp, 90)
     frames = [empty, blurred, sharp, blurred, np.roll(sharp, 8, axis=1), empty]
     selection = pipeline.select(frames, top_k=5)
@@ -174,7 +199,7 @@ def test_best_from_frames_explains_failure(pipeline: FacePipeline) -> None:
     empty = np.full((240, 320, 3), 90, np.uint8)
     with pytest.raises(NoFace):
         pipeline.best_from_frames([empty, empty])
-    blurred = cv2.GaussianBlur(face("obama.jpg"), (0, 0), 6)
+    blurred = cv2.GaussianBlur(face("obama.jpg"), (0, 0), 9)
     with pytest.raises(LowQuality) as err:
         pipeline.best_from_frames([blurred, empty])
     assert err.value.context["rejections"] == {"blurry": 1, "no face": 1}
@@ -202,7 +227,7 @@ def _write_test_video(path: Path, frames: list[np.ndarray]) -> bytes:
 
 def test_video_bytes_decoded_in_memory(tmp_path: Path, pipeline: FacePipeline) -> None:
     sharp = cv2.resize(face("obama.jpg"), (320, 400))
-    blurred = cv2.GaussianBlur(sharp, (0, 0), 6)
+    blurred = cv2.GaussianBlur(sharp, (0, 0), 9)
     # test fixture only: the upload is built on disk here, decoding below never writes a file
     data = _write_test_video(tmp_path / "clip.avi", [blurred] * 4 + [sharp] * 4)
     frames = frames_from_video_bytes(data, max_frames=100)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from soberpay.adapters.images import pad_small_image
 from soberpay.adapters.vision.quality import (
     REASON_MULTIPLE_FACES,
     REASON_NO_FACE,
@@ -35,6 +36,9 @@ from soberpay.ports import Embedder, FaceAnalysis, FaceDetector, ImageBGR
 
 __all__ = ["FacePipeline", "build_detector", "build_embedder", "build_pipeline"]
 
+SMALL_IMAGE_SIDE = 200
+SMALL_IMAGE_SCALE = 2.0
+
 
 class FacePipeline:
     """``FaceAnalyser`` over any ``FaceDetector`` + ``Embedder`` with ``IdentitySettings`` quality gates."""
@@ -49,11 +53,21 @@ class FacePipeline:
         return self.embedder.name
 
     def analyse(self, image: ImageBGR) -> FaceAnalysis:
-        """Exactly one usable face in a still image, or a ``FaceError`` explaining why not."""
+        """Exactly one usable face in a still image, or a ``FaceError`` explaining why not.
+
+        A small, tightly cropped picture (shorter side < 200 px, e.g. a 92×112 ID-style crop) in which
+        the detector finds nothing is retried once upscaled 2× and padded (``pad_small_image``); the
+        face size gate still uses original pixels.
+        """
         faces = self.detector.detect(image)
+        upscale = 1.0
+        if not faces and min(image.shape[:2]) < SMALL_IMAGE_SIDE:
+            image = pad_small_image(image, min_side=SMALL_IMAGE_SIDE, scale=SMALL_IMAGE_SCALE)
+            upscale = SMALL_IMAGE_SCALE
+            faces = self.detector.detect(image)
         if not faces:
             raise NoFace("no face found in the image")
-        quality = assess_quality(image, faces, self.settings)
+        quality = assess_quality(image, faces, self.settings, upscale=upscale)
         if quality.n_faces > 1:
             raise MultipleFaces(
                 f"{quality.n_faces} faces in the image; exactly one person must face the camera",

@@ -120,8 +120,14 @@ def _face_crop(image: ImageBGR, face: DetectedFace) -> ImageBGR:
     return np.asarray(grey, dtype=np.uint8)
 
 
-def assess_quality(image: ImageBGR, faces: list[DetectedFace], settings: IdentitySettings) -> FaceQuality:
-    """Measure the highest-scoring face of ``faces`` (as found in ``image``) against the quality gates."""
+def assess_quality(
+    image: ImageBGR, faces: list[DetectedFace], settings: IdentitySettings, *, upscale: float = 1.0
+) -> FaceQuality:
+    """Measure the highest-scoring face of ``faces`` (as found in ``image``) against the quality gates.
+
+    ``upscale`` > 1 says ``image`` was enlarged from the original (``pad_small_image``); the face size
+    is then reported in original pixels so the size gate still measures real resolution.
+    """
     if not faces:
         return FaceQuality(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0, False, (REASON_NO_FACE,))
     face = max(faces, key=lambda f: f.score)
@@ -135,7 +141,7 @@ def assess_quality(image: ImageBGR, faces: list[DetectedFace], settings: Identit
         contrast = float(grey.std())
     else:
         sharpness = brightness = contrast = 0.0
-    face_size = float(min(face.box[2], face.box[3]))
+    face_size = float(min(face.box[2], face.box[3])) / max(upscale, 1e-6)
     yaw, pitch = estimate_yaw_pitch(face.landmarks)
 
     reasons: list[str] = []
