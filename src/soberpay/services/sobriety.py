@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -385,6 +385,10 @@ class GuestMonitor:
             flags.append("out_of_model_range")
             p = None
         judgement = self.tracker.observe(Observation(t, p, similarity, posture_flag, tuple(evidence)))
+        if ood and judgement.state is SobrietyState.ABSTAIN:
+            judgement = replace(
+                judgement, reason="signals outside the fusion model's training range (" + ", ".join(ood[:3]) + ")"
+            )
         if in_base and judgement.state is not SobrietyState.DRUNK:
             judgement = SobrietyJudgement(
                 at=judgement.at,

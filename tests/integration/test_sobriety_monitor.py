@@ -1,0 +1,64 @@
+"""GuestMonitor end to end on SYNTHETIC per-frame signals with the shipped pose CNN and fusion SVM."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from soberpay.adapters.sobriety.fusion import FusionModel
+from soberpay.adapters.sobriety.pose import PoseCnnEmbedder, PoseFrame
+from soberpay.config import SobrietySettings
+from soberpay.domain.sobriety import SobrietyState
+from soberpay.services.sobriety import Assessment, FrameAnalysis, GuestMonitor
+from soberpay.training.synthetic_pose import synthetic_pose_sequence
+from soberpay.training.synthetic_sobriety import (
+    WINDOW_S,
+    random_subject,
+    simulate_face_window,
+    simulate_pose_params,
+)
+
+
+def _run(k_after: float, seconds_after: float = 30.0, seed: int = 3) -> list[Assessment]:
+    rng = np.random.default_rng(seed)
+    subject = random_subject(0, rng)
+    s = SobrietySettings(baseline_seconds=30.0, enter_seconds=5.0)
+    fusion, emb = FusionModel(), PoseCnnEmbedder()
+    if not (fusion.available and emb.available):
+        pytest.skip("shipped sobriety models missing")
+    mon = GuestMonitor("g1", s, fusion, emb)
+    out: list[Assessment] = []
+    t0 = 0.0
+    total = 30.0 + seconds_after
+    while t0 < total:
+        k = 0.0 if t0 < 30.0 else k_after
+        faces = simulate_face_window(subject, k, t0, rng, lighting=0.0)
+        pp = simulate_pose_params(subject, k, rng)
+        tp, xy = synthetic_pose_sequence(pp, WINDOW_S, 15.0, t0=t0)
+        last = -1.0
+        for f, ti, pts in zip(faces, tp, xy, strict=True):
+            pose = PoseFrame(float(ti), pts, np.ones(33), (0, 0, 100, 200), track=int(t0 // WINDOW_S))
+            mon.add(FrameAnalysis(float(ti), f, pose, True, 1.0))
+            if ti - last >= 1.0 and ti >= 3.0:
+                last = ti
+                out.append(mon.assess(float(ti)))
+        t0 += WINDOW_S
+    return out
+
+
+def test_monitor_builds_baseline_then_judges() -> None:
+    sober = _run(k_after=0.0)
+    drunk = _run(k_after=1.0)
+    base = [a for a in sober if a.in_baseline]
+    assert base and all(a.judgement.state is SobrietyState.ABSTAIN for a in base)
+    assert all("baseline" in a.judgement.reason for a in base)
+    after_s = [a.judgement.raw_p_drunk for a in sober if not a.in_baseline and a.judgement.raw_p_drunk is not None]
+    after_d = [a.judgement.raw_p_drunk for a in drunk if not a.in_baseline and a.judgement.raw_p_drunk is not None]
+    assert after_s and after_d
+    assert np.mean(after_d) > np.mean(after_s) + 0.2
+    assert drunk[-1].judgement.state is SobrietyState.DRUNK
+    assert sober[-1].judgement.state is not SobrietyState.DRUNK
+    # evidence refers to the guest's own baseline
+    assert any(e.baseline is not None for e in drunk[-1].judgement.evidence)
+    d = drunk[-1].to_dict()
+    assert d["state"] == "drunk" and d["face"] is not None and d["pose"] is not None
