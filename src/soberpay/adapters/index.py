@@ -6,7 +6,7 @@ matrix–vector product, then returns the best score *per key* for the top-``k``
 ``hits[0].score - hits[1].score`` is the margin of the best guest over the second-best *guest*
 (not over the best guest's own second template).
 
-Cost: 128-d float32, ≈ 0.1 ms per query at 10k templates and a few ms at 100k on 2 cores
+Cost: 128-d float32, ≈ 0.3 ms per query at 10k templates and ≈ 10-15 ms at 100k on 2 busy cores
 (see ``benchmarks/bench_index.py``); 512 B per template. Thread-safe (one lock). An approximate
 index (FAISS/HNSW) can replace this class behind the same port when galleries reach millions.
 """
@@ -37,6 +37,7 @@ class NumpyTemplateIndex:
         self._key_ids: dict[str, int] = {}
         self._keys: list[str] = []
         self._counts: dict[int, int] = {}
+        self._max_count = 0  # most templates held by one key (bounds the rows search must rank)
         self._lock = threading.RLock()
 
     # --- size / introspection -------------------------------------------------------------------
@@ -120,6 +121,7 @@ class NumpyTemplateIndex:
             self._rows[self._n : self._n + len(block)] = kid
             self._n += len(block)
             self._counts[kid] = self._counts.get(kid, 0) + len(block)
+            self._max_count = max(self._max_count, self._counts[kid])
 
     def remove(self, key: str) -> None:
         """Drop every template of ``key`` (no error if the key is absent)."""
@@ -133,12 +135,15 @@ class NumpyTemplateIndex:
             self._rows[:kept] = self._rows[: self._n][keep]
             self._mat[kept : self._n] = 0.0
             self._n = kept
-            del self._counts[kid]
+            removed = self._counts.pop(kid)
+            if removed >= self._max_count:
+                self._max_count = max(self._counts.values(), default=0)
 
     def clear(self) -> None:
         with self._lock:
             self._n = 0
             self._counts.clear()
+            self._max_count = 0
             self._key_ids.clear()
             self._keys.clear()
 
@@ -153,10 +158,9 @@ class NumpyTemplateIndex:
             sims = self._mat[: self._n] @ q
             rows = self._rows[: self._n]
             # The best k keys are found among the top (k × most templates per key) rows.
-            per_key = max(self._counts.values())
-            m = min(self._n, k * per_key)
+            m = min(self._n, k * self._max_count)
             if m < self._n:
-                top = np.argpartition(-sims, m - 1)[:m]
+                top = np.argpartition(sims, self._n - m)[self._n - m :]
             else:
                 top = np.arange(self._n)
             top = top[np.argsort(-sims[top], kind="stable")]
