@@ -47,6 +47,8 @@ def test_list_dataset_natural_order(orl: Path) -> None:
     people = list_dataset(orl, max_people=3)
     assert [p for p, _ in people] == ["s1", "s2", "s3"]
     assert [x.name for x in people[0][1]][:3] == ["1.pgm", "2.pgm", "3.pgm"]
+    held_out = list_dataset(orl, only_people={"s40", "s7"}, max_images_per_person=2)
+    assert [(p, len(x)) for p, x in held_out] == [("s7", 2), ("s40", 2)]
 
 
 def test_list_dataset_errors(tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,14 +56,23 @@ def _natural_key(path: Path) -> list[Any]:
 
 
 def list_dataset(
-    dataset_dir: str | Path, *, max_people: int | None = None, max_images_per_person: int | None = None
+    dataset_dir: str | Path,
+    *,
+    max_people: int | None = None,
+    max_images_per_person: int | None = None,
+    only_people: Collection[str] | None = None,
 ) -> list[tuple[str, list[Path]]]:
-    """``[(person, [image paths in natural order]), ...]`` for each sub-folder holding images."""
+    """``[(person, [image paths in natural order]), ...]`` for each sub-folder holding images.
+
+    ``only_people`` keeps just those folder names (e.g. the people held out from training).
+    """
     root = Path(dataset_dir)
     if not root.is_dir():
         raise InvalidInput(f"dataset folder not found: {root}", path=str(root))
     people: list[tuple[str, list[Path]]] = []
     for sub in sorted((p for p in root.iterdir() if p.is_dir()), key=_natural_key):
+        if only_people is not None and sub.name not in only_people:
+            continue
         images = sorted(
             (p for p in sub.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES), key=_natural_key
         )
@@ -245,13 +254,16 @@ def evaluate_embedder(
     gallery_per_person: int = 1,
     max_people: int | None = None,
     max_images_per_person: int | None = None,
+    only_people: Collection[str] | None = None,
     console: Any = None,
 ) -> FaceEvalResult:
     """Detect, embed and score a one-folder-per-person dataset with ``embedder``.
 
     ``console`` (a ``rich.console.Console``) shows a progress bar; ``None`` runs silently.
     """
-    people = list_dataset(dataset_dir, max_people=max_people, max_images_per_person=max_images_per_person)
+    people = list_dataset(
+        dataset_dir, max_people=max_people, max_images_per_person=max_images_per_person, only_people=only_people
+    )
     records, ms = embed_dataset(embedder, people, detector=detector, console=console)
     return evaluate_embeddings(
         records,
