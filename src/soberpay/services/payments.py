@@ -855,7 +855,14 @@ class PaymentService:
             guard = repo.guard(cid)
             if pw_ok is not None:
                 if guard.locked(now):
-                    raise LockedOut("password payment is locked; use face or ask staff", customer_id=cid)
+                    return PaymentResult(
+                        Outcome.LOCKED_OUT.value,
+                        "password_locked",
+                        "password payment is locked after repeated wrong passwords; confirm by face or ask staff",
+                        cid,
+                        pending_id=request_id,
+                        balance_fen=repo.balance_of(account),
+                    )
                 res = record_password(guard, pw_ok, now, self.password_policy)
                 repo.save_guard(cid, res.guard)
                 if res.locked_now:
