@@ -47,7 +47,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "kiosk.capture": {"en": "Take photo", "zh": "拍照"},
     "kiosk.upload": {"en": "Or upload photos", "zh": "或上传照片"},
     "kiosk.enrol": {"en": "Save my face", "zh": "保存人脸"},
-    "kiosk.enrolled": {"en": "Face saved: templates stored", "zh": "人脸已保存：模板数"},
+    "kiosk.enrolled": {"en": "Face saved. Encrypted templates stored:", "zh": "人脸已保存。加密模板数："},
     "kiosk.photos": {"en": "photos ready", "zh": "张照片已就绪"},
     "kiosk.quality": {"en": "Quality", "zh": "质量"},
     "kiosk.done": {"en": "All done. Enjoy your evening!", "zh": "全部完成，祝您玩得开心！"},
