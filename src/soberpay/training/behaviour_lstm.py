@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import random
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -180,6 +181,12 @@ def train_behaviour(
 def export_onnx(model: BehaviourLSTM, path: Path) -> None:
     model.eval()
     example = torch.zeros(1, 5, N_FEATURES)
+    with warnings.catch_warnings():  # tracer notes about LSTM batch size: inference always uses batch 1
+        warnings.simplefilter("ignore")
+        _export(model, example, path)
+
+
+def _export(model: BehaviourLSTM, example: torch.Tensor, path: Path) -> None:
     torch.onnx.export(
         model,
         (example,),
