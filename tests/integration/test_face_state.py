@@ -120,7 +120,8 @@ def test_eval_thermal_json_on_tiny_subset(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     out = json.loads(result.output)
     assert {"accuracy", "recall", "f1", "auc", "n_subjects", "n_images"} <= set(out)
-    assert out["n_subjects"] == 2 and out["n_images"] == 24
+    assert out["n_subjects"] == 2 and out["n_images"] == 8 * len(out["views"])
+    assert out["views"] == list(FaceStateAnalyzer().views)
 
 
 def test_eval_thermal_missing_folder_is_a_clear_error(tmp_path: Path) -> None:

@@ -29,7 +29,10 @@ def eval_thermal(
     dataset: Annotated[Path, typer.Option(help="folder laid out like patras_thermal")],
     json_out: Annotated[bool, typer.Option("--json", help="print one JSON object only")] = False,
     model_dir: Annotated[Path | None, typer.Option(help="model folder (default: the shipped model)")] = None,
-    views: Annotated[str, typer.Option(help="views to evaluate: e (eyes), f (front), r (profile)")] = "e,f,r",
+    views: Annotated[
+        str | None,
+        typer.Option(help="views to evaluate, comma-separated e (eyes), f (front), r (profile); default: the model's"),
+    ] = None,
     allow_same_subject: Annotated[
         bool, typer.Option("--allow-same-subject", help="let a probe match references of its own subject id")
     ] = False,
@@ -38,10 +41,10 @@ def eval_thermal(
     from soberpay.adapters.sobriety.face_state import FaceStateAnalyzer
     from soberpay.evaluation.thermal import ThermalSample, evaluate_thermal_folder, scan_thermal_folder
 
-    view_list = [v.strip() for v in views.split(",") if v.strip()]
+    analyzer = FaceStateAnalyzer(model_dir=model_dir)
+    view_list = [v.strip() for v in views.split(",") if v.strip()] if views else list(analyzer.views)
     if not view_list or any(v not in ("e", "f", "r") for v in view_list):
         raise InvalidInput("--views must list e, f and/or r")
-    analyzer = FaceStateAnalyzer(model_dir=model_dir)
     subjects_in_store = set(analyzer.store.subjects.tolist())
 
     def score(sample: ThermalSample, data: bytes) -> float:
@@ -61,6 +64,7 @@ def eval_thermal(
     evaluated = set(scan_thermal_folder(dataset, views=view_list).subjects)
     overlap = sorted(evaluated & subjects_in_store)
     result["subjects_seen_in_training"] = len(overlap)
+    result["views"] = view_list
     if json_out:
         typer.echo(json.dumps(result, default=float))
         return

@@ -37,8 +37,13 @@ class _Block2d(nn.Module):
 class ResNet2d(nn.Module):
     """Stem (stride 2) → residual stages → global average pool → linear → L2-normalised embedding."""
 
-    def __init__(self, widths: Sequence[int] = (16, 32, 64), embed_dim: int = 32, dropout: float = 0.2) -> None:
+    def __init__(
+        self, widths: Sequence[int] = (16, 32, 64), embed_dim: int = 32, dropout: float = 0.2, input_pool: int = 1
+    ) -> None:
         super().__init__()
+        # optional average pooling of the input: coarser thermal patterns generalise better across
+        # people than fine texture on this small data set (measured; see docs/sobriety_models.md)
+        self.pool: nn.Module = nn.AvgPool2d(input_pool) if input_pool > 1 else nn.Identity()
         self.stem = nn.Sequential(
             nn.Conv2d(1, widths[0], 3, 2, 1, bias=False), nn.BatchNorm2d(widths[0]), nn.ReLU(inplace=True)
         )
@@ -55,16 +60,18 @@ class ResNet2d(nn.Module):
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Un-normalised embedding (used by the training head)."""
-        h = self.blocks(self.stem(x))
+        h = self.blocks(self.stem(self.pool(x)))
         h = h.mean(dim=(2, 3))
-        return torch.as_tensor(self.proj(self.drop(h)))
+        out: torch.Tensor = self.proj(self.drop(h))
+        return out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """L2-normalised embedding - this is what is exported to ONNX."""
         return F.normalize(self.features(x), dim=1)
 
     def logit(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.as_tensor(self.head(F.relu(self.features(x)))).squeeze(1)
+        out: torch.Tensor = self.head(F.relu(self.features(x)))
+        return out.squeeze(1)
 
 
 class _Block1d(nn.Module):
@@ -121,7 +128,8 @@ class ResNet1d(nn.Module):
         z = (x - self.mean) / self.std
         h = self.blocks(self.stem(z.transpose(1, 2)))
         pooled = torch.cat([h.mean(dim=2), h.amax(dim=2)], dim=1)
-        return torch.as_tensor(self.classifier(pooled)).squeeze(1)
+        out: torch.Tensor = self.classifier(pooled)
+        return out.squeeze(1)
 
 
 __all__ = ["ResNet1d", "ResNet2d"]

@@ -41,6 +41,7 @@ from soberpay.training.export import export_onnx
 from soberpay.training.resnet1d2d import ResNet2d
 
 Progress = Callable[[str, int, int], None]
+ARCH: dict[str, Any] = {"widths": (16, 32, 64), "embed_dim": 32, "dropout": 0.2, "input_pool": 1}
 
 
 @dataclass
@@ -98,10 +99,11 @@ def train_extractor(
     batch_size: int = 32,
     lr: float = 2e-3,
     progress: Callable[[int, int], None] | None = None,
+    arch: dict[str, Any] | None = None,
 ) -> ResNet2d:
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
-    model = ResNet2d()
+    model = ResNet2d(**(arch if arch is not None else ARCH))
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=5e-4)
     steps_per_epoch = max(1, int(np.ceil(len(data.y) / batch_size)))
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * steps_per_epoch)

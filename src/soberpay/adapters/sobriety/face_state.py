@@ -233,6 +233,11 @@ class FaceStateAnalyzer:
         return self._store
 
     @property
+    def views(self) -> tuple[str, ...]:
+        """Views the reference store (and the training data) cover: "e" eyes, "f" front, "r" profile."""
+        return tuple(sorted(self.store.index))
+
+    @property
     def card(self) -> dict[str, Any]:
         self._load()
         assert self._card is not None
@@ -265,7 +270,10 @@ class FaceStateAnalyzer:
         v = view if (self.use_view_index and view in store.index) else None
         p, dist, hits = store.match(feat, view=v, exclude_subject=exclude_subject)
         sev_score = store.severity(dist)
-        if p >= self.uncertain_high:
+        unsupported_view = view is not None and view not in store.index
+        if unsupported_view:
+            state = "uncertain"  # the model was not trained on this view: never act on it
+        elif p >= self.uncertain_high:
             state = "abnormal"
         elif p <= self.uncertain_low:
             state = "normal"
@@ -296,8 +304,11 @@ class FaceStateAnalyzer:
             warnings.append("bright-background palette detected and normalised")
         if quality.sharpened:
             warnings.append("blurry image (sharpened before analysis)")
-        if view is not None and v is None:
-            warnings.append(f"view {view!r} not in the reference index; matched against all views")
+        if unsupported_view:
+            warnings.append(
+                f"view {view!r} is not supported by this model (trained on views {sorted(store.index)}); "
+                "state forced to 'uncertain'"
+            )
         return FaceStateReport(
             state=state,
             p_abnormal=round(p, 4),
