@@ -162,3 +162,33 @@ def test_vision_processor_identifies_and_monitors_only_consenting_guests() -> No
     assert obs.faces == 3 and [g[0] for g in obs.guests] == ["alice", "bob"]
     assert monitor.calls == ["alice"]  # bob did not consent to sobriety monitoring
     assert [j.customer_id for j in obs.judgements] == ["alice"] and "detect" in obs.timings
+
+
+class FakeSobrietyService:
+    """Stands in for SobrietyService.process_frame: records the crop, returns a judgement-like object."""
+
+    def __init__(self) -> None:
+        self.shapes: list[tuple[int, ...]] = []
+
+    def process_frame(self, customer_id: str, frame: np.ndarray, t: float) -> object:
+        from soberpay.domain.sobriety import SobrietyJudgement, SobrietyState
+
+        self.shapes.append(frame.shape)
+
+        @dataclass
+        class A:
+            judgement: SobrietyJudgement
+
+        return A(SobrietyJudgement(t, SobrietyState.DRUNK, 0.82, 0.85, True, 0.61, reason="synthetic"))
+
+
+def test_sobriety_room_monitor_crops_the_guest_and_maps_the_judgement() -> None:
+    from soberpay.web.engine import SobrietyRoomMonitor
+
+    service = FakeSobrietyService()
+    monitor = SobrietyRoomMonitor(service)
+    face = DetectedFace((100, 50, 40, 40), ((0.0, 0.0),) * 5, 0.9)
+    j = monitor.observe("r1", "alice", 3.0, np.zeros((480, 640, 3), dtype=np.uint8), face)
+    assert service.shapes == [(340, 160, 3)]  # y 30..370, x 40..200: the guest, not the whole room
+    assert j is not None and j.judged_drunk is True and j.p_drunk == 0.82 and j.similarity == 0.61
+    assert j.posture_abnormal and "drunk" in j.evidence
