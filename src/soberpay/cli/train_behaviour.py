@@ -47,8 +47,10 @@ def train_behaviour_cmd(
     for col in ("set", "precision", "recall", "F1", "n"):
         table.add_column(col)
     for name, key in (
-        ("visit prefixes", "metrics_synthetic_test_prefixes"),
-        ("full visits", "metrics_synthetic_test_full_visits"),
+        ("LSTM, visit prefixes", "metrics_synthetic_test_prefixes"),
+        ("LSTM, full visits", "metrics_synthetic_test_full_visits"),
+        ("rule: order > 2x own mean, prefixes", "baseline_rule_2x_mean_test_prefixes"),
+        ("rule: order > 2x own mean, full visits", "baseline_rule_2x_mean_test_full_visits"),
     ):
         m = card[key]
         table.add_row(name, f"{m['precision']:.3f}", f"{m['recall']:.3f}", f"{m['f1']:.3f}", str(m["n"]))

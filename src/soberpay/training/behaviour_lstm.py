@@ -150,6 +150,9 @@ def train_behaviour(
     test_prefix = _metrics(_score(model, split["test"]), [lbl for _, lbl in split["test"]], cfg.threshold)
     test_visit = _metrics(_score(model, test_full), [lbl for _, lbl in test_full], cfg.threshold)
     val_metrics = _metrics(_score(model, split["val"]), [lbl for _, lbl in split["val"]], cfg.threshold)
+    # Baseline on the same held-out guests: the method's spending rule alone (any order > 2x own mean).
+    rule_prefix = _metrics([_rule_score(rows) for rows, _ in split["test"]], [lbl for _, lbl in split["test"]], 0.5)
+    rule_visit = _metrics([_rule_score(rows) for rows, _ in test_full], [lbl for _, lbl in test_full], 0.5)
     train_seconds = time.perf_counter() - t0
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -168,6 +171,8 @@ def train_behaviour(
         "metrics_synthetic_test_prefixes": test_prefix,
         "metrics_synthetic_test_full_visits": test_visit,
         "metrics_synthetic_val_prefixes": val_metrics,
+        "baseline_rule_2x_mean_test_prefixes": rule_prefix,
+        "baseline_rule_2x_mean_test_full_visits": rule_visit,
         "history": history,
         "train_seconds": round(train_seconds, 1),
         "torch": torch.__version__,
@@ -176,6 +181,14 @@ def train_behaviour(
     }
     (out_dir / "behaviour_lstm.json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     return card
+
+
+_LOG2 = 0.6931471805599453
+
+
+def _rule_score(rows: list[list[float]]) -> float:
+    """1.0 when any order is above twice the guest's own mean (feature 0 is log(amount / mean))."""
+    return 1.0 if any(r[0] > _LOG2 for r in rows) else 0.0
 
 
 def export_onnx(model: BehaviourLSTM, path: Path) -> None:
