@@ -173,7 +173,9 @@ class SobrietySettings(_Section):
     )
     min_pose_visibility: float = Field(0.5, ge=0.0, le=1.0, description="ignore pose joints below this")
     # Performance.
-    pose_every_n_frames: int = Field(1, ge=1, le=10, description="run pose on every n-th frame")
+    pose_every_n_frames: int = Field(
+        2, ge=1, le=10, description="run pose on every n-th frame (2: >=15 fps on one core, see docs/sobriety.md)"
+    )
     max_frame_side: int = Field(640, ge=160, le=4096, description="downscale frames to this longer side")
     # Capture record (method step 1).
     sift_max_keypoints: int = Field(32, ge=1, le=500, description="SIFT keypoints kept per crop")

@@ -155,7 +155,7 @@ class FrameAnalyzer:
         h, w = frame.shape[:2]
         scale = min(1.0, self.max_side / max(h, w))
         img = (
-            np.asarray(cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA), np.uint8)
+            np.asarray(cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR), np.uint8)
             if scale < 1.0
             else frame
         )

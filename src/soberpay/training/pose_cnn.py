@@ -189,7 +189,7 @@ def _write_card(out_dir: Path, r: PoseCnnReport, n_per_class: int, epochs: int, 
         "  Per-class recall: " + ", ".join(f"{k} {v:.2f}" for k, v in r.per_class_recall.items()) + ".",
         "- **Not measured**: anything on real people. Real poses from MediaPipe are noisier and",
         "  partly occluded (KTV sofas hide legs); the per-guest normal model is what makes it usable.",
-        f"- **Size**: {r.onnx_bytes} bytes ONNX. Rebuild: `soberpay train pose-cnn`.",
+        f"- **Size**: {r.onnx_bytes} bytes ONNX. Rebuild: `soberpay train sobriety pose-cnn`.",
         "",
     ]
     (out_dir / "pose_cnn.md").write_text("\n".join(lines))

@@ -166,7 +166,7 @@ def _write_card(out_dir: Path, r: FusionReport) -> None:
         "- **Not measured**: anything on real people. The generator encodes assumed effect sizes;",
         "  a model trained on it learns those assumptions. Treat P(drunk) as a ranking that staff",
         "  confirm, and re-train/calibrate on consented real data before relying on it.",
-        f"- **Size**: {r.model_bytes} bytes. Rebuild: `soberpay train sobriety-fusion` ({r.seconds:.0f} s here).",
+        f"- **Size**: {r.model_bytes} bytes. Rebuild: `soberpay train sobriety fusion` ({r.seconds:.0f} s here).",
         "",
     ]
     (out_dir / "fusion_svm.md").write_text("\n".join(lines))

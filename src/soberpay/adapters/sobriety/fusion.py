@@ -104,7 +104,7 @@ class FusionModel:
         if self._pipe is None:
             if not self.model_path.is_file():
                 raise ConfigError(
-                    "fusion model missing; run `soberpay train sobriety-fusion`", path=str(self.model_path)
+                    "fusion model missing; run `soberpay train sobriety fusion`", path=str(self.model_path)
                 )
             import joblib
 

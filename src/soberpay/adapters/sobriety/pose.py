@@ -558,7 +558,9 @@ class PoseCnnEmbedder:
     def _load(self) -> Any:
         if self._sess is None:
             if not self.model_path.is_file():
-                raise ConfigError("pose CNN model missing; run `soberpay train pose-cnn`", path=str(self.model_path))
+                raise ConfigError(
+                    "pose CNN model missing; run `soberpay train sobriety pose-cnn`", path=str(self.model_path)
+                )
             import onnxruntime as ort
 
             opts = ort.SessionOptions()
