@@ -124,6 +124,26 @@ class Container:
             behaviour=behaviour,
         )
 
+    @cached_property
+    def sobriety(self) -> Any:
+        """Sobriety monitoring (issue 5): per-guest monitors behind sobriety_monitoring consent."""
+        from soberpay.adapters.sobriety.store import SqlSobrietyStore
+        from soberpay.domain.identity import ConsentPurpose
+        from soberpay.services.sobriety import SobrietyService
+
+        return SobrietyService(
+            settings=self.settings.sobriety,
+            store=SqlSobrietyStore(self.session_factory),
+            cipher=self.cipher,
+            has_consent=lambda cid: self.identity.has_consent(cid, ConsentPurpose.SOBRIETY_MONITORING),
+            now=self.clock.now,
+        )
+
+    @property
+    def sobriety_signal(self) -> Any:
+        """The payments' ``SobrietySignal`` port, implemented by the sobriety service."""
+        return self.sobriety
+
     def close(self) -> None:
         if "engine" in self.__dict__:
             self.engine.dispose()

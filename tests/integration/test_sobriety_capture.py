@@ -126,3 +126,15 @@ def test_service_requires_consent_and_serves_payments_port() -> None:
     obs = svc.latest("g1")
     assert isinstance(obs, SobrietyObservation)
     assert obs.judged_drunk is True and obs.posture_abnormal and obs.p_drunk == pytest.approx(0.9)
+
+
+def test_container_wires_sobriety_behind_consent(fake_container) -> None:  # type: ignore[no-untyped-def]
+    from soberpay.domain.identity import ConsentPurpose
+
+    c = fake_container
+    guest = c.identity.register(name="Li", phone="13800000009", national_id="11010519491231002X", password="135790")
+    assert c.sobriety_signal.latest(guest.id) is None
+    with pytest.raises(ConsentRequired):
+        c.sobriety.monitor(guest.id)
+    c.identity.grant_consent(guest.id, ConsentPurpose.SOBRIETY_MONITORING)
+    assert c.sobriety.monitor(guest.id).customer_id == guest.id
