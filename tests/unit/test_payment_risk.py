@@ -22,8 +22,13 @@ from soberpay.domain.spending import SpendingCheck
 from soberpay.errors import InvalidInput
 
 T0 = datetime(2026, 11, 24, 20, 0, tzinfo=UTC)
-POLICY = RiskPolicy(drunk_probability=0.7, sober_probability=0.3, recovery_similarity=0.9,
-                    recovery_dwell_seconds=300, min_lock_seconds=600)
+POLICY = RiskPolicy(
+    drunk_probability=0.7,
+    sober_probability=0.3,
+    recovery_similarity=0.9,
+    recovery_dwell_seconds=300,
+    min_lock_seconds=600,
+)
 SOBER = SobrietyObservation(0.05, False, 0.97)
 DRUNK = SobrietyObservation(0.85, False, 0.5)
 POSTURE = SobrietyObservation(0.2, True, 0.7)
@@ -45,9 +50,29 @@ def test_drunk_judgement_tags() -> None:
     assert "fused sobriety score" in s.explain()
 
 
-def test_tracker_verdict_tags_even_below_probability() -> None:
+def test_tracker_verdict_wins_over_raw_probability() -> None:
     s = step(RiskRecord("g"), T0, SobrietyObservation(0.5, False, 0.6, judged_drunk=True), None, POLICY)
     assert s.record.state is RiskState.TAGGED
+    spike = step(RiskRecord("g"), T0, SobrietyObservation(0.8, False, 0.6, judged_drunk=False), None, POLICY)
+    assert spike.record.state is RiskState.NORMAL  # a momentary spike the tracker has not confirmed
+
+
+def test_reading_adapter_maps_the_sobriety_area_states() -> None:
+    from dataclasses import dataclass
+
+    from soberpay.services.payments import observation_from_reading
+
+    @dataclass
+    class Reading:
+        p_drunk: float | None
+        posture_abnormal: bool
+        similarity_to_normal: float | None
+        state: str
+        reason: str = ""
+
+    assert observation_from_reading(Reading(0.9, True, 0.4, "drunk")).judged_drunk is True
+    assert observation_from_reading(Reading(0.1, False, 0.95, "sober")).judged_drunk is False
+    assert observation_from_reading(Reading(None, False, None, "abstain")).judged_drunk is None
 
 
 def test_warning_needs_consumption_and_posture_together() -> None:

@@ -64,7 +64,7 @@ class SobrietyObservation:
     p_drunk: float | None  # fused probability, None when not enough signal
     posture_abnormal: bool
     similarity_to_normal: float | None  # 0..1 similarity of face+posture to the guest's own normal
-    judged_drunk: bool | None = None  # the sobriety tracker's own hysteresis verdict, when available
+    judged_drunk: bool | None = None  # the sobriety tracker's verdict; when given it overrides p_drunk
     reason: str = ""
 
     def __post_init__(self) -> None:
@@ -196,8 +196,8 @@ def step(
     lines: list[str] = []
     if sobriety is not None:
         posture = sobriety.posture_abnormal
-        if sobriety.judged_drunk is True:
-            drunk = True
+        if sobriety.judged_drunk is not None:  # the tracker's smoothed, hysteresis-filtered verdict wins
+            drunk = sobriety.judged_drunk
         elif sobriety.p_drunk is not None and sobriety.p_drunk >= policy.drunk_probability:
             drunk = True
         p_text = "n/a" if sobriety.p_drunk is None else f"{sobriety.p_drunk:.2f}"

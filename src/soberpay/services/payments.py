@@ -127,6 +127,20 @@ class GuestIdentity(Protocol):
     def has_consent(self, customer_id: str, purpose: str) -> bool: ...
 
 
+def observation_from_reading(reading: Any) -> SobrietyObservation:
+    """Adapt the sobriety area's ``SobrietyReading`` (p_drunk, posture_abnormal, similarity_to_normal,
+    state "sober"/"drunk"/"abstain", reason) to this area's input port value. ``abstain`` gives no verdict."""
+    state = str(getattr(reading, "state", "") or "")
+    judged = True if state == "drunk" else False if state == "sober" else None
+    return SobrietyObservation(
+        p_drunk=getattr(reading, "p_drunk", None),
+        posture_abnormal=bool(getattr(reading, "posture_abnormal", False)),
+        similarity_to_normal=getattr(reading, "similarity_to_normal", None),
+        judged_drunk=judged,
+        reason=str(getattr(reading, "reason", "") or "")[:200],
+    )
+
+
 # --- results --------------------------------------------------------------------------------------
 
 
@@ -488,7 +502,7 @@ class PaymentService:
         self._customer(customer_id)
         self._ensure_accounts(customer_id)
         with self._sessions() as session:
-            return PaymentRepository(session).balance_of(PaymentRepository(session).lock_guest_account(customer_id))
+            return PaymentRepository(session).guest_balance(customer_id)
 
     def _topup_once(
         self, customer_id: str, amount_fen: int, idempotency_key: str, actor: str = "cashier"
@@ -1305,5 +1319,6 @@ __all__ = [
     "RiskView",
     "TopupResult",
     "is_refusal",
+    "observation_from_reading",
     "raise_if_refused",
 ]

@@ -69,6 +69,11 @@ class PaymentRepository:
             raise RuntimeError("guest account missing: call ensure_accounts first")
         return row
 
+    def guest_balance(self, customer_id: str) -> int:
+        """Read-only balance (no lock) for display."""
+        row = self.s.get(PaymentAccountRow, guest_account(customer_id))
+        return 0 if row is None else -row.signed_fen
+
     @staticmethod
     def balance_of(row: PaymentAccountRow) -> int:
         return -row.signed_fen

@@ -9,8 +9,9 @@ PostgreSQL; SQLite serialises writers with ``BEGIN IMMEDIATE``) so concurrent ch
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Integer, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from soberpay.adapters.db.base import Base, UTCDateTime
@@ -147,3 +148,15 @@ class NotificationRow(Base):
     message: Mapped[str] = mapped_column(String(600), nullable=False)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     acknowledged_by: Mapped[str | None] = mapped_column(String(64))
+
+
+# --- the ledger is append-only: postings and entries are never changed or removed ------------------
+
+
+def _refuse_change(_mapper: Any, _connection: Any, target: Any) -> None:
+    raise RuntimeError(f"{type(target).__name__} rows are append-only (post a correcting entry instead)")
+
+
+for _model in (PostingRow, EntryRow):
+    event.listen(_model, "before_update", _refuse_change)
+    event.listen(_model, "before_delete", _refuse_change)
