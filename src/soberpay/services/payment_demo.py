@@ -3,7 +3,8 @@ high-price attempt → recovered → the guest confirms the pending request → 
 
 The sobriety readings here are SCRIPTED (a fake port with fixed numbers), so the demo runs without a
 camera and shows each rule firing; the real sobriety service feeds the same port in the venue.
-Time runs on a manual clock so the dwell and minimum-lock periods pass instantly.
+Time runs on a manual clock (tonight's scene is replayed over the past hour) so the dwell and
+minimum-lock periods pass instantly.
 """
 
 from __future__ import annotations
@@ -122,7 +123,7 @@ def run_payment_walkthrough(container: Any, console: Console, ids: dict[str, str
         highlight=False,
     )
 
-    clock.set(container.clock.now())
+    clock.set(container.clock.now() - timedelta(hours=1))  # tonight's script fits in the past hour
     console.rule("6. Tonight: normal purchases by face")
     _show(console, "10-song pack (face)", pay.pay_by_face(face, "song-pack-10", 1, key("buy")))
     clock.advance(minutes=15)
