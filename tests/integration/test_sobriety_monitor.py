@@ -62,3 +62,27 @@ def test_monitor_builds_baseline_then_judges() -> None:
     assert any(e.baseline is not None for e in drunk[-1].judgement.evidence)
     d = drunk[-1].to_dict()
     assert d["state"] == "drunk" and d["face"] is not None and d["pose"] is not None
+
+
+def test_shipped_fusion_model_contract() -> None:
+    from soberpay.adapters.sobriety.features import FUSION_FEATURES
+    from soberpay.domain.sobriety import SobrietyPolicy
+
+    fusion = FusionModel()
+    if not fusion.available:
+        pytest.skip("shipped fusion model missing")
+    nan = np.full(len(FUSION_FEATURES), np.nan)
+    assert fusion.p_drunk(nan) is None  # nothing to judge
+    pose_only = nan.copy()
+    pose_only[FUSION_FEATURES.index("activity_sitting")] = 1.0
+    pose_only[FUSION_FEATURES.index("activity_standing")] = 0.0
+    pose_only[FUSION_FEATURES.index("activity_walking")] = 0.0
+    p = fusion.p_drunk(pose_only)
+    assert p is not None and 0.0 <= p <= 1.0
+    assert fusion.out_of_range(pose_only) == []
+    absurd = pose_only.copy()
+    absurd[FUSION_FEATURES.index("sway_path_per_s")] = 50.0  # tiny, noisy far-away person
+    assert "sway_path_per_s" in fusion.out_of_range(absurd)
+    assert "SYNTHETIC" in str(fusion.meta.get("data"))
+    # the reject band turns a middling probability into "ask staff"
+    assert SobrietyPolicy().band(0.5).value == "abstain"
