@@ -106,3 +106,23 @@ def test_bad_cli_input_is_one_red_line(cli_env: Path) -> None:
     assert code != 0
     code, out = run("purchase", "cola", "--key", "cli-x-0001")
     assert code != 0 and "choose exactly one" in out
+
+
+def test_demo_walkthrough_shows_the_payment_story(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_common.console, "width", 250)
+    code, out = run("walkthrough", "--data-dir", str(tmp_path / "demo"))
+    assert code == 0, out
+    story = out[out.index("4. Payments") :]
+    for expected in (
+        "drunk warning",
+        "verification_required",
+        "dual_verified",
+        "suspended",
+        "recovered",
+        "confirmed_after_recovery",
+        "replayed",
+        "Bill for visit",
+        "(balanced)",
+    ):
+        assert expected in story, expected
+    assert story.index("suspended") < story.index("recovered") < story.index("confirmed_after_recovery")

@@ -352,9 +352,9 @@ class PaymentService:
                 signals=list(st.signals),
             )
             if t.to_state.value == "tagged" and t.from_state.value == "normal":
-                repo.notify(now, "tagged", cid, f"guest {cid[:8]} tagged: {t.explanation}")
+                repo.notify(now, "tagged", cid, f"guest {cid[:8]} {t.explanation}")
             elif t.trigger == "recovered":
-                repo.notify(now, "recovered", cid, f"guest {cid[:8]} recovered: {t.explanation}")
+                repo.notify(now, "recovered", cid, f"guest {cid[:8]} {t.explanation}")
         if st.warning and before.level is not RiskLevel.HIGH:
             repo.notify(now, "drunk_warning", cid, f"guest {cid[:8]}: abnormal consumption and posture coincide")
         if st.record.level is RiskLevel.ELEVATED and before.level is RiskLevel.LOW:
