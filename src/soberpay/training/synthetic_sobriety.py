@@ -42,6 +42,7 @@ from soberpay.domain.sobriety import GuestBaseline
 from soberpay.training.synthetic_pose import SyntheticPoseParams, synthetic_pose_sequence
 
 FPS = 15.0
+POSE_FPS = 7.5  # pose runs on every 2nd frame by default (SobrietySettings.pose_every_n_frames)
 WINDOW_S = 10.0
 _EMPTY_LM = np.zeros((0, 3), np.float32)
 
@@ -203,7 +204,7 @@ def _window_signals(
     fs = fw.signals()
     face = fs.as_dict() if fs is not None else None
     pp = simulate_pose_params(s, k, rng)
-    t, xy = synthetic_pose_sequence(pp, WINDOW_S, FPS)
+    t, xy = synthetic_pose_sequence(pp, WINDOW_S, POSE_FPS)
     ts = PoseTimeSeries(window_seconds=WINDOW_S + 1)
     for ti, pts in zip(t, xy, strict=True):
         ts.add(float(ti), pts)
