@@ -268,6 +268,8 @@ def test_bad_input_changes_nothing(env: Env) -> None:
         env.pay.purchase(g.id, "cola", 1, "bad-key-005", face_image=face(g.id))
     with pytest.raises(NotFound):
         env.pay.confirm_pending("nope", "bad-key-006")
+    with pytest.raises(InvalidInput):
+        env.pay.purchase(g.id, "cola", 1, "bad-key-007", password="12ab")
     assert env.count(AuditRow) == audit and env.pay.balance(g.id) == 10_000
 
 

@@ -36,6 +36,7 @@ from soberpay.config import PaymentSettings
 from soberpay.domain.bac import BacAssumptions, Drink, estimate_bac
 from soberpay.domain.behaviour import BehaviourEvent, BehaviourScorer, encode_sequence
 from soberpay.domain.catalogue import Catalogue, Item, TierPolicy, fen_to_yuan, tier_of
+from soberpay.domain.identity import validate_payment_password
 from soberpay.domain.ledger import (
     Bill,
     BillLine,
@@ -594,6 +595,7 @@ class PaymentService:
         """Check outside the transaction (argon2 is slow); skip entirely while locked out."""
         if password is None:
             return None
+        validate_payment_password(password)  # a malformed entry is bad input, not a counted failure
         with self._sessions() as session:
             guard = PaymentRepository(session).guard(customer_id)
         if guard.locked(self._now()):
