@@ -411,42 +411,11 @@ class GuestMonitor:
 
     def _expression_score(self) -> float:
         """The expression classifier's P(alcohol-influenced) on the face window (NaN if unusable)."""
-        from soberpay.adapters.sobriety.expression_features import expression_sequence
-        from soberpay.adapters.sobriety.face_signals import colour_change
-        from soberpay.adapters.sobriety.features import EXPRESSION_FPS
-        from soberpay.errors import SoberpayError
+        from soberpay.adapters.sobriety.face_signals import expression_score_from_frames
 
-        fr = list(self.face_window.frames)
-        if len(fr) < 8:
-            return float("nan")
-        t = np.array([f.t for f in fr])
-        grid = np.arange(t[0], t[-1], 1.0 / EXPRESSION_FPS)
-        if grid.size < 32:
-            return float("nan")
-
-        def rs(v: Any) -> npt.NDArray[np.float64]:
-            a = np.asarray(v, dtype=np.float64)
-            if a.ndim == 1:
-                good = np.isfinite(a)
-                if not good.any():
-                    return np.zeros(grid.size)
-                return np.asarray(np.interp(grid, t[good], a[good]))
-            return np.stack([np.interp(grid, t, a[:, j]) for j in range(a.shape[1])], axis=1)
-
-        cc = [colour_change(f.redness, self.face_window.colour_baseline, self.s.colour_scale_a) for f in fr]
-        try:
-            seq = expression_sequence(
-                rs([f.eye_openness for f in fr]),
-                rs([f.gaze_xy for f in fr]),
-                rs([f.mouth_openness for f in fr]),
-                rs([f.head_xy for f in fr]),
-                np.nan_to_num(rs(cc)),
-                fps=EXPRESSION_FPS,
-            )
-            model: Any = self.expression
-            return float(model.score(seq))
-        except (SoberpayError, ValueError):
-            return float("nan")
+        return expression_score_from_frames(
+            list(self.face_window.frames), self.face_window.colour_baseline, self.s.colour_scale_a, self.expression
+        )
 
     def normal_state(self) -> dict[str, Any]:
         return {

@@ -30,11 +30,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from soberpay.adapters.sobriety.face_signals import FaceFrame, FaceSignalWindow
+from soberpay.adapters.sobriety.face_signals import FaceFrame, FaceSignalWindow, expression_score_from_frames
 from soberpay.adapters.sobriety.features import FUSION_FEATURES
 from soberpay.adapters.sobriety.fusion import fusion_vector
 from soberpay.adapters.sobriety.pose import PoseCnnEmbedder, PoseNormalModel, PoseTimeSeries
@@ -195,6 +196,7 @@ def _window_signals(
     k: float,
     rng: np.random.Generator,
     embedder: PoseCnnEmbedder | None,
+    expression: Any = None,
 ) -> tuple[dict[str, float] | None, dict[str, float] | None, npt.NDArray[np.float32] | None]:
     lighting = float(rng.normal(0, 1.0))  # residual illumination error after grey-world (a* units)
     fw = FaceSignalWindow(window_seconds=WINDOW_S + 1)
@@ -203,6 +205,8 @@ def _window_signals(
         fw.add(f)
     fs = fw.signals()
     face = fs.as_dict() if fs is not None else None
+    if face is not None and expression is not None:
+        face["expression_score"] = expression_score_from_frames(list(fw.frames), fw.colour_baseline, 6.0, expression)
     pp = simulate_pose_params(s, k, rng)
     t, xy = synthetic_pose_sequence(pp, WINDOW_S, POSE_FPS)
     ts = PoseTimeSeries(window_seconds=WINDOW_S + 1)
@@ -227,6 +231,7 @@ def generate(
     p_face_missing: float = 0.25,
     p_expression: float = 0.5,
     progress: Callable[[int], None] | None = None,
+    expression: Any = None,
 ) -> SyntheticDataset:
     """SYNTHETIC dataset: per subject, a sober baseline period, then one sober and one drunk session."""
     rng = np.random.default_rng(seed)
@@ -236,7 +241,7 @@ def generate(
         baseline = GuestBaseline()
         normal = PoseNormalModel(min_history=3)
         for _ in range(baseline_windows):
-            face, pose, emb = _window_signals(s, float(rng.uniform(0, 0.1)), rng, embedder)
+            face, pose, emb = _window_signals(s, float(rng.uniform(0, 0.1)), rng, embedder, expression)
             baseline.update({**(face or {}), **(pose or {})})
             if emb is not None:
                 normal.add_normal(emb)
@@ -244,16 +249,16 @@ def generate(
         for label, (lo, hi) in ((0, (0.0, 0.35)), (1, (0.45, 1.0))):
             k = float(rng.uniform(lo, hi))
             for _ in range(windows_per_session):
-                face, pose, emb = _window_signals(s, k, rng, embedder)
+                face, pose, emb = _window_signals(s, k, rng, embedder, expression)
                 if face is not None and rng.random() < p_face_missing:
                     face = None
                 if face is not None:
-                    if rng.random() < p_expression:
-                        # stand-in for the expression classifier (replace by the real model's score)
+                    if rng.random() >= p_expression:
+                        face["expression_score"] = float("nan")  # the classifier is not always available
+                    elif expression is None:
+                        # stand-in when the expression classifier is not installed
                         z = -1.2 + 2.6 * min(1.0, k * s.sensitivity) + rng.normal(0, 1.0)
                         face["expression_score"] = float(1 / (1 + math.exp(-z)))
-                    else:
-                        face["expression_score"] = float("nan")
                 if pose is not None and emb is not None and normal.ready:
                     chk = normal.check(emb)
                     pose["isolation_score"] = chk.isolation_score if chk else float("nan")

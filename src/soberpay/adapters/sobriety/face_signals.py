@@ -413,8 +413,50 @@ class FaceSignalWindow:
         )
 
 
+def expression_score_from_frames(
+    frames: Sequence[FaceFrame], colour_baseline: float | None, colour_scale_a: float, model: Any
+) -> float:
+    """Run the expression classifier (``ExpressionClassifier``-like ``model.score``) on a window of
+    face frames resampled to ``EXPRESSION_FPS``. NaN when the window is too short or the model refuses.
+    Shared by the live monitor and the SYNTHETIC fusion generator so both see the same score."""
+    from soberpay.adapters.sobriety.expression_features import expression_sequence
+    from soberpay.adapters.sobriety.features import EXPRESSION_FPS
+    from soberpay.errors import SoberpayError
+
+    if model is None or len(frames) < 8:
+        return float("nan")
+    t = np.array([f.t for f in frames])
+    grid = np.arange(t[0], t[-1], 1.0 / EXPRESSION_FPS)
+    if grid.size < 32:
+        return float("nan")
+
+    def rs(v: Any) -> F64:
+        a = np.asarray(v, dtype=np.float64)
+        if a.ndim == 1:
+            good = np.isfinite(a)
+            if not good.any():
+                return np.zeros(grid.size)
+            return np.asarray(np.interp(grid, t[good], a[good]))
+        return np.stack([np.interp(grid, t, a[:, j]) for j in range(a.shape[1])], axis=1)
+
+    cc = [colour_change(f.redness, colour_baseline, colour_scale_a) for f in frames]
+    try:
+        seq = expression_sequence(
+            rs([f.eye_openness for f in frames]),
+            rs([f.gaze_xy for f in frames]),
+            rs([f.mouth_openness for f in frames]),
+            rs([f.head_xy for f in frames]),
+            np.nan_to_num(rs(cc)),
+            fps=EXPRESSION_FPS,
+        )
+        return float(model.score(seq))
+    except (SoberpayError, ValueError):
+        return float("nan")
+
+
 __all__ = [
     "Blink",
+    "expression_score_from_frames",
     "FaceFrame",
     "FaceMeshSignals",
     "FaceSignalWindow",
