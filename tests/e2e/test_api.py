@@ -508,7 +508,9 @@ def test_pages_render_and_room_pairing(client: TestClient, v: Venue) -> None:
     for path in ("/", "/kiosk", "/staff/login"):
         r = client.get(path)
         assert r.status_code == 200 and "<html" in r.text
-    assert "同意" in client.get("/kiosk", cookies={"sp_lang": "zh"}).text
+    client.cookies.set("sp_lang", "zh")
+    assert "同意" in client.get("/kiosk").text
+    client.cookies.delete("sp_lang")
     assert client.get("/staff", follow_redirects=False).status_code == 303
     assert client.get("/nope-page").status_code == 404
     pair = client.get("/room/r1")

@@ -19,7 +19,12 @@ class Metrics:
         self.identifications = Counter(
             "soberpay_identifications", "Face identifications by status", ["status"], registry=r
         )
-        self.alerts = Counter("soberpay_alerts", "Staff alerts seen by the web layer, by kind", ["kind"], registry=r)
+        self.alerts = Gauge(
+            "soberpay_alerts_recent",
+            "Staff alerts among the latest 1000, by kind (set at scrape time)",
+            ["kind"],
+            registry=r,
+        )
         self.requests = Histogram(
             "soberpay_http_request_seconds",
             "HTTP request latency",
@@ -41,7 +46,9 @@ class Metrics:
         )
         self.rate_limited = Counter("soberpay_rate_limited", "Requests refused by rate limits", ["bucket"], registry=r)
 
-    def render(self, rooms: dict[str, Any]) -> bytes:
+    def render(self, rooms: dict[str, Any], alert_kinds: dict[str, int] | None = None) -> bytes:
+        for kind, count in (alert_kinds or {}).items():
+            self.alerts.labels(kind).set(count)
         for room_id, worker in rooms.items():
             self.room_fps.labels(room_id).set(worker.stats.fps)
             self.room_lag.labels(room_id).set(worker.stats.lag_s)

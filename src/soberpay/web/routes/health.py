@@ -36,4 +36,7 @@ def readyz(web: Web) -> JSONResponse:
 @router.get("/metrics", response_class=Response)
 def metrics(web: Web) -> Response:
     """Prometheus text format: decisions, latencies, alerts, model timings, room fps/lag/drops."""
-    return Response(web.metrics.render(web.rooms.workers), media_type=CONTENT_TYPE_LATEST)
+    kinds: dict[str, int] = {}
+    for alert in web.payments.alerts(0, 1000):
+        kinds[alert.kind] = kinds.get(alert.kind, 0) + 1
+    return Response(web.metrics.render(web.rooms.workers, kinds), media_type=CONTENT_TYPE_LATEST)

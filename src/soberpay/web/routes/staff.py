@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 from sqlalchemy import or_, select
+from starlette.concurrency import run_in_threadpool
 
 from soberpay.adapters.db.identity_tables import AuditRow
 from soberpay.web.auth import SESSION_COOKIE
@@ -107,9 +108,8 @@ async def alerts_stream(
         deadline = loop.time() + max_seconds
         yield "retry: 2000\n\n"
         while True:
-            for a in web.payments.alerts(after_id=cursor):
+            for a in await run_in_threadpool(web.payments.alerts, cursor):
                 cursor = a.id
-                web.metrics.alerts.labels(a.kind).inc()
                 yield f"id: {a.id}\nevent: alert\ndata: {alert_out(a).model_dump_json()}\n\n"
             if loop.time() >= deadline or await request.is_disconnected():
                 return
