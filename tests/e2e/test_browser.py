@@ -210,12 +210,12 @@ def test_venue_scenario(browser: Any, live: Live) -> None:
     for d in "999999":
         room.click(f".pad .key[data-digit='{d}']")
     room.click(".pad .key[data-action='ok']")
-    room.wait_for_function("document.querySelector('#password-msg').textContent.includes('wrong')")
+    room.wait_for_selector("#password-msg:has-text('wrong')")
     live.shot(room, "room_password", full_page=False)
     for d in GUEST_PASSWORD:
         room.click(f".pad .key[data-digit='{d}']")
     room.click(".pad .key[data-action='ok']")
-    room.wait_for_function("document.querySelectorAll('#results li.ok').length >= 2")
+    room.wait_for_selector("#results li.ok >> nth=1")
     assert "dual verification" in room.inner_text("#results li.ok >> nth=0")
 
     # --- 5. a locked high-price item: suspended, not charged, explained -------------------------
@@ -251,7 +251,8 @@ def test_venue_scenario(browser: Any, live: Live) -> None:
 
     # --- staff: guest timeline with the evidence plot, end-of-visit bill, audit search ----------
     staff.goto(live.base + f"/staff/guests/{gid}")
-    staff.wait_for_function("document.querySelector('img.plot').naturalWidth > 0")
+    staff.wait_for_load_state("load")
+    assert staff.evaluate("document.querySelector('img.plot').naturalWidth") > 0
     assert "staff.untag" in staff.inner_text("body")
     staff.click("#checkout-btn")
     staff.wait_for_selector("#bill-closed", state="visible")
@@ -271,6 +272,8 @@ def test_room_device_cannot_read_another_room(browser: Any, live: Live) -> None:
     page.fill("input[name=token]", live.tokens["r1"])
     page.click("button[type=submit]")
     page.wait_for_selector(".menu")
+    csp = page.evaluate("fetch('/room/r1').then(r => r.headers.get('content-security-policy'))")
+    assert "default-src 'self'" in csp  # pages run only their own script
     own = page.evaluate("fetch('/api/rooms/r1/state').then(r => r.status)")
     other = page.evaluate("fetch('/api/rooms/r2/state').then(r => r.json().then(b => [r.status, b.error]))")
     staff_api = page.evaluate("fetch('/api/staff/guests').then(r => r.status)")
@@ -334,6 +337,7 @@ def test_sobriety_observations_tag_and_plot(browser: Any, live: Live) -> None:
     page = ctx.new_page()
     _staff_login(page, live)
     page.goto(live.base + f"/staff/guests/{guest.id}")
-    page.wait_for_function("document.querySelector('img.plot').naturalWidth > 0")
+    page.wait_for_load_state("load")
+    assert page.evaluate("document.querySelector('img.plot').naturalWidth") > 0
     live.shot(page, "staff_guest_synthetic_sobriety")
     ctx.close()

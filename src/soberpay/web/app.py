@@ -35,6 +35,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
 
+# Pages load only their own script, stylesheet and images; camera frames are blob: URLs in memory.
+CSP = (
+    "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; object-src 'none'; "
+    "base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+
 STATUS: list[tuple[type[errors.SoberpayError], int]] = [
     (web_auth.RateLimited, 429),
     (web_auth.CsrfFailed, 403),
@@ -225,6 +231,11 @@ def create_app(container: Container, *, payments: PaymentsPort | None = None, ru
         )
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        if response.headers.get("content-type", "").startswith("text/html") and not request.url.path.startswith(
+            ("/docs", "/redoc")
+        ):
+            response.headers.setdefault("Content-Security-Policy", CSP)
+            response.headers.setdefault("X-Frame-Options", "DENY")
         return response
 
     from soberpay.web.routes import guests, health, pages, purchases, rooms, staff
