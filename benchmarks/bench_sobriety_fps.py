@@ -1,7 +1,7 @@
 """Per-frame face + pose sobriety analysis speed for one room on ONE core, as a ratio to the bare
 MediaPipe calls measured in the same run.
 
-Run:  .venv/bin/python benchmarks/bench_sobriety_fps.py     (or: pytest -m slow benchmarks)
+Run:  .venv/bin/python benchmarks/bench_sobriety_fps.py   (or: pytest -m slow -s benchmarks/bench_sobriety_fps.py)
 
 The process pins itself to one CPU (sched_setaffinity) and sets OMP/OpenCV/onnxruntime threads to 1.
 Scenarios (frames decoded to memory first, so decoding is not timed):
