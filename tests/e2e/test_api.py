@@ -324,6 +324,10 @@ def test_identify_and_pay_with_idempotency(client: TestClient, v: Venue) -> None
     csrf = login(client)
     bill = client.get(f"/api/staff/guests/{g['guest_id']}/bill").json()
     assert bill["total_fen"] == 3600 and len(bill["lines"]) == 1 and bill["balance_fen"] == 6400
+    books = client.get("/api/staff/ledger", params={"guest_id": g["guest_id"]}).json()
+    assert books["trial_balance"] == 0 and books["guest_balances"][g["guest_id"]] == 6400
+    assert len(books["postings"]) == 2  # top-up + purchase (the replay charged nothing)
+    assert_error(client.get("/api/staff/ledger", params={"guest_id": "nobody"}), 404)
 
 
 def test_identify_unknown_face_corrupt_image_and_phone(client: TestClient, v: Venue) -> None:

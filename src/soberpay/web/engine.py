@@ -195,6 +195,27 @@ class ServicePayments:
     def balance(self, customer_id: str) -> int:
         return int(self.service.balance(customer_id))
 
+    def ledger(self, customer_id: str | None, limit: int = 200) -> dict[str, Any]:
+        if customer_id is not None:
+            self.service.balance(customer_id)  # NotFound for an unknown guest
+        view = self.service.ledger(customer_id, limit)
+        return {
+            "postings": [
+                {
+                    "id": p.posting_id,
+                    "at": p.at,
+                    "kind": p.kind,
+                    "guest_id": p.customer_id,
+                    "memo": p.memo,
+                    "entries": [{"account": a, "amount_fen": amt} for a, amt in p.entries],
+                }
+                for p in view.lines
+            ],
+            "account_sums": view.account_sums,
+            "trial_balance": view.trial_balance,
+            "guest_balances": view.guest_balances,
+        }
+
     def apply_sobriety(
         self,
         customer_id: str,

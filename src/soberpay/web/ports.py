@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -145,6 +145,7 @@ class PaymentsPort(Protocol):
     def checkout(self, customer_id: str, *, actor: str) -> BillView: ...
     def topup(self, customer_id: str, *, amount_fen: int, idempotency_key: str, actor: str) -> int: ...
     def balance(self, customer_id: str) -> int: ...
+    def ledger(self, customer_id: str | None, limit: int = 200) -> dict[str, Any]: ...
     def apply_sobriety(
         self,
         customer_id: str,

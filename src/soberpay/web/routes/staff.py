@@ -307,6 +307,18 @@ def bill(guest_id: str, staff: Staff, web: Web) -> BillOut:
     return _bill_out(web.payments.bill(guest_id))
 
 
+@router.get("/staff/ledger")
+def ledger(
+    staff: Staff,
+    web: Web,
+    guest_id: Annotated[str | None, Query(max_length=32)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> dict[str, Any]:
+    """Double-entry postings (debit-positive entries per account, integer fen), account sums and the
+    trial balance (0 when the books balance); optionally for one guest."""
+    return web.payments.ledger(guest_id or None, limit)
+
+
 @router.post("/staff/guests/{guest_id}/topup", responses={400: {"model": ErrorOut}, 409: {"model": ErrorOut}})
 def topup(guest_id: str, body: TopupIn, staff: Staff, web: Web) -> dict[str, int]:
     """Cash in at the counter: credit the guest's prepaid balance (idempotent by key)."""
