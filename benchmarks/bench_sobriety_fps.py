@@ -128,8 +128,10 @@ def run(n_vtest: int = 300) -> list[dict]:
     for name, (frames, fps) in (("vtest", _vtest_frames(n_vtest)), ("face", _face_clip())):
         raw640, hits640 = _time_raw(frames, 640)
         raw480, hits480 = _time_raw(frames, 480)
-        print(f"{name:6s} raw MediaPipe found a pose in {hits640}/{len(frames)} frames (640 px), "
-              f"{hits480}/{len(frames)} (480 px)")
+        print(
+            f"{name:6s} raw MediaPipe found a pose in {hits640}/{len(frames)} frames (640 px), "
+            f"{hits480}/{len(frames)} (480 px)"
+        )
         for label, side, every, raw in (
             ("pose every frame (640 px)", 640, 1, raw640),
             ("pose every 2nd frame (640 px, default)", 640, 2, raw640),
@@ -137,12 +139,21 @@ def run(n_vtest: int = 300) -> list[dict]:
             ("pose every 2nd frame, 480 px", 480, 2, raw480),
         ):
             fps_p, counts = _time_pipeline(frames, fps, side, every)
-            row = {"scenario": name, "variant": label, "frames": len(frames), "pipeline_fps": fps_p,
-                   "raw_mediapipe_fps": raw, "ratio": fps_p / raw, **counts}
+            row = {
+                "scenario": name,
+                "variant": label,
+                "frames": len(frames),
+                "pipeline_fps": fps_p,
+                "raw_mediapipe_fps": raw,
+                "ratio": fps_p / raw,
+                **counts,
+            }
             results.append(row)
-            print(f"{name:6s} {label:40s} pipeline {fps_p:6.1f} fps | raw MediaPipe face+pose {raw:6.1f} fps "
-                  f"| ratio {fps_p / raw:4.2f} | face {counts['face']}/{len(frames)} pose {counts['pose']}/"
-                  f"{len(frames)} | {'OK' if fps_p >= 15 else 'BELOW'} 15 fps")
+            print(
+                f"{name:6s} {label:40s} pipeline {fps_p:6.1f} fps | raw MediaPipe face+pose {raw:6.1f} fps "
+                f"| ratio {fps_p / raw:4.2f} | face {counts['face']}/{len(frames)} pose {counts['pose']}/"
+                f"{len(frames)} | {'OK' if fps_p >= 15 else 'BELOW'} 15 fps"
+            )
     return results
 
 

@@ -21,8 +21,18 @@ def test_assess_video_few_frames_with_plot(shared_data: Path, tmp_path: Path) ->
     plot = tmp_path / "timeline.png"
     res = runner.invoke(
         app,
-        ["assess", "--video", str(shared_data / "samples" / "vtest.avi"), "--max-seconds", "3",
-         "--baseline-seconds", "1", "--json", "--plot", str(plot)],
+        [
+            "assess",
+            "--video",
+            str(shared_data / "samples" / "vtest.avi"),
+            "--max-seconds",
+            "3",
+            "--baseline-seconds",
+            "1",
+            "--json",
+            "--plot",
+            str(plot),
+        ],
     )
     assert res.exit_code == 0, res.output
     doc = _json(res.output)

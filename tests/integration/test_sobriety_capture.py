@@ -60,8 +60,14 @@ def test_encrypted_record_round_trip_without_pixels(
     cap = FeatureRecordCapturer(ring, sql_store, lambda cid: cid == "g1", lambda: NOW, max_keypoints=32)
     pose_xy = np.random.default_rng(0).uniform(0, 300, (33, 2))
     res = cap.capture(
-        "g1", obama, face_box=face.box, face_landmarks=face.landmarks, person_box=(100, 20, 250, 420),
-        pose_xy=pose_xy, signals={"eye_openness": face.eye_openness}, t=1.5,
+        "g1",
+        obama,
+        face_box=face.box,
+        face_landmarks=face.landmarks,
+        person_box=(100, 20, 250, 420),
+        pose_xy=pose_xy,
+        signals={"eye_openness": face.eye_openness},
+        t=1.5,
     )
     assert res.face_keypoints > 0 and res.person_keypoints > 0
     assert 1_000 < res.ciphertext_bytes < 20_000  # measured ≈ 11 KB with 32 + 32 SIFT keypoints

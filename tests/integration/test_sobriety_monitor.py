@@ -86,3 +86,60 @@ def test_shipped_fusion_model_contract() -> None:
     assert "SYNTHETIC" in str(fusion.meta.get("data"))
     # the reject band turns a middling probability into "ask staff"
     assert SobrietyPolicy().band(0.5).value == "abstain"
+
+
+class _FakeAnalyzer:
+    """Stands in for FrameAnalyzer: SYNTHETIC face + pose measurements, a tiny in-memory image."""
+
+    def __init__(self) -> None:
+        rng = np.random.default_rng(7)
+        self.subject = random_subject(0, rng)
+        self.faces = simulate_face_window(self.subject, 0.0, 0.0, rng, 0.0)
+        self.faces += simulate_face_window(self.subject, 0.0, WINDOW_S, rng, 0.0)
+        pp = simulate_pose_params(self.subject, 0.0, rng)
+        self.tp, self.xy = synthetic_pose_sequence(pp, 2 * WINDOW_S, 15.0)
+        self.i = 0
+
+    def analyse(self, frame: np.ndarray, t: float, keep_image: bool = False) -> FrameAnalysis:
+        i = min(self.i, len(self.faces) - 1)
+        self.i += 1
+        face = self.faces[i]
+        face.landmarks = np.zeros((478, 3), np.float32)
+        face.box = (8, 8, 40, 40)
+        pose = PoseFrame(t, self.xy[i], np.ones(33), (4, 4, 50, 56), track=1)
+        return FrameAnalysis(t, face, pose, True, 1.0, frame if keep_image else None)
+
+    def close(self) -> None:
+        pass
+
+
+def test_service_processes_frames_captures_and_persists() -> None:
+    from datetime import UTC, datetime
+
+    from soberpay.adapters.crypto import AesGcmKeyRing
+    from soberpay.adapters.sobriety.store import InMemorySobrietyStore
+    from soberpay.services.sobriety import SobrietyService
+
+    store = InMemorySobrietyStore()
+    now = datetime(2026, 11, 24, 20, 0, tzinfo=UTC)
+    svc = SobrietyService(
+        SobrietySettings(baseline_seconds=5.0),
+        store,
+        AesGcmKeyRing({"k": bytes(32)}, "k"),
+        lambda cid: cid == "g1",
+        lambda: now,
+        analyzer_factory=_FakeAnalyzer,
+        capture_every_seconds=10.0,
+    )
+    frame = np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8)
+    out = [svc.process_frame("g1", frame, i / 15.0) for i in range(int(15 * 12))]
+    got = [a for a in out if a is not None]
+    assert 10 <= len(got) <= 13  # about one assessment per second
+    assert len(store.records("g1")) == 2  # t = 0 and t = 10 s
+    assert store.load_baseline("g1") is not None  # saved when the 5-s baseline ended
+    assert store.latest_judgement("g1") is not None
+    obs = svc.latest("g1")
+    assert obs is not None and obs.reason
+    svc.end_visit("g1")
+    # the next visit starts from the stored baseline (no new baseline period)
+    assert not svc.monitor("g1").in_baseline(0.0)

@@ -166,8 +166,18 @@ def test_perclos() -> None:
 
 
 def _frame(t: float, ear: float, redness: float) -> FaceFrame:
-    return FaceFrame(t, ear, openness_from_ear(ear, 0.3), 0.1, (0.0, 0.0), (3.0, 2.0), redness, float("nan"),
-                     (0, 0, 10, 10), np.zeros((0, 3), np.float32))
+    return FaceFrame(
+        t,
+        ear,
+        openness_from_ear(ear, 0.3),
+        0.1,
+        (0.0, 0.0),
+        (3.0, 2.0),
+        redness,
+        float("nan"),
+        (0, 0, 10, 10),
+        np.zeros((0, 3), np.float32),
+    )
 
 
 def test_colour_change_relative_to_own_baseline() -> None:

@@ -54,9 +54,7 @@ def trunk_tilt_flag(tilt_deg: float, threshold_deg: float) -> bool:
 
 def angle_rate_flags(rates_deg_s: Mapping[str, float | None], threshold_deg_s: float) -> tuple[str, ...]:
     """Names of the body parts whose angle changes faster than the threshold (method: 3°/s)."""
-    return tuple(
-        name for name, rate in rates_deg_s.items() if rate is not None and abs(rate) > threshold_deg_s
-    )
+    return tuple(name for name, rate in rates_deg_s.items() if rate is not None and abs(rate) > threshold_deg_s)
 
 
 def angle_change_rate(previous_deg: float, current_deg: float, dt_s: float) -> float:
@@ -382,8 +380,8 @@ class SobrietyTracker:
         recovered = False
         if self._drunk:
             sim = obs.similarity_to_normal
-            normal_now = sim is not None and sim >= pol.recovery_similarity and (
-                sp is None or sp < pol.drunk_probability
+            normal_now = (
+                sim is not None and sim >= pol.recovery_similarity and (sp is None or sp < pol.drunk_probability)
             )
             if normal_now:
                 if self._normal_since is None:
@@ -499,9 +497,7 @@ def posture_abnormal(
     for name, rate in rates_deg_s.items():
         if rate is None:
             continue
-        ev.append(
-            Evidence(name, rate, flagged=name in flagged, note=f"rule > {rate_threshold_deg_s:g}°/s")
-        )
+        ev.append(Evidence(name, rate, flagged=name in flagged, note=f"rule > {rate_threshold_deg_s:g}°/s"))
     abnormal = abnormal or bool(flagged)
     if isolation_flag:
         ev.append(Evidence("pose_anomaly", 1.0, flagged=True, note="isolation forest vs own normal"))
