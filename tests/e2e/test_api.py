@@ -433,7 +433,11 @@ def test_staff_views_alerts_sse_timeline_plot(client: TestClient, v: Venue) -> N
     csrf, guest, token = tagged_guest(client, v)
     buy(client, v, "r1", token, "whisky-jw-red", "high-0000003")
     alerts = client.get("/api/staff/alerts").json()
-    assert any(a["kind"] == "suspended" for a in alerts)
+    suspended = next(a for a in alerts if a["kind"] == "suspended")
+    assert suspended["acknowledged"] is False
+    assert client.post(f"/api/staff/alerts/{suspended['id']}/ack", headers=csrf).status_code == 204
+    assert next(a for a in client.get("/api/staff/alerts").json() if a["id"] == suspended["id"])["acknowledged"]
+    assert_error(client.post("/api/staff/alerts/999999/ack", headers=csrf), 404)
     with client.stream("GET", "/api/staff/alerts/stream", params={"max_seconds": 0}) as s:
         text = "".join(s.iter_text())
     assert "event: alert" in text and "suspended" in text

@@ -239,6 +239,8 @@ def test_venue_scenario(browser: Any, live: Live) -> None:
     staff.wait_for_selector("#alerts li.k-suspended")
     staff.wait_for_selector(".room-card.live")
     live.shot(staff, "staff_dashboard")
+    staff.click("#alerts li.k-suspended [data-ack]")
+    staff.wait_for_selector("#alerts li.k-suspended [data-ack]", state="detached")
 
     # --- 6. recovery (staff untag) → the guest confirms the pending request --------------------
     _override(staff, live, gid, "untag", "recovered: steady walk, clear speech")

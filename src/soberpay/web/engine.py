@@ -167,9 +167,16 @@ class ServicePayments:
     def alerts(self, after_id: int = 0, limit: int = 100) -> list[AlertView]:
         rows = self.service.alerts(include_acknowledged=True, limit=limit)
         return sorted(
-            (AlertView(a.id, a.at, a.kind, a.message, a.customer_id, None) for a in rows if a.id > after_id),
+            (
+                AlertView(a.id, a.at, a.kind, a.message, a.customer_id, None, a.acknowledged)
+                for a in rows
+                if a.id > after_id
+            ),
             key=lambda a: a.id,
         )
+
+    def acknowledge(self, alert_id: int, *, actor: str) -> None:
+        self.service.acknowledge(alert_id, actor.split(":", 1)[-1])
 
     @staticmethod
     def _bill(b: Any, closed: bool, balance: int) -> BillView:

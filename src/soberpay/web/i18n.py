@@ -148,6 +148,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "col.qty": {"en": "Qty", "zh": "数量"},
     "col.balance": {"en": "Balance", "zh": "余额"},
     "staff.topup": {"en": "Top up", "zh": "充值"},
+    "staff.ack": {"en": "Handled", "zh": "已处理"},
     "staff.amount_yuan": {"en": "Amount (yuan)", "zh": "金额（元）"},
     "staff.balance": {"en": "Prepaid balance", "zh": "预付余额"},
     "staff.closed": {"en": "Visit closed: final bill", "zh": "已结账：最终账单"},

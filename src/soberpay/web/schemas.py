@@ -150,6 +150,7 @@ class AlertOut(BaseModel):
     message: str
     guest_id: str | None = None
     room_id: str | None = None
+    acknowledged: bool = False
 
 
 class MenuItemOut(BaseModel):

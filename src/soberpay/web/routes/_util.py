@@ -54,7 +54,15 @@ def purchase_out(o: PurchaseOutcome) -> PurchaseOut:
 
 
 def alert_out(a: AlertView) -> AlertOut:
-    return AlertOut(id=a.id, at=a.at, kind=a.kind, message=a.message, guest_id=a.customer_id, room_id=a.room_id)
+    return AlertOut(
+        id=a.id,
+        at=a.at,
+        kind=a.kind,
+        message=a.message,
+        guest_id=a.customer_id,
+        room_id=a.room_id,
+        acknowledged=a.acknowledged,
+    )
 
 
 def require_key(key: str) -> str:

@@ -10,7 +10,7 @@ import secrets
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 from sqlalchemy import or_, select
 from starlette.concurrency import run_in_threadpool
@@ -88,6 +88,12 @@ def create_account(body: StaffCreateIn, staff: Manager, web: Web) -> dict[str, A
 @router.get("/staff/alerts", response_model=list[AlertOut])
 def alerts(staff: Staff, web: Web, after: Annotated[int, Query(ge=0, le=2**62)] = 0) -> list[AlertOut]:
     return [alert_out(a) for a in web.payments.alerts(after_id=after)]
+
+
+@router.post("/staff/alerts/{alert_id}/ack", status_code=status.HTTP_204_NO_CONTENT)
+def acknowledge_alert(alert_id: Annotated[int, Path(ge=1, le=2**62)], staff: Staff, web: Web) -> None:
+    """Mark an alert as handled (audited with the staff member's name)."""
+    web.payments.acknowledge(alert_id, actor=staff.username)
 
 
 @router.get("/staff/alerts/stream", response_class=StreamingResponse)

@@ -462,9 +462,17 @@
       li.className = "k-" + a.kind;
       li.innerHTML = "<span class='time'>" + esc(a.at.slice(11, 19)) + "</span> <b>" + esc(a.kind) + "</b> " + esc(a.message) +
         (a.guest_id ? " <a href='/staff/guests/" + esc(a.guest_id) + "'>" + esc(names[a.guest_id] || a.guest_id.slice(0, 8)) + "</a>" : "") +
-        (a.room_id ? " <span class='muted'>" + esc(a.room_id) + "</span>" : "");
+        (a.room_id ? " <span class='muted'>" + esc(a.room_id) + "</span>" : "") +
+        (a.acknowledged ? " <span class='muted'>✔</span>" : " <button class='mini ack' data-ack='" + a.id + "'>✔ " + esc(t("staff.ack")) + "</button>");
       feed.prepend(li);
       refresh();
+    });
+    feed.addEventListener("click", function (ev) {
+      var b = ev.target.closest("[data-ack]");
+      if (!b) return;
+      api("POST", "/api/staff/alerts/" + b.dataset.ack + "/ack").then(function () {
+        b.outerHTML = "<span class='muted'>✔</span>";
+      }).catch(function (e) { toast(e.message, "bad"); });
     });
     document.addEventListener("click", function (ev) {
       var b = ev.target.closest("[data-token]");
