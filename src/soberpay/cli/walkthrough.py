@@ -16,6 +16,7 @@ from rich.table import Table
 from soberpay.assets import read_asset
 from soberpay.cli._apps import app
 from soberpay.cli._common import console, handle_errors
+from soberpay.config import Settings
 from soberpay.errors import SoberpayError
 
 DEMO_GUESTS = [
@@ -48,7 +49,6 @@ def walkthrough(
 ) -> None:
     """Run the end-to-end demo on SQLite with the bundled sample faces."""
     from soberpay.bootstrap import build_container
-    from soberpay.config import Settings
 
     if not keep and data_dir.exists():
         shutil.rmtree(data_dir)
@@ -56,7 +56,7 @@ def walkthrough(
     console.print(Panel.fit(f"soberpay walkthrough — data in {data_dir.resolve()} (SQLite)", style="bold"))
     ids = run_identity_walkthrough(container)
     _optional_step("payments", "soberpay.services.payment_demo", "run_payment_walkthrough", container, ids)
-    _optional_step("sobriety", "soberpay.services.sobriety_demo", "run_sobriety_walkthrough", container, ids)
+    run_sobriety_walkthrough(container.settings, data_dir)
     console.print(Panel.fit("demo finished — start the venue service with: soberpay demo", style="green"))
 
 
@@ -123,6 +123,36 @@ def _probes() -> list[tuple[str, bytes]]:
         ("grace_hopper.jpg mirrored + darker", variant("grace_hopper.jpg")),
         ("astronaut.jpg (not enrolled)", read_asset("faces", "astronaut.jpg")),
     ]
+
+
+def run_sobriety_walkthrough(settings: Settings, data_dir: Path) -> None:
+    """The real sobriety chain on bundled media: a looping-room clip (pedestrians: pose, no faces)
+    and a still face. The fusion model is trained on SYNTHETIC data, so expect honest abstentions."""
+    from soberpay.assets import asset_path
+    from soberpay.cli.sobriety import _plot, assess_image, assess_video
+
+    console.rule("Sobriety assessment on bundled media (real MediaPipe models)")
+    res = assess_video(asset_path("pedestrians_vtest_120.avi"), settings.sobriety, progress=True)
+    sm = res["summary"]
+    plot = data_dir / "sobriety_timeline.png"
+    _plot(
+        res["timeline"],
+        settings.sobriety,
+        plot,
+        "pedestrians_vtest_120.avi: sobriety timeline (fusion trained on SYNTHETIC data)",
+    )
+    console.print(
+        f"pedestrians_vtest_120.avi (first 12 s of vtest.avi): {sm['frames']} frames, "
+        f"pose in {sm['pose_frames']}, face in {sm['face_frames']}; "
+        f"{sm['analysis_fps']} frames/s; per-second states {sm['states']}; timeline plot {plot}"
+    )
+    still = assess_image(asset_path("faces", "obama.jpg"), settings.sobriety)
+    face = still.get("face") or {}
+    console.print(
+        f"obama.jpg: eye openness {face.get('eye_openness', float('nan')):.2f}, "
+        f"mouth openness {face.get('mouth_openness', float('nan')):.2f}; state abstain ({still['reason']})"
+    )
+    console.print(f"[dim]{sm['note']}[/]")
 
 
 def _optional_step(label: str, module: str, func: str, container: object, ids: dict[str, str]) -> None:
