@@ -42,13 +42,13 @@ class Variant:
     labelled_fraction: float = 0.5
 
 
-VARIANTS = [
+VARIANTS = [  # in order of importance (runs are saved one by one)
     Variant("sup", "AE gamma=1 (supervised only)", 1.0, False),
     Variant("g070", "AE gamma=0.7 + unlabelled pool", 0.7, True),
-    Variant("g055", "AE gamma=0.55 + unlabelled pool", 0.55, True),
     Variant("g070_nopool", "AE gamma=0.7, no unlabelled pool", 0.7, False),
-    Variant("g055_nopool", "AE gamma=0.55, no unlabelled pool", 0.55, False),
     Variant("sup_softmax", "AE gamma=1, LossA softmax", 1.0, False, "softmax"),
+    Variant("g055", "AE gamma=0.55 + unlabelled pool", 0.55, True),
+    Variant("g055_nopool", "AE gamma=0.55, no unlabelled pool", 0.55, False),
     Variant("sup_arcface", "AE gamma=1, LossA ArcFace", 1.0, False, "arcface"),
     Variant("g070_softmax", "AE gamma=0.7 + pool, LossA softmax", 0.7, True, "softmax"),
     Variant("sup_all_labels", "AE gamma=1, all labels (upper bound)", 1.0, False, "cosface", 1.0),
@@ -69,7 +69,9 @@ def _embed_all(embed: Callable[[np.ndarray, Any], np.ndarray], samples: list[Any
     return np.stack([embed(s.image, s.face) for s in samples]).astype(np.float32)
 
 
-def run(seeds: list[int], threads: int, only: set[str] | None = None, max_epochs: int = 100) -> dict[str, Any]:
+def run(
+    seeds: list[int], threads: int, only: set[str] | None = None, max_epochs: int = 100, refs: bool = True
+) -> dict[str, Any]:
     import torch
     from rich.console import Console
     from rich.progress import Progress
@@ -94,20 +96,21 @@ def run(seeds: list[int], threads: int, only: set[str] | None = None, max_epochs
         base = datasets[0.5]
         held = base.heldout_samples
         # reference embedders through the vision package (same images, same detections)
-        refs: list[tuple[str, Callable[[], Any]]] = []
+        with_refs = refs
+        refs_list: list[tuple[str, Callable[[], Any]]] = []
         try:
             from soberpay.adapters.vision.sface import SFaceEmbedder
 
-            refs.append(("SFace (OpenCV zoo, int8)", SFaceEmbedder))
+            refs_list.append(("SFace (OpenCV zoo, int8)", SFaceEmbedder))
         except ImportError as exc:  # pragma: no cover
             console.print(f"SFace unavailable: {exc}")
         try:
             from soberpay.adapters.vision.dlib_embedder import DlibEmbedder
 
-            refs.append(("dlib ResNet", DlibEmbedder))
+            refs_list.append(("dlib ResNet", DlibEmbedder))
         except ImportError as exc:  # pragma: no cover
             console.print(f"dlib unavailable: {exc}")
-        for label, factory in refs:
+        for label, factory in refs_list if with_refs else []:
             emb = factory()
             e = _embed_all(emb.embed, held)
             r = evaluate_heldout(e, base.heldout_persons)
@@ -165,11 +168,20 @@ def run(seeds: list[int], threads: int, only: set[str] | None = None, max_epochs
 
 
 def _save(seed: int, rows: list[dict[str, Any]], scores: dict[str, np.ndarray]) -> None:
+    """Write this seed's rows and scores, keeping rows of earlier runs for variants not re-run."""
     SCORES_DIR.mkdir(parents=True, exist_ok=True)
-    (RESULTS_DIR / f"autoencoder_ablation_seed{seed}.json").write_text(
-        json.dumps({"seed": seed, "rows": rows}, indent=2, default=str), encoding="utf-8"
-    )
-    np.savez_compressed(SCORES_DIR / f"seed{seed}.npz", **scores)
+    path = RESULTS_DIR / f"autoencoder_ablation_seed{seed}.json"
+    npz = SCORES_DIR / f"seed{seed}.npz"
+    keys = {r["key"] for r in rows}
+    old_rows = json.loads(path.read_text(encoding="utf-8"))["rows"] if path.is_file() else []
+    merged_scores: dict[str, np.ndarray] = {}
+    if npz.is_file():
+        with np.load(npz) as z:
+            merged_scores = {k: z[k] for k in z.files}
+    merged_scores.update(scores)
+    all_rows = [r for r in old_rows if r["key"] not in keys] + rows
+    path.write_text(json.dumps({"seed": seed, "rows": all_rows}, indent=2, default=str), encoding="utf-8")
+    np.savez_compressed(npz, **merged_scores)
 
 
 def report(console: Any = None) -> dict[str, Any]:
@@ -280,9 +292,11 @@ if __name__ == "__main__":
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--only", default="", help="comma-separated variant keys (default: all)")
     ap.add_argument("--max-epochs", type=int, default=100, help="safety cap (lower only for smoke tests)")
+    ap.add_argument("--skip-refs", action="store_true", help="do not re-measure SFace and dlib")
     ap.add_argument("--report", action="store_true", help="only merge saved per-seed results")
     a = ap.parse_args()
     if a.report:
         report()
     else:
-        run([int(s) for s in a.seeds.split(",")], a.threads, set(a.only.split(",")) if a.only else None, a.max_epochs)
+        run([int(s) for s in a.seeds.split(",")], a.threads, set(a.only.split(",")) if a.only else None, a.max_epochs,
+            not a.skip_refs)

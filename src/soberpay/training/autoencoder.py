@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -59,6 +60,7 @@ __all__ = [
     "TrainConfig",
     "TrainResult",
     "augment_batch",
+    "count_parameters",
     "embed_numpy",
     "export_onnx",
     "loss_b_terms",
@@ -579,6 +581,13 @@ def export_onnx(model: ConvAutoencoderFaceNet, path: Path, *, opset: int = 17, f
     s = model.cfg.input_size
     path.parent.mkdir(parents=True, exist_ok=True)
     dummy = torch.zeros(2, 1, s, s)
+    with warnings.catch_warnings():  # the TorchScript exporter announces its own deprecation
+        warnings.simplefilter("ignore", DeprecationWarning)
+        _export(graph, dummy, path, opset)
+    return path
+
+
+def _export(graph: nn.Module, dummy: torch.Tensor, path: Path, opset: int) -> None:
     torch.onnx.export(
         graph,
         (dummy,),
@@ -589,7 +598,6 @@ def export_onnx(model: ConvAutoencoderFaceNet, path: Path, *, opset: int = 17, f
         opset_version=opset,
         dynamo=False,
     )
-    return path
 
 
 def count_parameters(model: nn.Module, parts: Sequence[str] | None = None) -> int:
