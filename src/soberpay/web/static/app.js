@@ -25,7 +25,7 @@
     else if (opts.form) { body = opts.form; }
     return fetch(url, { method: method, headers: headers, body: body, credentials: "same-origin" }).then(function (r) {
       var ct = r.headers.get("content-type") || "";
-      var p = ct.indexOf("json") >= 0 ? r.json() : Promise.resolve(null);
+      var p = r.status !== 204 && ct.indexOf("json") >= 0 ? r.json() : Promise.resolve(null);
       return p.then(function (data) {
         if (!r.ok) {
           var e = new Error((data && data.message) || r.statusText || t("err.generic"));
