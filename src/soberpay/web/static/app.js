@@ -446,27 +446,31 @@
         }).join("") || "<tr><td colspan=5 class='muted'>" + esc(t("staff.none")) + "</td></tr>";
       }).catch(function () {});
     }
-    function refresh() { loadGuests().then(loadSuspended); }
-    loadRooms(); refresh();
+    function refresh() { return loadGuests().then(loadSuspended); }
+    loadRooms();
     setInterval(loadRooms, 3000);
     setInterval(refresh, 10000);
     setupOverride(refresh);
-    var feed = $("#alerts"), first = true;
-    var es = new EventSource("/api/staff/alerts/stream");
-    es.onopen = function () { $("#sse-state").classList.add("on"); };
-    es.onerror = function () { $("#sse-state").classList.remove("on"); };
-    es.addEventListener("alert", function (ev) {
-      var a = JSON.parse(ev.data);
-      if (first) { feed.innerHTML = ""; first = false; }
-      var li = document.createElement("li");
-      li.className = "k-" + a.kind;
-      li.innerHTML = "<span class='time'>" + esc(a.at.slice(11, 19)) + "</span> <b>" + esc(a.kind) + "</b> " + esc(a.message) +
-        (a.guest_id ? " <a href='/staff/guests/" + esc(a.guest_id) + "'>" + esc(names[a.guest_id] || a.guest_id.slice(0, 8)) + "</a>" : "") +
-        (a.room_id ? " <span class='muted'>" + esc(a.room_id) + "</span>" : "") +
-        (a.acknowledged ? " <span class='muted'>✔</span>" : " <button class='mini ack' data-ack='" + a.id + "'>✔ " + esc(t("staff.ack")) + "</button>");
-      feed.prepend(li);
-      refresh();
-    });
+    var feed = $("#alerts"), first = true, refreshTimer = null;
+    function startAlerts() {
+      var es = new EventSource("/api/staff/alerts/stream");
+      es.onopen = function () { $("#sse-state").classList.add("on"); };
+      es.onerror = function () { $("#sse-state").classList.remove("on"); };
+      es.addEventListener("alert", function (ev) {
+        var a = JSON.parse(ev.data);
+        if (first) { feed.innerHTML = ""; first = false; }
+        var li = document.createElement("li");
+        li.className = "k-" + a.kind;
+        li.innerHTML = "<span class='time'>" + esc(a.at.slice(11, 19)) + "</span> <b>" + esc(a.kind) + "</b> " + esc(a.message) +
+          (a.guest_id ? " <a href='/staff/guests/" + esc(a.guest_id) + "'>" + esc(names[a.guest_id] || a.guest_id.slice(0, 8)) + "</a>" : "") +
+          (a.room_id ? " <span class='muted'>" + esc(a.room_id) + "</span>" : "") +
+          (a.acknowledged ? " <span class='muted'>✔</span>" : " <button class='mini ack' data-ack='" + a.id + "'>✔ " + esc(t("staff.ack")) + "</button>");
+        feed.prepend(li);
+        clearTimeout(refreshTimer);
+        refreshTimer = setTimeout(refresh, 300);  // one refresh per burst of alerts
+      });
+    }
+    refresh().then(startAlerts);
     feed.addEventListener("click", function (ev) {
       var b = ev.target.closest("[data-ack]");
       if (!b) return;
