@@ -100,6 +100,18 @@ def test_subject_disjoint_splits(seed: int) -> None:
     assert len(flat) == len(set(flat)) == 31
 
 
+def test_cv_roc_plot_and_settings(tmp_path: Path) -> None:
+    from soberpay.config import Settings
+    from soberpay.evaluation.thermal import plot_cv_roc
+
+    preds = [{"fold": i % 2, "y": i % 4 != 0, "p_knn": (i % 5) / 4} for i in range(20)]
+    out = plot_cv_roc(preds, tmp_path / "roc.png", "test")
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    settings = Settings(sobriety={"face_state_uncertain_low": 0.2, "face_state_uncertain_high": 0.8})
+    a = FaceStateAnalyzer.from_settings(settings)
+    assert (a.uncertain_low, a.uncertain_high) == (0.2, 0.8)
+
+
 def test_metrics_known_answers() -> None:
     m = binary_metrics([0, 0, 1, 1], [0.1, 0.6, 0.7, 0.2])
     assert m["accuracy"] == 0.5 and m["recall"] == 0.5 and m["f1"] == 0.5

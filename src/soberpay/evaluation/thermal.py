@@ -215,8 +215,47 @@ def evaluate_thermal_folder(
     }
 
 
+def plot_cv_roc(predictions: Sequence[dict[str, Any]], path: Path | str, title: str) -> Path:
+    """ROC curve (pooled and per held-out fold) of subject-held-out predictions, as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    def curve(y: npt.NDArray[np.int64], s: npt.NDArray[np.float64]) -> tuple[list[float], list[float]]:
+        fpr, tpr = [0.0], [0.0]
+        for t in sorted(set(s.tolist()), reverse=True):
+            pred = s >= t
+            tpr.append(float((pred & (y == 1)).sum() / max((y == 1).sum(), 1)))
+            fpr.append(float((pred & (y == 0)).sum() / max((y == 0).sum(), 1)))
+        return fpr, tpr
+
+    y = np.array([p["y"] for p in predictions], dtype=np.int64)
+    s = np.array([p["p_knn"] for p in predictions], dtype=np.float64)
+    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    folds = sorted({p.get("fold", 0) for p in predictions})
+    for f in folds:
+        m = np.array([p.get("fold", 0) == f for p in predictions])
+        if len(folds) > 1 and len(set(y[m].tolist())) == 2:
+            fx, fy = curve(y[m], s[m])
+            ax.plot(fx, fy, lw=0.8, alpha=0.5, label=f"fold {f + 1} (AUC {roc_auc(y[m], s[m]):.2f})")
+    fx, fy = curve(y, s)
+    ax.plot(fx, fy, lw=2.0, color="black", label=f"pooled (AUC {roc_auc(y, s):.2f})")
+    ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=0.8)
+    ax.set_xlabel("false positive rate (sober flagged)")
+    ax.set_ylabel("true positive rate (after drinking flagged)")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    out = Path(path)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
 __all__ = [
     "VIEWS",
+    "plot_cv_roc",
     "ThermalFolder",
     "ThermalSample",
     "binary_metrics",

@@ -33,6 +33,7 @@ from soberpay.adapters.sobriety.thermal_preprocess import INPUT_H, INPUT_W, deco
 from soberpay.evaluation.thermal import (
     VIEWS,
     binary_metrics,
+    plot_cv_roc,
     scan_thermal_folder,
     stratified_subject_split,
     subject_group_folds,
@@ -280,8 +281,9 @@ def _pool(results: list[dict[str, Any]], kind: str, seed: int) -> dict[str, Any]
         "n_images": int(len(y)),
         "n_subjects": int(sum(len(r["subjects"]) for r in results)),
         "predictions": [
-            {"subject": s, "view": v, "session": int(se), "y": int(yy), "p_knn": float(p), "distance": float(d)}
-            for r in results
+            {"fold": k, "subject": s, "view": v, "session": int(se), "y": int(yy), "p_knn": float(p),
+             "distance": float(d)}
+            for k, r in enumerate(results)
             for s, v, se, yy, p, d in zip(
                 r["subject_ids"], r["views"], r["sessions"], r["y"], r["p_knn"], r["distance"], strict=True
             )
@@ -340,6 +342,8 @@ def train_and_ship(
     (out / CARD_FILE).write_text(json.dumps(card, indent=2, sort_keys=True, default=float))
     if cv is not None:
         (out / "cv_predictions.json").write_text(json.dumps({"cv": cv["predictions"]}, default=float))
+        plot_cv_roc(cv["predictions"], out / "cv_roc.png",
+                    f"Thermal face state, subject-held-out {n_folds}-fold CV (REAL data)")
     return card
 
 

@@ -37,6 +37,11 @@ class ExpressionClassifier:
         self._session: Any = None
         self._card: dict[str, Any] | None = None
 
+    @classmethod
+    def from_settings(cls, settings: Any) -> ExpressionClassifier:
+        """Build from ``Settings`` (``settings.sobriety.expression_model_dir``); nothing is loaded yet."""
+        return cls(settings.sobriety.expression_model_dir)
+
     def _load(self) -> None:
         if self._session is not None:
             return

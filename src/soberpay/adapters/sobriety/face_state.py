@@ -210,6 +210,12 @@ class FaceStateAnalyzer:
         self._store: ReferenceStore | None = None
         self._card: dict[str, Any] | None = None
 
+    @classmethod
+    def from_settings(cls, settings: Any) -> FaceStateAnalyzer:
+        """Build from ``Settings`` (``settings.sobriety.face_state_*``); nothing is loaded yet."""
+        s = settings.sobriety
+        return cls(s.face_state_model_dir, s.face_state_uncertain_low, s.face_state_uncertain_high)
+
     # -- lazy loading ---------------------------------------------------------------------------
     def _load(self) -> None:
         if self._session is not None:
