@@ -43,10 +43,11 @@ def _progress() -> Iterator[Callable[[str, int, int], None]]:
 
 
 def _need_torch() -> None:
-    try:
-        import torch  # noqa: F401
-    except ImportError as exc:  # pragma: no cover - depends on the install
-        raise ConfigError("training needs the [train] extra (torch, onnx): pip install -e '.[train]'") from exc
+    """Fail early with a clear message; torch itself is imported only inside soberpay.training."""
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None or importlib.util.find_spec("onnx") is None:
+        raise ConfigError("training needs the [train] extra (torch, onnx): pip install -e '.[train]'")
 
 
 def _fmt(v: float) -> str:
