@@ -111,7 +111,9 @@
       grab(video).then(function (blob) {
         if (!blob) return;
         var fd = new FormData(); fd.append("file", blob, "frame.jpg");
-        api("POST", "/api/face/quality", { form: fd }).then(showQuality).catch(function () {});
+        api("POST", "/api/face/quality", { form: fd }).then(showQuality).catch(function (e) {
+          if (e.status !== 429) showQuality({ ok: false, message: e.message });
+        });
       });
     }
     $("#capture-btn").addEventListener("click", function () {
