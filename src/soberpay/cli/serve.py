@@ -33,6 +33,7 @@ def serve(
         err_console.print("note: room camera workers are disabled with --workers > 1 (run one 1-worker process)")
     from soberpay.adapters.db.migrate import upgrade
 
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(settings.resolved_database_url)  # once, before workers start
     uvicorn.run(
         "soberpay.web.asgi:app_factory",
