@@ -25,8 +25,13 @@ venv: $(STAMP)
 system-deps:
 	@bash scripts/install-system-deps.sh
 
+# The scripted end-to-end walkthrough, then the venue service with the demo venue (Ctrl-C stops it).
+# DEMO_SERVE=0 runs the walkthrough only.
+DEMO_SERVE ?= 1
+DEMO_PORT ?= 8000
 demo: venv
 	$(VENV)/bin/soberpay walkthrough
+	@if [ "$(DEMO_SERVE)" != "0" ]; then $(VENV)/bin/soberpay demo --port $(DEMO_PORT); fi
 
 test: venv system-deps
 	bash scripts/run-tests.sh

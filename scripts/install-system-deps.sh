@@ -9,6 +9,8 @@ command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then need+=(postgresql); fi
 # strace proves in a test that raw images are never written to disk.
 command -v strace >/dev/null 2>&1 || need+=(strace)
+# CJK font so the Chinese pages render in browser screenshots.
+ls /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc >/dev/null 2>&1 || need+=(fonts-wqy-zenhei)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 echo "installing Debian packages: ${need[*]}"
 SUDO=""

@@ -44,7 +44,7 @@ DEMO_PASSWORD = "135790"
 @app.command()
 @handle_errors
 def walkthrough(
-    data_dir: Path = typer.Option(Path("var/demo"), help="demo data directory (wiped first)"),
+    data_dir: Path = typer.Option(Path("var/walkthrough"), help="walkthrough data directory (wiped first)"),
     keep: bool = typer.Option(False, help="do not wipe the data directory first"),
 ) -> None:
     """Run the end-to-end demo on SQLite with the bundled sample faces."""
