@@ -167,6 +167,33 @@ def run(
     return report(console)
 
 
+def timing(rounds: int = 3, n_faces: int = 60) -> dict[str, float]:
+    """Median embedding time per face (align + embed, detection excluded) of SFace, dlib and the shipped
+    autoencoder, interleaved in one run on the same faces so that machine load affects all alike."""
+    from soberpay.adapters.vision.autoencoder import AutoencoderEmbedder
+    from soberpay.adapters.vision.dlib_embedder import DlibEmbedder
+    from soberpay.adapters.vision.sface import SFaceEmbedder
+    from soberpay.training.autoencoder_data import default_detector
+    from soberpay.training.autoencoder_pipeline import prepare_dataset
+
+    ds = prepare_dataset(ORL, None, heldout_people=10, seed=0, detector=default_detector(),
+                         keep_heldout_images=True)
+    faces = ds.heldout_samples[:n_faces]
+    embedders = {"SFace": SFaceEmbedder(), "dlib": DlibEmbedder(), "autoencoder": AutoencoderEmbedder()}
+    times: dict[str, list[float]] = {k: [] for k in embedders}
+    for e in embedders.values():  # warm-up: model loading is not embedding time
+        e.embed(faces[0].image, faces[0].face)
+    for _ in range(rounds):
+        for k, e in embedders.items():
+            for f in faces:
+                t0 = time.perf_counter()
+                e.embed(f.image, f.face)
+                times[k].append(time.perf_counter() - t0)
+    out = {k: 1000.0 * statistics.median(v) for k, v in times.items()}
+    (RESULTS_DIR / "autoencoder_timing.json").write_text(json.dumps(out, indent=2), encoding="utf-8")
+    return out
+
+
 def _save(seed: int, rows: list[dict[str, Any]], scores: dict[str, np.ndarray]) -> None:
     """Write this seed's rows and scores, keeping rows of earlier runs for variants not re-run."""
     SCORES_DIR.mkdir(parents=True, exist_ok=True)
@@ -208,8 +235,11 @@ def report(console: Any = None) -> dict[str, Any]:
         if v["gen"] and v["imp"]
     }
     _plot(rocs)
-    _print_table(rows, console)
-    return {"rows": rows}
+    tfile = RESULTS_DIR / "autoencoder_timing.json"
+    tms = json.loads(tfile.read_text(encoding="utf-8")) if tfile.is_file() else None
+    _print_table(rows, console, tms)
+    _print_paired(rows, console)
+    return {"rows": rows, "timing": tms}
 
 
 def _plot(rocs: dict[str, Any]) -> None:
@@ -219,11 +249,14 @@ def _plot(rocs: dict[str, Any]) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(8, 6))
-    for name, roc in rocs.items():
+    palette = plt.get_cmap("tab20")
+    for i, (name, roc) in enumerate(rocs.items()):
         far = np.clip(roc.far, 1e-4, 1.0)
-        style = "-" if name.startswith(("SFace", "dlib")) else "--" if "no unlabelled" in name else "-"
-        lw = 2.2 if name.startswith(("SFace", "dlib")) else 1.3
-        ax.plot(far, roc.tar, style, lw=lw, label=name)
+        ref = name.startswith(("SFace", "dlib"))
+        style = "--" if "no unlabelled" in name else "-"
+        color = ("black" if name.startswith("SFace") else "dimgrey") if ref else palette((2 * i) % 20)
+        ax.plot(far, roc.tar, ":" if name.startswith("dlib") else style, lw=2.2 if ref else 1.3,
+                color=color, label=name)
     ax.set_xscale("log")
     ax.set_xlim(1e-4, 1.0)
     ax.set_ylim(0.0, 1.01)
@@ -240,7 +273,7 @@ def _plot(rocs: dict[str, Any]) -> None:
     plt.close(fig)
 
 
-def _print_table(rows: list[dict[str, Any]], console: Any) -> None:
+def _print_table(rows: list[dict[str, Any]], console: Any, tms: dict[str, float] | None = None) -> None:
     by_label: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
         by_label.setdefault(r["label"], []).append(r)
@@ -254,6 +287,11 @@ def _print_table(rows: list[dict[str, Any]], console: Any) -> None:
         return f(m) + (f" ± {f(sd)}" if sd is not None else "")
 
     console.print(f"\nseeds (splits): {seeds}; mean ± sd over seeds")
+    if tms:
+        console.print(
+            "embedding time per face (align + embed, one interleaved run): "
+            + ", ".join(f"{k} {v:.2f} ms ({v / tms['SFace']:.2f}x SFace)" for k, v in tms.items())
+        )
     console.print(
         "| model | labelled | rank-1 | TAR@FAR=1% | TAR@FAR=0.1% | EER | EER - SFace EER | ms/face "
         "| epochs (LossA / LossB plateau) |"
@@ -270,11 +308,38 @@ def _print_table(rows: list[dict[str, Any]], console: Any) -> None:
             )
         else:
             ep = "-"
+        if tms:
+            kind = "SFace" if label.startswith("SFace") else "dlib" if label.startswith("dlib") else "autoencoder"
+            t = f"{tms[kind]:.1f}"
+        else:
+            t = f"{np.median([r['ms_per_face'] for r in rs]):.1f}"
         console.print(
             f"| {label} | {lab} | {ms([r['rank1'] for r in rs])} | {ms([r['tar_at_far_1pct'] for r in rs])} "
             f"| {ms([r['tar_at_far_0.1pct'] for r in rs])} | {ms([r['eer'] for r in rs], True)} | {ratio} "
-            f"| {np.median([r['ms_per_face'] for r in rs]):.1f} | {ep} |"
+            f"| {t} | {ep} |"
         )
+
+
+def _print_paired(rows: list[dict[str, Any]], console: Any, base_key: str = "sup") -> None:
+    """Per-seed differences to the supervised-only CosFace row (same split, same held-out people)."""
+    base = {r["seed"]: r for r in rows if r["key"] == base_key}
+    console.print(f"\npaired differences vs '{base_key}' on the same seeds (mean ± sd; n = seeds):")
+    console.print("| model | n | Δ rank-1 | Δ TAR@FAR=1% | Δ EER (points) | seeds better EER |")
+    console.print("|---|---|---|---|---|---|")
+    by_key: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        if r["key"] != base_key and r["seed"] in base and "epochs" in r:
+            by_key.setdefault(r["label"], []).append(r)
+    for label, rs in by_key.items():
+        d_r1 = [r["rank1"] - base[r["seed"]]["rank1"] for r in rs]
+        d_tar = [r["tar_at_far_1pct"] - base[r["seed"]]["tar_at_far_1pct"] for r in rs]
+        d_eer = [100 * (r["eer"] - base[r["seed"]]["eer"]) for r in rs]
+        better = sum(d < 0 for d in d_eer)
+
+        def f(v: list[float], nd: int = 3) -> str:
+            return f"{np.mean(v):+.{nd}f}" + (f" ± {np.std(v):.{nd}f}" if len(v) > 1 else "")
+
+        console.print(f"| {label} | {len(rs)} | {f(d_r1)} | {f(d_tar)} | {f(d_eer, 1)} | {better}/{len(rs)} |")
 
 
 @pytest.mark.slow
@@ -294,8 +359,12 @@ if __name__ == "__main__":
     ap.add_argument("--max-epochs", type=int, default=100, help="safety cap (lower only for smoke tests)")
     ap.add_argument("--skip-refs", action="store_true", help="do not re-measure SFace and dlib")
     ap.add_argument("--report", action="store_true", help="only merge saved per-seed results")
+    ap.add_argument("--timing", action="store_true", help="interleaved embedding-time run, then report")
     a = ap.parse_args()
-    if a.report:
+    if a.timing:
+        print(timing())
+        report()
+    elif a.report:
         report()
     else:
         run([int(s) for s in a.seeds.split(",")], a.threads, set(a.only.split(",")) if a.only else None, a.max_epochs,
