@@ -91,3 +91,19 @@ def test_missing_model_is_a_config_error(tmp_path: Path) -> None:
     face = DetectedFace((0, 0, 10, 10), ((1, 1), (2, 1), (1.5, 2), (1, 3), (2, 3)), 0.9)
     with pytest.raises(ConfigError):
         emb.embed(np.zeros((50, 50, 3), np.uint8), face)
+
+
+def test_inference_path_never_imports_torch() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\n"
+        "from soberpay.adapters.vision.autoencoder import AutoencoderEmbedder\n"
+        "e = AutoencoderEmbedder()\n"
+        "v = e.embed_tensors(np.zeros((1, 1, 64, 64), np.float32))\n"
+        "assert v.shape == (1, e.dim)\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
