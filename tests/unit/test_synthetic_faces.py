@@ -1,6 +1,9 @@
-"""The SYNTHETIC face-signal generator moves each feature in the direction the cited physiology says."""
+"""The SYNTHETIC face-signal generator moves each feature in the direction the cited physiology says,
+on top of a label-independent measurement noise floor that covers the real MediaPipe floor."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -12,6 +15,8 @@ from soberpay.training.synthetic_faces import (
     make_synthetic_dataset,
     synthetic_raw,
     synthetic_subject,
+    synthetic_window,
+    without_noise_floor,
 )
 
 COL = {name: i for i, name in enumerate(EXPRESSION_FEATURES)}
@@ -19,9 +24,10 @@ COL = {name: i for i, name in enumerate(EXPRESSION_FEATURES)}
 
 @pytest.fixture(scope="module")
 def paired_windows() -> dict[str, dict[str, float]]:
-    """Same synthetic subjects, sober (dose 0) vs drunk (dose 1): summary statistics."""
+    """Same synthetic subjects, sober (dose 0) vs drunk (dose 1), camera noise floor switched off so
+    the physiology alone is checked: summary statistics."""
     rng = np.random.default_rng(123)
-    subjects = [synthetic_subject(i, rng) for i in range(12)]
+    subjects = [without_noise_floor(synthetic_subject(i, rng)) for i in range(12)]
     stats: dict[str, dict[str, list[float]]] = {"sober": {}, "drunk": {}}
     for state, dose in (("sober", 0.0), ("drunk", 1.0)):
         acc: dict[str, list[float]] = {k: [] for k in ("blink_dur", "peak_v", "perclos", "colour", "head",
@@ -74,6 +80,64 @@ def test_subjects_have_their_own_baselines() -> None:
     assert np.std([s.blink_rate_per_min for s in subs]) > 2.0
     assert np.std([s.head_sway for s in subs]) > 0.003
     assert 0.15 < np.mean([s.flusher for s in subs]) < 0.6
+
+
+# Real MediaPipe floor of a still, sober face (benchmarks/expression_signal_scales.py, level 1,
+# docs/sobriety_models.md): mean per window of head_speed, gaze_jitter; std of eye_openness diffs.
+REAL_STILL_HEAD_SPEED = 0.80
+REAL_STILL_GAZE_JITTER = 0.0006
+REAL_STILL_EYE_DIFF_STD = 0.031
+
+
+@pytest.fixture(scope="module")
+def floor_windows() -> dict[str, np.ndarray]:
+    """With the noise floor on: per-window stats of sober and drunk windows of the same subjects."""
+    rng = np.random.default_rng(5)
+    out: dict[str, list[list[float]]] = {"sober": [], "drunk": []}
+    for i in range(40):
+        s = synthetic_subject(i, rng)
+        for state, dose in (("sober", 0.0), ("drunk", 1.0)):
+            x = synthetic_window(s, dose, rng)
+            out[state].append([
+                float(x[:, COL["head_speed"]].mean()),
+                float(x[:, COL["gaze_jitter"]].mean()),
+                float(np.diff(x[:, COL["eye_openness"]]).std()),
+                float(x[:, COL["eye_openness"]].mean()),
+                float(x[:, COL["colour_change"]].mean()),
+                float(x[:, COL["perclos"]].mean()),
+            ])
+    return {k: np.array(v) for k, v in out.items()}
+
+
+def test_sober_noise_floor_covers_the_real_mediapipe_floor(floor_windows: dict[str, np.ndarray]) -> None:
+    sober = floor_windows["sober"]
+    for j, real in ((0, REAL_STILL_HEAD_SPEED), (1, REAL_STILL_GAZE_JITTER), (2, REAL_STILL_EYE_DIFF_STD)):
+        lo, hi = np.percentile(sober[:, j], [2, 98])
+        assert lo < real < hi, (j, lo, real, hi)
+
+
+def test_noise_floor_is_per_subject_and_label_independent() -> None:
+    rng = np.random.default_rng(0)
+    subs = [synthetic_subject(i, rng) for i in range(60)]
+    for field in ("head_iod_jitter", "head_point_jitter", "gaze_noise", "eye_noise", "colour_noise"):
+        vals = np.array([getattr(s, field) for s in subs])
+        assert vals.max() > 4 * vals.min(), field  # a wide per-subject range, not one level
+    # the floor does not depend on dose: a noise-free subject's drunk windows are smoother than
+    # a noisy subject's sober windows (noise level alone cannot tell the label)
+    quiet = without_noise_floor(subs[0])
+    x_drunk_quiet = synthetic_window(quiet, 1.0, np.random.default_rng(1))
+    x_sober_noisy = synthetic_window(
+        replace(subs[0], head_point_jitter=0.02, head_iod_jitter=0.01), 0.0, np.random.default_rng(1)
+    )
+    assert x_sober_noisy[:, COL["head_speed"]].mean() > x_drunk_quiet[:, COL["head_speed"]].mean()
+
+
+def test_alcohol_effects_survive_the_noise_floor(floor_windows: dict[str, np.ndarray]) -> None:
+    sober, drunk = floor_windows["sober"], floor_windows["drunk"]
+    assert drunk[:, 3].mean() < sober[:, 3].mean()  # eye openness
+    assert drunk[:, 4].mean() > sober[:, 4].mean() + 0.05  # colour
+    assert drunk[:, 5].mean() > sober[:, 5].mean()  # PERCLOS
+    assert drunk[:, 1].mean() > sober[:, 1].mean()  # gaze jitter
 
 
 def test_dataset_is_labelled_synthetic_and_balanced() -> None:
