@@ -57,7 +57,7 @@ def walkthrough(
     ids = run_identity_walkthrough(container)
     _optional_step("payments", "soberpay.services.payment_demo", "run_payment_walkthrough", container, ids)
     run_sobriety_walkthrough(container.settings, data_dir)
-    console.print(Panel.fit("demo finished — start the venue service with: soberpay demo", style="green"))
+    console.print(Panel.fit("walkthrough finished — `soberpay demo` serves the demo venue (make demo starts it now)", style="green"))
 
 
 def run_identity_walkthrough(container: object) -> dict[str, str]:
