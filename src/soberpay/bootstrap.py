@@ -85,6 +85,7 @@ class Container:
 
     @cached_property
     def identity(self) -> IdentityService:
+        from soberpay.adapters.db.erasure import delete_all_derived_data, delete_monitoring_data
         from soberpay.adapters.index import NumpyTemplateIndex
         from soberpay.services.identity import IdentityService
 
@@ -100,6 +101,8 @@ class Container:
             index=NumpyTemplateIndex(),
             decode_image=self.decode_image,
             decode_video=self.decode_video,
+            erase_monitoring_data=delete_monitoring_data,
+            erase_all_derived_data=delete_all_derived_data,
         )
 
     @cached_property

@@ -49,6 +49,8 @@ from soberpay.ports import (
 )
 
 ImageDecoder = Callable[[bytes], ImageBGR]
+# Deletes a guest's derived personal data held by other areas, inside our transaction; returns rows.
+DataEraser = Callable[[Session, str], int]
 VideoDecoder = Callable[[bytes | str], Iterable[ImageBGR]]
 
 
@@ -75,6 +77,8 @@ class IdentityService:
         index: TemplateIndex,
         decode_image: ImageDecoder,
         decode_video: VideoDecoder,
+        erase_monitoring_data: DataEraser | None = None,
+        erase_all_derived_data: DataEraser | None = None,
     ) -> None:
         self._sessions = session_factory
         self._cipher = cipher
@@ -89,6 +93,8 @@ class IdentityService:
         self._index_loaded = False
         self._decode_image = decode_image
         self._decode_video = decode_video
+        self._erase_monitoring = erase_monitoring_data
+        self._erase_derived = erase_all_derived_data
 
     # --- plumbing ----------------------------------------------------------------------------
 
@@ -257,13 +263,15 @@ class IdentityService:
             deleted = 0
             if purpose is ConsentPurpose.FACE_PAYMENT:
                 deleted = self._delete_templates(session, customer_id)
+            elif self._erase_monitoring is not None:
+                deleted = self._erase_monitoring(session, customer_id)
             append_audit(
                 session,
                 at=now,
                 actor=actor,
                 action="consent.revoked",
                 customer_id=customer_id,
-                details={"purpose": purpose.value, "templates_deleted": deleted},
+                details={"purpose": purpose.value, "rows_deleted": deleted},
             )
         if purpose is ConsentPurpose.FACE_PAYMENT:
             self._index.remove(customer_id)
@@ -427,6 +435,7 @@ class IdentityService:
         with self._sessions.begin() as session:
             row = self._live_row(session, customer_id)
             deleted = self._delete_templates(session, customer_id)
+            derived = self._erase_derived(session, customer_id) if self._erase_derived is not None else 0
             for consent in session.scalars(
                 select(ConsentRow).where(ConsentRow.customer_id == customer_id, ConsentRow.revoked_at.is_(None))
             ):
@@ -446,7 +455,7 @@ class IdentityService:
                 actor=actor,
                 action="customer.erased",
                 customer_id=customer_id,
-                details={"templates_deleted": deleted},
+                details={"templates_deleted": deleted, "derived_rows_deleted": derived},
             )
         self._index.remove(customer_id)
 
