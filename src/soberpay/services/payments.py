@@ -197,6 +197,20 @@ class RiskView:
     pending: tuple[PendingRequest, ...]
     unlocked: bool = False
 
+    @classmethod
+    def from_step(cls, customer_id: str, st: RiskStep, pending: tuple[PendingRequest, ...]) -> RiskView:
+        rec = st.record
+        return cls(
+            customer_id,
+            rec.state.value,
+            rec.level.value,
+            rec.tag_reason,
+            st.explain(),
+            st.signals,
+            pending,
+            st.unlocked,
+        )
+
 
 @dataclass(frozen=True)
 class TopupResult:
@@ -409,6 +423,18 @@ class PaymentService:
             behaviour_score=score,
             behaviour_abnormal=score is not None and score >= self.settings.behaviour_threshold,
         )
+
+    def _step_risk(
+        self, repo: PaymentRepository, cid: str, customer: _Customer, now: datetime, obs: SobrietyObservation | None
+    ) -> RiskStep:
+        """Step the guest's risk state with a sobriety reading and the open visit's consumption (no
+        purchase in flight), and persist it with its audit and notifications."""
+        before = repo.risk(cid)
+        visit = repo.open_visit(cid)
+        consumption = self._consumption(repo, customer, visit, now, None) if visit is not None else None
+        st = step(before, now, obs, consumption, self.risk_policy)
+        self._persist_risk(repo, before, st, "system")
+        return st
 
     def _visit(self, repo: PaymentRepository, customer_id: str, now: datetime, actor: str) -> VisitRow:
         visit = repo.open_visit(customer_id)
@@ -723,27 +749,13 @@ class PaymentService:
         with self._tx() as repo:
             repo.lock_guest_account(customer_id)
             self._expire_due(repo, now, customer_id)
-            before = repo.risk(customer_id)
-            visit = repo.open_visit(customer_id)
-            consumption = self._consumption(repo, customer, visit, now, None) if visit is not None else None
-            st = step(before, now, obs, consumption, self.risk_policy)
-            self._persist_risk(repo, before, st, "system")
+            st = self._step_risk(repo, customer_id, customer, now, obs)
             pending = self._open_pending(repo, customer_id)
             if st.unlocked and pending:
                 repo.notify(
                     now, "pending_ready", customer_id, f"guest {customer_id[:8]}: {len(pending)} request(s) to confirm"
                 )
-            rec = st.record
-            return RiskView(
-                customer_id,
-                rec.state.value,
-                rec.level.value,
-                rec.tag_reason,
-                st.explain(),
-                st.signals,
-                pending,
-                st.unlocked,
-            )
+            return RiskView.from_step(customer_id, st, pending)
 
     def risk_status(self, customer_id: str) -> RiskView:
         self._customer(customer_id)
@@ -781,17 +793,7 @@ class PaymentService:
                 to_state=st.record.state.value,
             )
             pending = self._open_pending(repo, customer_id)
-            rec = st.record
-            return RiskView(
-                customer_id,
-                rec.state.value,
-                rec.level.value,
-                rec.tag_reason,
-                st.explain(),
-                st.signals,
-                pending,
-                st.unlocked,
-            )
+            return RiskView.from_step(customer_id, st, pending)
 
     def staff_tag(self, customer_id: str, reason: str, actor: str) -> RiskView:
         return self._override(customer_id, reason, actor, "tag")
@@ -903,11 +905,7 @@ class PaymentService:
                     pending_id=request_id,
                     balance_fen=repo.balance_of(account),
                 )
-            before = repo.risk(cid)
-            visit = repo.open_visit(cid)
-            consumption = self._consumption(repo, customer, visit, now, None) if visit is not None else None
-            st = step(before, now, observation, consumption, self.risk_policy)
-            self._persist_risk(repo, before, st, "system")
+            st = self._step_risk(repo, cid, customer, now, observation)
             row = repo.s.get(PendingRequestRow, request_id)
             assert row is not None
             req = repo.to_pending(row)
