@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Request, UploadFile, status
 from starlette.concurrency import run_in_threadpool
@@ -115,10 +116,31 @@ def revoke_consent(
     return _guest_out(web, guest_id)
 
 
+_ENROL_ERRORS: dict[int | str, dict[str, Any]] = {
+    403: {"model": ErrorOut},
+    404: {"model": ErrorOut},
+    409: {"model": ErrorOut},
+    422: {"model": ErrorOut},
+}
+
+
+async def _enrol(web: Web, enroll: Callable[..., Any], guest_id: str, payload: object, actor: str) -> EnrolOut:
+    """Run one enrolment call off the event loop, time it, and map its result."""
+    started = time.perf_counter()
+    result = await run_in_threadpool(enroll, guest_id, payload, actor=actor)
+    web.metrics.model_seconds.labels("enrol").observe(time.perf_counter() - started)
+    return EnrolOut(
+        guest_id=result.customer_id,
+        templates_stored=result.templates_stored,
+        qualities=list(result.qualities),
+        rejected=result.rejected,
+    )
+
+
 @router.post(
     "/guests/{guest_id}/face",
     response_model=EnrolOut,
-    responses={403: {"model": ErrorOut}, 404: {"model": ErrorOut}, 409: {"model": ErrorOut}, 422: {"model": ErrorOut}},
+    responses=_ENROL_ERRORS,
 )
 async def enrol_images(
     guest_id: str,
@@ -133,21 +155,13 @@ async def enrol_images(
         raise InvalidInput("send 1–10 images", field="files")
     limit = web.settings.max_upload_bytes
     images = [await read_upload(f, limit) for f in files]
-    started = time.perf_counter()
-    result = await run_in_threadpool(web.container.identity.enroll_images, guest_id, images, actor=actor)
-    web.metrics.model_seconds.labels("enrol").observe(time.perf_counter() - started)
-    return EnrolOut(
-        guest_id=result.customer_id,
-        templates_stored=result.templates_stored,
-        qualities=list(result.qualities),
-        rejected=result.rejected,
-    )
+    return await _enrol(web, web.container.identity.enroll_images, guest_id, images, actor)
 
 
 @router.post(
     "/guests/{guest_id}/face/video",
     response_model=EnrolOut,
-    responses={403: {"model": ErrorOut}, 404: {"model": ErrorOut}, 409: {"model": ErrorOut}, 422: {"model": ErrorOut}},
+    responses=_ENROL_ERRORS,
 )
 async def enrol_video(
     guest_id: str,
@@ -159,15 +173,7 @@ async def enrol_video(
     """Enrol from a short video: the best-quality frames are selected (decoded in memory)."""
     actor, _ = require_self_or_staff(web, x_guest_token, staff, guest_id)
     data = await read_upload(file, web.settings.max_upload_bytes)
-    started = time.perf_counter()
-    result = await run_in_threadpool(web.container.identity.enroll_video, guest_id, data, actor=actor)
-    web.metrics.model_seconds.labels("enrol").observe(time.perf_counter() - started)
-    return EnrolOut(
-        guest_id=result.customer_id,
-        templates_stored=result.templates_stored,
-        qualities=list(result.qualities),
-        rejected=result.rejected,
-    )
+    return await _enrol(web, web.container.identity.enroll_video, guest_id, data, actor)
 
 
 @router.post("/face/quality", response_model=QualityOut, responses={429: {"model": ErrorOut}})
