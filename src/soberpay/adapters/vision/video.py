@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,32 @@ def _as_bgr(frame: Any) -> ImageBGR | None:
     if arr.ndim == 3 and arr.shape[2] == 3:
         return arr
     return None
+
+
+def _position_seconds(cap: Any) -> float:
+    """The capture's position in the container, in seconds."""
+    return float(cap.get(cv2.CAP_PROP_POS_MSEC)) / 1000.0
+
+
+def _strided_frames(
+    cap: Any, stride: int, max_frames: int | None, stamp: Callable[[], float]
+) -> Iterator[tuple[float, ImageBGR]]:
+    """Read ``cap`` to its end keeping every ``stride``-th frame (undecodable ones are skipped), at most
+    ``max_frames`` (``None``: no cap); each kept frame is yielded with ``stamp()``."""
+    yielded = 0
+    i = 0
+    while max_frames is None or yielded < max_frames:
+        ok, raw = cap.read()
+        if not ok:
+            break
+        i += 1
+        if (i - 1) % stride:
+            continue
+        frame = _as_bgr(raw)
+        if frame is None:
+            continue
+        yielded += 1
+        yield stamp(), frame
 
 
 class OpenCVFrameSource:
@@ -84,22 +110,12 @@ class OpenCVFrameSource:
         self._cap = cap = self._open()
         start = time.monotonic()
         live = self.is_live
-        yielded = 0
-        i = 0
+
+        def stamp() -> float:
+            return time.monotonic() - start if live else _position_seconds(cap)
+
         try:
-            while self.max_frames is None or yielded < self.max_frames:
-                ok, raw = cap.read()
-                if not ok:
-                    break
-                i += 1
-                if (i - 1) % self.stride:
-                    continue
-                frame = _as_bgr(raw)
-                if frame is None:
-                    continue
-                ts = time.monotonic() - start if live else float(cap.get(cv2.CAP_PROP_POS_MSEC)) / 1000.0
-                yielded += 1
-                yield ts, frame
+            yield from _strided_frames(cap, self.stride, self.max_frames, stamp)
         finally:
             self.close()
 
@@ -158,21 +174,8 @@ class MemoryVideoSource:
 
     def frames(self) -> Iterator[tuple[float, ImageBGR]]:
         cap = self._open()
-        yielded = 0
-        i = 0
         try:
-            while yielded < self.max_frames:
-                ok, raw = cap.read()
-                if not ok:
-                    break
-                i += 1
-                if (i - 1) % self.stride:
-                    continue
-                frame = _as_bgr(raw)
-                if frame is None:
-                    continue
-                yielded += 1
-                yield float(cap.get(cv2.CAP_PROP_POS_MSEC)) / 1000.0, frame
+            yield from _strided_frames(cap, self.stride, self.max_frames, lambda: _position_seconds(cap))
         finally:
             self.close()
 
