@@ -191,7 +191,6 @@ def test_key_rotation_reencrypts_everything(fake_container: Container) -> None:
     with fake_container.session_factory() as s:
         assert {r.key_id for r in s.scalars(select(FaceTemplateRow))} == {new}
     assert fake_container.identity.reveal_national_id(cid) == ID_A
-    fake_container.identity._index_loaded = False  # reload from the database under the new key
     assert fake_container.identity.identify(fake_image("lilei", 3)).customer_id == cid
 
 
@@ -199,3 +198,24 @@ def test_key_file_permissions(fake_container: Container) -> None:
     _ = fake_container.cipher
     mode = (fake_container.settings.data_dir / "keys.json").stat().st_mode & 0o777
     assert mode == 0o600
+
+
+def test_index_follows_changes_made_by_another_process(fake_container: Container) -> None:
+    """Two service instances on one database (two web workers, or the CLI beside the server)."""
+    from tests.fakes import FakeAnalyser, fake_decode_image, fake_decode_video
+
+    other = Container(fake_container.settings, clock=fake_container.clock, analyser=FakeAnalyser())
+    other.decode_image = fake_decode_image  # type: ignore[method-assign]
+    other.decode_video = fake_decode_video  # type: ignore[method-assign]
+    first, second = fake_container.identity, other.identity
+    a = _guest(fake_container)
+    assert not second.identify(fake_image("lilei", 1)).accepted
+    first.enroll_images(a, [fake_image("lilei", 1)])
+    assert second.identify(fake_image("lilei", 2)).customer_id == a
+    first.erase(a)
+    b = _guest(fake_container, "Han", "13900139000", ID_B)
+    first.enroll_images(b, [fake_image("han", 1)])  # same template count as before the erasure
+    decision = second.identify(fake_image("lilei", 3))
+    assert decision.customer_id is None
+    assert second.identify(fake_image("han", 2)).customer_id == b
+    other.close()

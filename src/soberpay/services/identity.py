@@ -11,12 +11,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from soberpay.adapters.db.audit import append_audit
-from soberpay.adapters.db.identity_tables import ConsentRow, CustomerRow, FaceTemplateRow
+from soberpay.adapters.db.identity_tables import AuditRow, ConsentRow, CustomerRow, FaceTemplateRow
 from soberpay.config import IdentitySettings
 from soberpay.domain.identity import (
     CONSENT_TEXT_VERSION,
@@ -49,6 +49,8 @@ from soberpay.ports import (
 )
 
 ImageDecoder = Callable[[bytes], ImageBGR]
+# Audited actions that change the stored face templates (see IdentityService._ensure_index).
+TEMPLATE_CHANGING_ACTIONS = ("face.enrolled", "consent.revoked", "customer.erased")
 # Deletes a guest's derived personal data held by other areas, inside our transaction; returns rows.
 DataEraser = Callable[[Session, str], int]
 VideoDecoder = Callable[[bytes | str], Iterable[ImageBGR]]
@@ -90,7 +92,8 @@ class IdentityService:
         self._analyser_factory = analyser_factory
         self._analyser: FaceAnalyser | None = None
         self._index = index
-        self._index_loaded = False
+        self._index_generation: tuple[object, ...] | None = None  # (count, max id) of the loaded templates
+        self._indexed_keys: set[str] = set()
         self._decode_image = decode_image
         self._decode_video = decode_video
         self._erase_monitoring = erase_monitoring_data
@@ -114,14 +117,32 @@ class IdentityService:
         return f"face-template:{customer_id}:{self._embedder}".encode()
 
     def _ensure_index(self) -> None:
-        if self._index_loaded:
-            return
+        """Keep the in-memory index in step with the database.
+
+        Other processes (web workers, the CLI) enrol and erase too, so each search first compares a
+        cheap generation stamp and reloads when it moved. Every template change is audited in the
+        same transaction, and the audit log is append-only, so the newest such audit id (plus the
+        template count) identifies the template set without ever being reused.
+        """
         with self._sessions() as session:
+            newest_change = session.scalar(
+                select(func.max(AuditRow.id)).where(AuditRow.action.in_(TEMPLATE_CHANGING_ACTIONS))
+            )
+            count = session.scalar(
+                select(func.count(FaceTemplateRow.id)).where(FaceTemplateRow.embedder == self._embedder)
+            )
+            generation = (newest_change, count)
+            if generation == self._index_generation:
+                return
             rows = session.scalars(select(FaceTemplateRow).where(FaceTemplateRow.embedder == self._embedder)).all()
+            for key in self._indexed_keys:
+                self._index.remove(key)
+            self._indexed_keys = set()
             for row in rows:
                 plain = self._cipher.decrypt(row.key_id, row.blob, self._template_aad(row.customer_id))
                 self._index.add(row.customer_id, np.frombuffer(plain, dtype=np.float32).copy())
-        self._index_loaded = True
+                self._indexed_keys.add(row.customer_id)
+        self._index_generation = generation
 
     @staticmethod
     def _to_customer(row: CustomerRow) -> Customer:
@@ -273,8 +294,6 @@ class IdentityService:
                 customer_id=customer_id,
                 details={"purpose": purpose.value, "rows_deleted": deleted},
             )
-        if purpose is ConsentPurpose.FACE_PAYMENT:
-            self._index.remove(customer_id)
 
     def has_consent(self, customer_id: str, purpose: ConsentPurpose | str) -> bool:
         with self._sessions() as session:
@@ -373,10 +392,6 @@ class IdentityService:
                 customer_id=customer_id,
                 details={"templates": len(analyses), "embedder": self._embedder},
             )
-        # Rebuild this guest's index rows from what is now stored.
-        self._index.remove(customer_id)
-        for template in self._decrypt_templates(customer_id):
-            self._index.add(customer_id, template)
         return EnrolmentResult(
             customer_id=customer_id,
             templates_stored=min(len(analyses), self._settings.templates_per_guest),
@@ -457,7 +472,6 @@ class IdentityService:
                 customer_id=customer_id,
                 details={"templates_deleted": deleted, "derived_rows_deleted": derived},
             )
-        self._index.remove(customer_id)
 
     def reencrypt_all(self) -> int:
         """Re-encrypt every template and ID number under the cipher's current key (after rotation)."""
