@@ -23,13 +23,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import torch
-from torch.nn import functional as F  # noqa: N812
 
 from soberpay.adapters.sobriety.expression import CARD_FILE, MODEL_FILE
 from soberpay.adapters.sobriety.features import EXPRESSION_FEATURES, EXPRESSION_FPS, EXPRESSION_WINDOW
 from soberpay.evaluation.thermal import binary_metrics
 from soberpay.training.export import export_onnx, parity_max_abs_diff
-from soberpay.training.resnet1d2d import ResNet1d
+from soberpay.training.resnet1d2d import ResNet1d, fit_binary
 from soberpay.training.synthetic_faces import SyntheticFaceDataset, make_synthetic_dataset
 
 Progress = Callable[[str, int, int], None]
@@ -69,28 +68,12 @@ def train_classifier(
     progress: Callable[[int, int], None] | None = None,
 ) -> ResNet1d:
     torch.manual_seed(seed)
-    gen = torch.Generator().manual_seed(seed)
     flat = x.reshape(-1, x.shape[2])
     model = ResNet1d(x.shape[2], widths=widths, mean=flat.mean(0).tolist(), std=(flat.std(0) + 1e-4).tolist())
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-3)
-    steps = max(1, int(np.ceil(len(y) / batch_size)))
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * steps)
-    xt, yt = torch.from_numpy(x), torch.from_numpy(y).float()
-    model.train()
-    for epoch in range(epochs):
-        perm = torch.randperm(len(yt), generator=gen)
-        for b in range(steps):
-            idx = perm[b * batch_size : (b + 1) * batch_size]
-            if len(idx) < 2:
-                continue
-            loss = F.binary_cross_entropy_with_logits(model(_augment(xt[idx], gen)), yt[idx])
-            opt.zero_grad()
-            loss.backward()  # type: ignore[no-untyped-call]
-            opt.step()
-            sched.step()
-        if progress is not None:
-            progress(epoch + 1, epochs)
-    model.eval()
+    fit_binary(
+        model, model, x, y, _augment,
+        seed=seed, epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=1e-3, progress=progress,
+    )
     return model
 
 

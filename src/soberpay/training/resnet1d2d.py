@@ -6,12 +6,17 @@
 * ``ResNet1d`` - expression classifier over a (F, T) feature sequence: 1-D residual blocks, global
   average pooling over time (any T), a classifier head giving one logit. Per-feature standardisation
   (training mean/std) is a buffer inside the model, so the exported ONNX takes raw features.
+
+``fit_binary`` is the training loop both use: mini-batches of augmented inputs, binary cross-entropy
+on one logit, AdamW with a one-cycle learning-rate schedule.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
+import numpy as np
+import numpy.typing as npt
 import torch
 from torch import nn
 from torch.nn import functional as F  # noqa: N812
@@ -132,4 +137,46 @@ class ResNet1d(nn.Module):
         return out.squeeze(1)
 
 
-__all__ = ["ResNet1d", "ResNet2d"]
+def fit_binary(
+    model: nn.Module,
+    logit: Callable[[torch.Tensor], torch.Tensor],
+    x: npt.NDArray[np.float32],
+    y: npt.NDArray[np.int64],
+    augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor],
+    *,
+    seed: int,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    weight_decay: float,
+    pos_weight: torch.Tensor | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> None:
+    """Train ``model`` in place on ``(x, y)`` with ``logit(augment(batch, gen))`` as its one-logit output.
+
+    Batches are drawn from a permutation seeded by ``seed`` (batches of fewer than 2 are skipped);
+    the model is left in eval mode. ``progress(epoch, epochs)`` is called after every epoch.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    steps = max(1, int(np.ceil(len(y) / batch_size)))
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * steps)
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y).float()
+    model.train()
+    for epoch in range(epochs):
+        perm = torch.randperm(len(yt), generator=gen)
+        for b in range(steps):
+            idx = perm[b * batch_size : (b + 1) * batch_size]
+            if len(idx) < 2:
+                continue
+            loss = F.binary_cross_entropy_with_logits(logit(augment(xt[idx], gen)), yt[idx], pos_weight=pos_weight)
+            opt.zero_grad()
+            loss.backward()  # type: ignore[no-untyped-call]
+            opt.step()
+            sched.step()
+        if progress is not None:
+            progress(epoch + 1, epochs)
+    model.eval()
+
+
+__all__ = ["ResNet1d", "ResNet2d", "fit_binary"]

@@ -39,7 +39,7 @@ from soberpay.evaluation.thermal import (
     subject_group_folds,
 )
 from soberpay.training.export import export_onnx
-from soberpay.training.resnet1d2d import ResNet2d
+from soberpay.training.resnet1d2d import ResNet2d, fit_binary
 
 Progress = Callable[[str, int, int], None]
 ARCH: dict[str, Any] = {"widths": (16, 32, 64), "embed_dim": 32, "dropout": 0.2, "input_pool": 1}
@@ -103,31 +103,14 @@ def train_extractor(
     arch: dict[str, Any] | None = None,
 ) -> ResNet2d:
     torch.manual_seed(seed)
-    gen = torch.Generator().manual_seed(seed)
     model = ResNet2d(**(arch if arch is not None else ARCH))
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=5e-4)
-    steps_per_epoch = max(1, int(np.ceil(len(data.y) / batch_size)))
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * steps_per_epoch)
-    x_all = torch.from_numpy(data.x)
-    y_all = torch.from_numpy(data.y).float()
     n_pos = float(data.y.sum())
     pos_weight = torch.tensor((len(data.y) - n_pos) / max(n_pos, 1.0))
-    model.train()
-    for epoch in range(epochs):
-        perm = torch.randperm(len(y_all), generator=gen)
-        for b in range(steps_per_epoch):
-            idx = perm[b * batch_size : (b + 1) * batch_size]
-            if len(idx) < 2:
-                continue
-            xb = _augment(x_all[idx], gen)
-            loss = F.binary_cross_entropy_with_logits(model.logit(xb), y_all[idx], pos_weight=pos_weight)
-            opt.zero_grad()
-            loss.backward()  # type: ignore[no-untyped-call]
-            opt.step()
-            sched.step()
-        if progress is not None:
-            progress(epoch + 1, epochs)
-    model.eval()
+    fit_binary(
+        model, model.logit, data.x, data.y, _augment,
+        seed=seed, epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=5e-4, pos_weight=pos_weight,
+        progress=progress,
+    )
     return model
 
 
