@@ -33,6 +33,11 @@ if TYPE_CHECKING:
 TIMELINE_POINTS = 2000
 
 
+def _staff_name(actor: str) -> str:
+    """The staff member's name in a web actor such as ``"staff:alice"`` (the service records bare names)."""
+    return actor.split(":", 1)[-1]
+
+
 class ServicePayments:
     """Implements ``PaymentsPort`` over ``PaymentService``."""
 
@@ -156,7 +161,7 @@ class ServicePayments:
         return self._pending(self.service.discard_pending(pending_id, actor=actor))
 
     def override(self, customer_id: str, *, action: str, reason: str, actor: str) -> RiskView:
-        name = actor.split(":", 1)[-1]
+        name = _staff_name(actor)
         if action == "tag":
             return self._risk(self.service.staff_tag(customer_id, reason, name))
         if action == "untag":
@@ -176,7 +181,7 @@ class ServicePayments:
         )
 
     def acknowledge(self, alert_id: int, *, actor: str) -> None:
-        self.service.acknowledge(alert_id, actor.split(":", 1)[-1])
+        self.service.acknowledge(alert_id, _staff_name(actor))
 
     @staticmethod
     def _bill(b: Any, closed: bool, balance: int) -> BillView:
@@ -193,7 +198,7 @@ class ServicePayments:
 
     def checkout(self, customer_id: str, *, actor: str) -> BillView:
         current = self.service.bill(customer_id)  # NotFound when there is no open visit
-        r = self.service.checkout(customer_id, f"checkout-{current.visit_id}", actor=actor.split(":", 1)[-1])
+        r = self.service.checkout(customer_id, f"checkout-{current.visit_id}", actor=_staff_name(actor))
         return self._bill(r.bill, True, r.balance_fen)
 
     def topup(self, customer_id: str, *, amount_fen: int, idempotency_key: str, actor: str) -> int:
