@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from soberpay.adapters.onnx_cpu import cpu_session
 from soberpay.domain.behaviour import N_FEATURES
 from soberpay.errors import ConfigError, InvalidInput
 
@@ -27,12 +28,7 @@ class OnnxBehaviourScorer:
         if self._session is None:
             if not self.model_path.is_file():
                 raise ConfigError(f"behaviour model not found: {self.model_path} (run `soberpay train behaviour`)")
-            import onnxruntime as ort
-
-            opts = ort.SessionOptions()
-            opts.intra_op_num_threads = self._threads
-            opts.inter_op_num_threads = 1
-            self._session = ort.InferenceSession(str(self.model_path), opts, providers=["CPUExecutionProvider"])
+            self._session = cpu_session(self.model_path, intra_op_threads=self._threads, inter_op_threads=1)
         return self._session
 
     def score(self, rows: Sequence[Sequence[float]]) -> float:

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from soberpay.adapters.onnx_cpu import cpu_session
 from soberpay.adapters.sobriety.features import EXPRESSION_FEATURES
 from soberpay.errors import ConfigError, InvalidInput
 
@@ -48,11 +49,7 @@ class ExpressionClassifier:
         path = self.model_dir / MODEL_FILE
         if not path.is_file():
             raise ConfigError(f"expression model not found: {path}")
-        import onnxruntime as ort
-
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = 1
-        self._session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        self._session = cpu_session(path)
         card_path = self.model_dir / CARD_FILE
         self._card = json.loads(card_path.read_text()) if card_path.is_file() else {}
         cols = self._card.get("input", {}).get("columns")

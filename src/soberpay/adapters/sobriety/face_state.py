@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from soberpay.adapters.onnx_cpu import cpu_session
 from soberpay.adapters.sobriety.thermal_preprocess import (
     INPUT_H,
     INPUT_W,
@@ -223,11 +224,7 @@ class FaceStateAnalyzer:
         onnx_path = self.model_dir / MODEL_FILE
         if not onnx_path.is_file():
             raise ConfigError(f"face-state model not found: {onnx_path}")
-        import onnxruntime as ort
-
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = 1
-        self._session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
+        self._session = cpu_session(onnx_path)
         self._store = ReferenceStore.load(self.model_dir / STORE_FILE)
         card_path = self.model_dir / CARD_FILE
         self._card = json.loads(card_path.read_text()) if card_path.is_file() else {}

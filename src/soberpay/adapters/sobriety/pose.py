@@ -38,6 +38,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from soberpay.adapters.onnx_cpu import cpu_session
 from soberpay.adapters.sobriety.features import ACTIVITIES, POSE_CNN_JOINTS, POSE_CNN_WINDOW
 from soberpay.domain.sobriety import isolation_score
 from soberpay.errors import ConfigError, InvalidInput
@@ -561,12 +562,7 @@ class PoseCnnEmbedder:
                 raise ConfigError(
                     "pose CNN model missing; run `soberpay train sobriety pose-cnn`", path=str(self.model_path)
                 )
-            import onnxruntime as ort
-
-            opts = ort.SessionOptions()
-            opts.intra_op_num_threads = 1
-            opts.inter_op_num_threads = 1
-            self._sess = ort.InferenceSession(str(self.model_path), opts, providers=["CPUExecutionProvider"])
+            self._sess = cpu_session(self.model_path, intra_op_threads=1, inter_op_threads=1)
         return self._sess
 
     @property
