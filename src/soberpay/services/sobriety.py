@@ -390,14 +390,9 @@ class GuestMonitor:
                 judgement, reason="signals outside the fusion model's training range (" + ", ".join(ood[:3]) + ")"
             )
         if in_base and judgement.state is not SobrietyState.DRUNK:
-            judgement = SobrietyJudgement(
-                at=judgement.at,
+            judgement = replace(
+                judgement,
                 state=SobrietyState.ABSTAIN,
-                p_drunk=judgement.p_drunk,
-                raw_p_drunk=judgement.raw_p_drunk,
-                posture_abnormal=judgement.posture_abnormal,
-                similarity_to_normal=judgement.similarity_to_normal,
-                evidence=judgement.evidence,
                 recovered=False,
                 reason="building the guest's own baseline; " + judgement.reason,
             )
