@@ -18,6 +18,7 @@ from soberpay.cli._apps import app
 from soberpay.cli._common import console, handle_errors
 from soberpay.config import Settings
 from soberpay.errors import SoberpayError
+from soberpay.services.payment_demo import run_payment_walkthrough
 
 DEMO_GUESTS = [
     # name, phone, PRC ID (valid checksums, fictitious), consents, enrolment photos
@@ -55,9 +56,13 @@ def walkthrough(
     container = build_container(Settings(data_dir=data_dir))
     console.print(Panel.fit(f"soberpay walkthrough — data in {data_dir.resolve()} (SQLite)", style="bold"))
     ids = run_identity_walkthrough(container)
-    _optional_step("payments", "soberpay.services.payment_demo", "run_payment_walkthrough", container, ids)
+    run_payment_walkthrough(container, console, ids)
     run_sobriety_walkthrough(container.settings, data_dir)
-    console.print(Panel.fit("walkthrough finished — `soberpay demo` serves the demo venue (make demo starts it now)", style="green"))
+    console.print(
+        Panel.fit(
+            "walkthrough finished — `soberpay demo` serves the demo venue (make demo starts it now)", style="green"
+        )
+    )
 
 
 def run_identity_walkthrough(container: object) -> dict[str, str]:
@@ -153,14 +158,3 @@ def run_sobriety_walkthrough(settings: Settings, data_dir: Path) -> None:
         f"mouth openness {face.get('mouth_openness', float('nan')):.2f}; state abstain ({still['reason']})"
     )
     console.print(f"[dim]{sm['note']}[/]")
-
-
-def _optional_step(label: str, module: str, func: str, container: object, ids: dict[str, str]) -> None:
-    import importlib
-
-    try:
-        mod = importlib.import_module(module)
-    except ModuleNotFoundError:
-        console.print(f"[dim]({label} walkthrough not available in this build)[/]")
-        return
-    getattr(mod, func)(container, console, ids)
