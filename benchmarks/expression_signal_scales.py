@@ -38,6 +38,8 @@ from soberpay.adapters.sobriety.face_signals import (  # noqa: E402
     FaceFrame,
     FaceMeshSignals,
     expression_score_from_frames,
+    head_trajectory,
+    path_speed,
 )
 from soberpay.adapters.sobriety.features import EXPRESSION_FEATURES, EXPRESSION_FPS  # noqa: E402
 from soberpay.services.sobriety import FrameAnalyzer  # noqa: E402
@@ -153,13 +155,30 @@ def raw_stats(frames_list: list[list[FaceFrame]]) -> dict[str, float]:
     g, h, e = [], [], []
     for frames in frames_list:
         gz = np.array([f.gaze_xy for f in frames])
-        hd = np.array([f.head_xy for f in frames])
+        hd = head_trajectory(frames)
         op = np.array([f.eye_openness for f in frames])
         g.append(np.diff(gz, axis=0).std(axis=0).mean())
         h.append(np.diff(hd, axis=0).std(axis=0).mean())
         e.append(np.diff(op).std())
     return {"gaze_step_std": float(np.mean(g)), "head_step_std": float(np.mean(h)),
             "openness_step_std": float(np.mean(e))}
+
+
+def head_speed_definitions(frames_list: list[list[FaceFrame]]) -> tuple[float, float, float, float]:
+    """Mean head speed (IOD/s, 1-s detrended path speed, as FaceSignalWindow) and raw step std (IOD)
+    of the real still sequences under the OLD per-frame definition (nose px / that frame's IOD) and
+    the CURRENT one (nose px / the window's median IOD), measured on the same frames."""
+    old_v, new_v, old_s, new_s = [], [], [], []
+    for frames in frames_list:
+        t = np.array([f.t for f in frames])
+        old = np.array([f.nose_px for f in frames]) / np.array([f.iod_px for f in frames])[:, None]
+        new = head_trajectory(frames)
+        det = max(3, int(EXPRESSION_FPS))
+        old_v.append(path_speed(t, old, det))
+        new_v.append(path_speed(t, new, det))
+        old_s.append(float(np.diff(old, axis=0).std(axis=0).mean()))
+        new_s.append(float(np.diff(new, axis=0).std(axis=0).mean()))
+    return float(np.mean(old_v)), float(np.mean(new_v)), float(np.mean(old_s)), float(np.mean(new_s))
 
 
 def main() -> None:
@@ -218,6 +237,10 @@ def main() -> None:
     raw = raw_stats(real_frames)
     print(f"\nraw per-frame step std (real still): gaze {raw['gaze_step_std']:.5f} eye widths, "
           f"head {raw['head_step_std']:.5f} IOD, eye openness {raw['openness_step_std']:.4f}")
+    ov, nv, os_, ns = head_speed_definitions(real_frames)
+    print(f"head micro-movement of the real still faces (same frames): per-frame-IOD definition (old) "
+          f"{ov:.3f} IOD/s, step std {os_:.4f} IOD; window-median-IOD definition (current) {nv:.3f} IOD/s, "
+          f"step std {ns:.4f} IOD; ratio old/current {ov / max(nv, 1e-9):.1f}")
     rp = np.array(real_p)
     print(f"\nP(drunk) of the classifier: REAL still (sober) mean {rp.mean():.3f} median {np.median(rp):.3f} "
           f"min {rp.min():.3f} max {rp.max():.3f}; share >= 0.5: {np.mean(rp >= 0.5):.2f}, "

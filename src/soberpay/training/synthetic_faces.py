@@ -46,14 +46,17 @@ range of about 0.03-0.10 %), each following published physiology:
 MediaPipe signals of a perfectly still sober face are not smooth: landmark jitter from sensor noise,
 JPEG blocks, sub-pixel camera shake and brightness flicker moves every signal from frame to frame
 (measured with ``benchmarks/expression_signal_scales.py`` on noisy still-photo sequences, table in
-``docs/sobriety_models.md``). The strongest case is ``head_xy`` = nose pixel / inter-ocular distance
-(IOD): a 0.4-0.6 % jitter of the measured IOD, multiplied by the nose's offset from the image origin
-(2-8 IOD), gives 0.015-0.045 IOD of per-frame noise, i.e. a head speed of ~0.8 IOD/s for a
-motionless head - ten times the simulated physiological sway. Each synthetic subject therefore draws
-its own noise floor, added per output frame after the 60 Hz → fps averaging:
+``docs/sobriety_models.md``). Each synthetic subject draws its own noise floor
+(:func:`draw_noise_floor`, shared with the fusion generator ``synthetic_sobriety``), added per output
+frame after the 60 Hz → fps averaging:
 
-* head: ``offset * r_t + n_t`` with offset (nose position in IOD units) uniform 1..8 per axis,
-  relative IOD jitter r ~ log-uniform 0.1-1 %, nose jitter n ~ log-uniform 0.003-0.02 IOD;
+* head: the landmarks are simulated - nose pixels = (head path + the nose's image position, uniform
+  1..8 IOD per axis, + nose jitter n ~ log-uniform 0.003-0.025 IOD) x IOD, and the measured IOD
+  with relative jitter r ~ log-uniform 0.1-1 % - and measured exactly as live frames are, with
+  ``face_signals.head_trajectory_from`` (nose pixels / the window's median IOD). Before the head
+  measurement was fixed, each frame was divided by its own IOD and r x the nose's image position
+  gave a still head ~0.8 IOD/s; now r only rescales the window and the real still floor is
+  ~0.3 IOD/s (nose landmark jitter + camera shake), which n covers;
 * gaze: white noise, log-uniform 0.0002-0.004 eye widths per axis;
 * eye openness: log-uniform 0.004-0.05; mouth openness: 0.003-0.03; colour change: 0.01-0.12;
 * a per-window factor 0.7-1.4 on all of them (lighting and distance change between windows).
@@ -68,16 +71,33 @@ the measured real floor of the iris position was below the old synthetic minimum
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
 
 from soberpay.adapters.sobriety.expression_features import expression_sequence
+from soberpay.adapters.sobriety.face_signals import head_trajectory_from
 from soberpay.adapters.sobriety.features import EXPRESSION_FEATURES, EXPRESSION_FPS, EXPRESSION_WINDOW
 
 SIM_HZ = 60.0
 DEG_PER_EYE_WIDTH = 120.0  # iris travel across the eye opening, roughly
+
+
+@dataclass(frozen=True)
+class NoiseFloor:
+    """Per-subject measurement noise floor (camera + MediaPipe landmark jitter), label-independent.
+
+    Shared by both SYNTHETIC generators (this one and ``synthetic_sobriety``), drawn by
+    :func:`draw_noise_floor`, realised per window by :func:`measurement_noise`."""
+
+    head_offset: tuple[float, float] = (4.0, 2.5)  # nose position / IOD in image coordinates
+    head_iod_jitter: float = 0.005  # relative per-frame jitter of the measured IOD
+    head_point_jitter: float = 0.008  # per-frame nose jitter, IOD units
+    gaze_noise: float = 0.0008  # eye widths
+    eye_noise: float = 0.02  # eye openness
+    mouth_noise: float = 0.01  # mouth openness
+    colour_noise: float = 0.04  # colour change (tanh units, ~ a* / 6)
 
 
 @dataclass(frozen=True)
@@ -104,6 +124,11 @@ class SyntheticSubject:
     eye_noise: float = 0.02
     mouth_noise: float = 0.01
     colour_noise: float = 0.04
+
+    @property
+    def floor(self) -> NoiseFloor:
+        return NoiseFloor(self.head_offset, self.head_iod_jitter, self.head_point_jitter, self.gaze_noise,
+                          self.eye_noise, self.mouth_noise, self.colour_noise)
 
 
 @dataclass(frozen=True)
@@ -133,9 +158,32 @@ class SyntheticFaceDataset:
     synthetic: bool = True
 
 
+# Ranges of the per-subject floor (log-uniform), set so that the sober windows' 2-98 % range contains
+# the real MediaPipe floor measured by benchmarks/expression_signal_scales.py (docs/sobriety_models.md).
+HEAD_IOD_JITTER = (0.001, 0.01)
+HEAD_POINT_JITTER = (0.003, 0.025)
+GAZE_NOISE = (0.0002, 0.004)
+EYE_NOISE = (0.004, 0.05)
+MOUTH_NOISE = (0.003, 0.03)
+COLOUR_NOISE = (0.01, 0.12)
+
+
+def draw_noise_floor(rng: np.random.Generator) -> NoiseFloor:
+    """One subject's measurement noise floor (independent of anything label-related)."""
+    return NoiseFloor(
+        head_offset=(float(rng.uniform(1.0, 8.0)), float(rng.uniform(1.0, 8.0))),
+        head_iod_jitter=_log_uniform(rng, *HEAD_IOD_JITTER),
+        head_point_jitter=_log_uniform(rng, *HEAD_POINT_JITTER),
+        gaze_noise=_log_uniform(rng, *GAZE_NOISE),
+        eye_noise=_log_uniform(rng, *EYE_NOISE),
+        mouth_noise=_log_uniform(rng, *MOUTH_NOISE),
+        colour_noise=_log_uniform(rng, *COLOUR_NOISE),
+    )
+
+
 def synthetic_subject(subject_id: int, rng: np.random.Generator) -> SyntheticSubject:
     flusher = bool(rng.random() < 0.35)
-    return SyntheticSubject(
+    s = SyntheticSubject(
         subject_id=subject_id,
         blink_rate_per_min=float(np.clip(rng.normal(17.0, 6.0), 5.0, 40.0)),
         blink_duration_s=float(np.clip(rng.normal(0.22, 0.05), 0.1, 0.4)),
@@ -148,14 +196,8 @@ def synthetic_subject(subject_id: int, rng: np.random.Generator) -> SyntheticSub
         flusher=flusher,
         flush_gain=float(rng.uniform(0.4, 0.8) if flusher else rng.uniform(0.02, 0.15)),
         sensitivity=float(np.clip(rng.lognormal(0.0, 0.35), 0.3, 2.5)),
-        head_offset=(float(rng.uniform(1.0, 8.0)), float(rng.uniform(1.0, 8.0))),
-        head_iod_jitter=_log_uniform(rng, 0.001, 0.01),
-        head_point_jitter=_log_uniform(rng, 0.003, 0.02),
-        gaze_noise=_log_uniform(rng, 0.0002, 0.004),
-        eye_noise=_log_uniform(rng, 0.004, 0.05),
-        mouth_noise=_log_uniform(rng, 0.003, 0.03),
-        colour_noise=_log_uniform(rng, 0.01, 0.12),
     )
+    return replace(s, **asdict(draw_noise_floor(rng)))
 
 
 def _log_uniform(rng: np.random.Generator, lo: float, hi: float) -> float:
@@ -169,19 +211,44 @@ def without_noise_floor(s: SyntheticSubject) -> SyntheticSubject:
 
 
 def measurement_noise(
-    s: SyntheticSubject, n_frames: int, rng: np.random.Generator
+    floor: NoiseFloor | SyntheticSubject, n_frames: int, rng: np.random.Generator
 ) -> dict[str, npt.NDArray[np.float64]]:
-    """Per-frame camera/landmark noise of one window (independent of dose; see module docstring)."""
+    """Per-frame camera/landmark noise of one window (independent of dose; see module docstring).
+
+    ``iod_rel`` (T,) is the relative error of the measured inter-ocular distance, ``nose`` (T, 2) the
+    nose-tip landmark jitter in IOD units; :func:`measured_head` turns them into what
+    ``face_signals.head_trajectory`` would measure."""
+    f = floor.floor if isinstance(floor, SyntheticSubject) else floor
     k = float(rng.uniform(0.7, 1.4))  # this window's lighting / distance
-    iod = rng.normal(0.0, k * s.head_iod_jitter, n_frames)
-    head = np.outer(iod, np.asarray(s.head_offset)) + rng.normal(0.0, k * s.head_point_jitter, (n_frames, 2))
     return {
-        "head": head,
-        "gaze": rng.normal(0.0, k * s.gaze_noise, (n_frames, 2)),
-        "eye": rng.normal(0.0, k * s.eye_noise, n_frames),
-        "mouth": rng.normal(0.0, k * s.mouth_noise, n_frames),
-        "colour": rng.normal(0.0, k * s.colour_noise, n_frames),
+        "iod_rel": rng.normal(0.0, k * f.head_iod_jitter, n_frames),
+        "nose": rng.normal(0.0, k * f.head_point_jitter, (n_frames, 2)),
+        "gaze": rng.normal(0.0, k * f.gaze_noise, (n_frames, 2)),
+        "eye": rng.normal(0.0, k * f.eye_noise, n_frames),
+        "mouth": rng.normal(0.0, k * f.mouth_noise, n_frames),
+        "colour": rng.normal(0.0, k * f.colour_noise, n_frames),
     }
+
+
+IOD_PX = 100.0  # simulated inter-ocular distance in pixels (cancels out; any face size works)
+
+
+def measured_nose_iod(
+    head: npt.NDArray[np.float64], offset: tuple[float, float], noise: dict[str, npt.NDArray[np.float64]]
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Simulated landmark measurements of a head path ``head`` (T, 2, IOD units): nose-tip pixels
+    (path + the nose's image position ``offset`` + nose jitter) and the jittered IOD in pixels."""
+    nose_px = (np.asarray(head) + np.asarray(offset) + noise["nose"]) * IOD_PX
+    iod_px = IOD_PX * (1.0 + noise["iod_rel"])
+    return nose_px, iod_px
+
+
+def measured_head(
+    head: npt.NDArray[np.float64], offset: tuple[float, float], noise: dict[str, npt.NDArray[np.float64]]
+) -> npt.NDArray[np.float64]:
+    """The head trajectory the live code measures for ``head``: ``face_signals.head_trajectory_from``
+    (nose pixels / the window's median IOD) of the simulated landmarks."""
+    return head_trajectory_from(*measured_nose_iod(head, offset, noise))
 
 
 def _blinks(
@@ -291,7 +358,7 @@ def synthetic_raw(
         eye_openness=np.clip(down(eye) + noise["eye"], 0.0, 1.0),
         gaze_xy=down(gaze) + noise["gaze"],
         mouth_openness=np.clip(down(np.clip(mouth, 0.0, 1.0)) + noise["mouth"], 0.0, 1.0),
-        head_xy=down(head) + noise["head"],
+        head_xy=measured_head(down(head), s.head_offset, noise),
         colour_change=np.clip(down(np.clip(colour, -1.0, 1.0)) + noise["colour"], -1.0, 1.0),
         fps=SIM_HZ / factor,
         effect=e,
@@ -338,6 +405,10 @@ def make_synthetic_dataset(
 
 
 __all__ = [
+    "NoiseFloor",
+    "draw_noise_floor",
+    "measured_head",
+    "measured_nose_iod",
     "SyntheticFaceDataset",
     "SyntheticRaw",
     "SyntheticSubject",

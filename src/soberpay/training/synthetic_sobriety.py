@@ -23,6 +23,18 @@ spread and overlap on purpose:
   score.
 
 "sober" sessions have k in [0, 0.35] (including light drinking); "drunk" sessions k in [0.45, 1].
+
+**Measurement noise floor.** The simulated face frames carry the same per-subject camera +
+MediaPipe noise floor as the expression generator (``synthetic_faces.draw_noise_floor`` /
+``measurement_noise`` / ``measured_nose_iod``, measured on real MediaPipe output of still faces,
+``benchmarks/expression_signal_scales.py``): it is drawn per subject independently of the label,
+and every alcohol effect above is a change of the physiological component on top of it. Frames
+carry nose pixels + inter-ocular distance like real ones, so the head trajectory goes through the
+live ``head_trajectory``. Blinks follow a close / hold / reopen lid profile sampled at the frame
+times (a 0.15 s blink is not 0.15 s of fully shut eyes), and the physiological gaze tremor is drawn
+on the scale of the expression generator's, so PERCLOS and gaze jitter of sober windows sit at the
+scale the expression classifier was trained on (the first version's were 3-10x larger, and the
+classifier scored its sober windows ≈ 0.79).
 """
 
 from __future__ import annotations
@@ -40,6 +52,7 @@ from soberpay.adapters.sobriety.features import FUSION_FEATURES
 from soberpay.adapters.sobriety.fusion import fusion_vector
 from soberpay.adapters.sobriety.pose import PoseCnnEmbedder, PoseNormalModel, PoseTimeSeries
 from soberpay.domain.sobriety import GuestBaseline
+from soberpay.training.synthetic_faces import NoiseFloor, draw_noise_floor, measured_nose_iod, measurement_noise
 from soberpay.training.synthetic_pose import SyntheticPoseParams, synthetic_pose_sequence
 
 FPS = 15.0
@@ -62,6 +75,7 @@ class SyntheticSubject:
     sway_amp: float
     sensitivity: float  # how strongly alcohol shows on this person
     fidget: float  # baseline arm/head movement (deg/s scale)
+    floor: NoiseFloor = NoiseFloor()  # camera + landmark noise floor (label-independent)
 
 
 def random_subject(sid: int, rng: np.random.Generator) -> SyntheticSubject:
@@ -70,7 +84,7 @@ def random_subject(sid: int, rng: np.random.Generator) -> SyntheticSubject:
         open_ear=float(rng.normal(0.30, 0.03)),
         blink_rate_hz=float(np.clip(rng.normal(17, 6), 4, 40) / 60.0),
         blink_dur_s=float(np.clip(rng.normal(0.15, 0.03), 0.07, 0.3)),
-        gaze_noise=float(rng.uniform(0.002, 0.008)),
+        gaze_noise=float(np.clip(rng.lognormal(np.log(0.0015), 0.5), 0.0003, 0.01)),
         head_noise=float(rng.uniform(0.002, 0.01)),
         skin_a=float(rng.normal(12.0, 3.0)),
         flusher=bool(rng.random() < 0.3),
@@ -78,7 +92,13 @@ def random_subject(sid: int, rng: np.random.Generator) -> SyntheticSubject:
         sway_amp=float(rng.uniform(0.003, 0.02)),
         sensitivity=float(np.exp(rng.normal(0.0, 0.45))),
         fidget=float(rng.uniform(0.5, 4.0)),
+        floor=draw_noise_floor(rng),
     )
+
+
+def _lid_closure(u: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Closedness 0..1 over a blink's phase u in [0, 1): close 30 %, hold 20 %, reopen 50 %."""
+    return np.asarray(np.where(u < 0.3, u / 0.3, np.where(u < 0.5, 1.0, (1.0 - u) / 0.5)))
 
 
 def simulate_face_window(
@@ -88,8 +108,9 @@ def simulate_face_window(
     e = min(1.0, k * s.sensitivity)
     n = int(WINDOW_S * FPS)
     t = t0 + np.arange(n) / FPS
+    noise = measurement_noise(s.floor, n, rng)  # shared, label-independent camera/landmark floor
     open_ear = s.open_ear * (1.0 - 0.22 * e) + rng.normal(0, 0.01)
-    ear = open_ear + rng.normal(0, 0.008, n)
+    ear = open_ear + rng.normal(0, 0.003, n)
     # blinks: Poisson events, duration grows with intoxication
     rate = s.blink_rate_hz * (1.0 + rng.normal(0.15, 0.2) * e)
     dur = s.blink_dur_s * (1.0 + 1.2 * e)
@@ -102,7 +123,10 @@ def simulate_face_window(
         if rng.random() < 0.04 * e * 3:  # long closure (eyes shut 0.5–1.5 s)
             d = float(rng.uniform(0.5, 1.5))
         sel = (t - t0 >= tt) & (t - t0 < tt + d)
-        ear[sel] = rng.uniform(0.04, 0.09, int(sel.sum()))
+        depth = float(rng.uniform(0.04, 0.07))
+        closed = _lid_closure((t[sel] - t0 - tt) / d)
+        ear[sel] = np.minimum(ear[sel], open_ear - closed * (open_ear - depth))
+    ear = ear + noise["eye"] * (0.3 - 0.05)  # openness noise of the floor, in EAR units
     # gaze: fixations + saccades (slower when drunk) + jitter
     gaze = np.zeros((n, 2))
     pos = rng.normal(0, 0.05, 2)
@@ -122,12 +146,15 @@ def simulate_face_window(
     # head: drift + micro-movement (more when drunk) + sway coupling
     head = np.cumsum(rng.normal(0, s.head_noise * (1 + 1.5 * e), (n, 2)), axis=0) * 0.3
     head += rng.normal(0, s.head_noise * (1 + 1.2 * e), (n, 2))
-    head += np.array([3.0, 2.0])
+    nose_px, iod_px = measured_nose_iod(head, s.floor.head_offset, noise)
     singing = rng.random() < 0.4
     mouth = np.clip((rng.uniform(0.1, 0.6, n) if singing else rng.uniform(0.0, 0.12, n)) + 0.06 * e, 0, 1)
+    mouth = np.clip(mouth + noise["mouth"], 0, 1)
+    gaze += noise["gaze"]
     flush = (4.0 * min(1.0, 3 * k) if s.flusher else 0.0) + 2.5 * e
-    skin = s.skin_a + flush + lighting + rng.normal(0, 0.4, n)
-    sclera = 1.0 + 2.0 * e + lighting * 0.5 + rng.normal(0, 0.6, n)
+    a_noise = noise["colour"] * 6.0  # floor in colour-change units (≈ a* / colour_scale_a 6) → a*
+    skin = s.skin_a + flush + lighting + a_noise + rng.normal(0, 0.1, n)
+    sclera = 1.0 + 2.0 * e + lighting * 0.5 + a_noise + rng.normal(0, 0.2, n)
     frames = []
     for j in range(n):
         frames.append(
@@ -137,7 +164,8 @@ def simulate_face_window(
                 eye_openness=float(np.clip((ear[j] - 0.05) / (0.3 - 0.05), 0, 1)),
                 mouth_openness=float(mouth[j]),
                 gaze_xy=(float(gaze[j, 0]), float(gaze[j, 1])),
-                head_xy=(float(head[j, 0]), float(head[j, 1])),
+                nose_px=(float(nose_px[j, 0]), float(nose_px[j, 1])),
+                iod_px=float(iod_px[j]),
                 skin_a=float(skin[j]),
                 sclera_a=float(sclera[j]),
                 box=(0, 0, 0, 0),
