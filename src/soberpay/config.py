@@ -158,6 +158,9 @@ class SobrietySettings(_Section):
     recovery_dwell_seconds: float = Field(
         300.0, ge=0.0, le=7200.0, description="similarity must hold this long to recover"
     )
+    require_corroboration: bool = Field(
+        True, description="DRUNK needs a signal besides facial colour (flush/lighting never decide alone)"
+    )
     # Signals.
     baseline_seconds: float = Field(
         30.0, ge=1.0, le=3600.0, description="visit-start period used as the guest's own baseline"

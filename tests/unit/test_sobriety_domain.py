@@ -9,6 +9,7 @@ import pytest
 
 from soberpay.domain.sobriety import (
     AbnormalPatternBook,
+    Evidence,
     GuestBaseline,
     Observation,
     SobrietyPolicy,
@@ -109,8 +110,35 @@ def test_pattern_book_reinforces_similar_and_adds_new() -> None:
         AbnormalPatternBook(1.5, lambda: "x")
 
 
+# A non-colour signal flagged against the guest's own baseline: corroborates a drunk judgement.
+_PERCLOS_HIGH = Evidence("perclos", 0.3, baseline=0.05, deviation=4.0, flagged=True)
+_FLUSH = Evidence("colour_change", 0.8, flagged=True, note="vs own baseline")
+
+
 def _obs(t: float, p: float | None, sim: float | None = None) -> Observation:
-    return Observation(at=t, p_drunk=p, similarity_to_normal=sim)
+    return Observation(at=t, p_drunk=p, similarity_to_normal=sim, evidence=(_PERCLOS_HIGH,))
+
+
+def test_facial_colour_alone_never_makes_a_guest_drunk() -> None:
+    tr = SobrietyTracker(SobrietyPolicy(smoothing_seconds=0, enter_seconds=0))
+    j = tr.observe(Observation(at=0, p_drunk=0.95, similarity_to_normal=0.5, evidence=(_FLUSH,)))
+    assert j.state is SobrietyState.ABSTAIN and "colour never decides alone" in j.reason
+    assert not tr.is_drunk
+    j = tr.observe(Observation(at=1, p_drunk=0.95, similarity_to_normal=0.5, evidence=(_FLUSH, _PERCLOS_HIGH)))
+    assert j.state is SobrietyState.DRUNK
+    # posture alone corroborates too; the check can be switched off per venue policy
+    assert (
+        SobrietyTracker(SobrietyPolicy(smoothing_seconds=0, enter_seconds=0))
+        .observe(Observation(at=0, p_drunk=0.95, posture_abnormal=True, evidence=(_FLUSH,)))
+        .state
+        is SobrietyState.DRUNK
+    )
+    assert (
+        SobrietyTracker(SobrietyPolicy(smoothing_seconds=0, enter_seconds=0, require_corroboration=False))
+        .observe(Observation(at=0, p_drunk=0.95, evidence=(_FLUSH,)))
+        .state
+        is SobrietyState.DRUNK
+    )
 
 
 def test_reject_band_abstains() -> None:

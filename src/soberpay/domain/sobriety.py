@@ -294,6 +294,9 @@ class SobrietyPolicy:
     recovery_similarity: float = 0.9  # similarity to the guest's normal needed to recover
     recovery_dwell_seconds: float = 300.0  # ... held this long
     max_gap_seconds: float = 5.0  # longer gaps reset the running timers
+    # Entering DRUNK needs a corroborating signal besides facial colour: alcohol flush (common in
+    # East Asian guests after little alcohol) or lighting must never decide on its own.
+    require_corroboration: bool = True
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.sober_probability <= self.drunk_probability <= 1.0:
@@ -310,6 +313,10 @@ class SobrietyPolicy:
         return SobrietyState.ABSTAIN
 
 
+# Evidence that may raise P(drunk) but never corroborates a drunk judgement on its own.
+NON_CORROBORATING_SIGNALS = frozenset({"colour_change", "out_of_model_range"})
+
+
 @dataclass(frozen=True)
 class Observation:
     at: float  # seconds
@@ -317,6 +324,14 @@ class Observation:
     similarity_to_normal: float | None = None
     posture_abnormal: bool = False
     evidence: tuple[Evidence, ...] = ()
+
+    @property
+    def corroborated(self) -> bool:
+        """Something other than facial colour is abnormal: posture, or a signal flagged against the
+        guest's own baseline or by a method rule."""
+        return self.posture_abnormal or any(
+            e.flagged and e.signal not in NON_CORROBORATING_SIGNALS for e in self.evidence
+        )
 
 
 @dataclass(frozen=True)
@@ -408,6 +423,15 @@ class SobrietyTracker:
             reason = "recovered; no usable signal" if recovered else "no usable face or pose signal"
             return self._judge(obs, state, sp, reason, recovered)
 
+        if sp >= pol.drunk_probability and not recovered and pol.require_corroboration and not obs.corroborated:
+            self._high_since = None
+            return self._judge(
+                obs,
+                SobrietyState.ABSTAIN,
+                sp,
+                "P(drunk) high but nothing besides facial colour differs from the guest's own normal; "
+                "colour never decides alone (alcohol flush, lighting): ask staff",
+            )
         if sp >= pol.drunk_probability and not recovered:
             if self._high_since is None:
                 self._high_since = obs.at

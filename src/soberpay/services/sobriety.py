@@ -106,6 +106,7 @@ def policy_from_settings(s: SobrietySettings) -> SobrietyPolicy:
         smoothing_seconds=s.smoothing_seconds,
         recovery_similarity=s.recovery_similarity,
         recovery_dwell_seconds=s.recovery_dwell_seconds,
+        require_corroboration=s.require_corroboration,
     )
 
 
