@@ -112,9 +112,9 @@ class IdentityService:
             self._analyser = self._analyser_factory()
         return self._analyser
 
-    def _template_aad(self, customer_id: str) -> bytes:
-        # Binds each ciphertext to its owner and model: a blob copied to another row fails to decrypt.
-        return f"face-template:{customer_id}:{self._embedder}".encode()
+    def _decrypt_template(self, row: FaceTemplateRow) -> Embedding:
+        plain = self._cipher.decrypt(row.key_id, row.blob, template_aad(row.customer_id, row.embedder))
+        return np.frombuffer(plain, dtype=np.float32).copy()
 
     def _ensure_index(self) -> None:
         """Keep the in-memory index in step with the database.
@@ -139,8 +139,7 @@ class IdentityService:
                 self._index.remove(key)
             self._indexed_keys = set()
             for row in rows:
-                plain = self._cipher.decrypt(row.key_id, row.blob, self._template_aad(row.customer_id))
-                self._index.add(row.customer_id, np.frombuffer(plain, dtype=np.float32).copy())
+                self._index.add(row.customer_id, self._decrypt_template(row))
                 self._indexed_keys.add(row.customer_id)
         self._index_generation = generation
 
@@ -184,7 +183,7 @@ class IdentityService:
         sex = validate_sex(sex)
         weight_kg = validate_weight(weight_kg)
         customer_id = uuid.uuid4().hex
-        key_id, blob = self._cipher.encrypt(national_id.encode(), f"national-id:{customer_id}".encode())
+        key_id, blob = self._cipher.encrypt(national_id.encode(), national_id_aad(customer_id))
         now = self._clock.now()
         row = CustomerRow(
             id=customer_id,
@@ -234,7 +233,7 @@ class IdentityService:
             row = self._live_row(session, customer_id)
             assert row.national_id_key_id is not None and row.national_id_enc is not None
             return self._cipher.decrypt(
-                row.national_id_key_id, row.national_id_enc, f"national-id:{customer_id}".encode()
+                row.national_id_key_id, row.national_id_enc, national_id_aad(customer_id)
             ).decode()
 
     def check_password(self, customer_id: str, password: str) -> bool:
@@ -373,7 +372,7 @@ class IdentityService:
                 session.delete(row)
             for analysis in analyses[-self._settings.templates_per_guest :]:
                 emb = np.asarray(analysis.embedding, dtype=np.float32)
-                key_id, blob = self._cipher.encrypt(emb.tobytes(), self._template_aad(customer_id))
+                key_id, blob = self._cipher.encrypt(emb.tobytes(), template_aad(customer_id, self._embedder))
                 session.add(
                     FaceTemplateRow(
                         customer_id=customer_id,
@@ -406,12 +405,7 @@ class IdentityService:
                     FaceTemplateRow.customer_id == customer_id, FaceTemplateRow.embedder == self._embedder
                 )
             ).all()
-            return [
-                np.frombuffer(
-                    self._cipher.decrypt(r.key_id, r.blob, self._template_aad(customer_id)), dtype=np.float32
-                ).copy()
-                for r in rows
-            ]
+            return [self._decrypt_template(r) for r in rows]
 
     def template_count(self, customer_id: str) -> int:
         with self._sessions() as session:
@@ -479,7 +473,7 @@ class IdentityService:
         current = self._cipher.current_key_id
         with self._sessions.begin() as session:
             for trow in session.scalars(select(FaceTemplateRow).where(FaceTemplateRow.key_id != current)):
-                aad = f"face-template:{trow.customer_id}:{trow.embedder}".encode()
+                aad = template_aad(trow.customer_id, trow.embedder)
                 plain = self._cipher.decrypt(trow.key_id, trow.blob, aad)
                 trow.key_id, trow.blob = self._cipher.encrypt(plain, aad)
                 count += 1
@@ -488,7 +482,7 @@ class IdentityService:
                     CustomerRow.national_id_enc.is_not(None), CustomerRow.national_id_key_id != current
                 )
             ):
-                aad = f"national-id:{crow.id}".encode()
+                aad = national_id_aad(crow.id)
                 assert crow.national_id_key_id is not None and crow.national_id_enc is not None
                 plain = self._cipher.decrypt(crow.national_id_key_id, crow.national_id_enc, aad)
                 crow.national_id_key_id, crow.national_id_enc = self._cipher.encrypt(plain, aad)
@@ -497,6 +491,16 @@ class IdentityService:
                 session, at=self._clock.now(), actor="operator", action="keys.reencrypted", details={"rows": count}
             )
         return count
+
+
+def template_aad(customer_id: str, embedder: str) -> bytes:
+    """Associated data binding a template ciphertext to its owner and model: a blob copied to
+    another row fails to decrypt."""
+    return f"face-template:{customer_id}:{embedder}".encode()
+
+
+def national_id_aad(customer_id: str) -> bytes:
+    return f"national-id:{customer_id}".encode()
 
 
 def _purpose(value: ConsentPurpose | str) -> ConsentPurpose:

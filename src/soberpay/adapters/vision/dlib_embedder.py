@@ -16,6 +16,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from soberpay.adapters.vision.embedding import unit_embedding
 from soberpay.adapters.vision.models import dlib_model_files
 from soberpay.errors import FaceError
 from soberpay.ports import DetectedFace, Embedding, ImageBGR
@@ -60,9 +61,4 @@ class DlibEmbedder:
             sp, net = self._load()
             shape = sp(rgb, rect)
             desc = net.compute_face_descriptor(rgb, shape, self.num_jitters)
-        vec = np.asarray(desc, dtype=np.float32).reshape(-1)
-        norm = float(np.linalg.norm(vec))
-        if not np.isfinite(norm) or norm < 1e-12:
-            raise FaceError("dlib produced an empty embedding")
-        out: Embedding = (vec / norm).astype(np.float32)
-        return out
+        return unit_embedding(desc, "dlib")

@@ -15,6 +15,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from soberpay.adapters.vision.embedding import unit_embedding
 from soberpay.adapters.vision.models import sface_model_path
 from soberpay.adapters.vision.yunet import face_to_yunet_row
 from soberpay.errors import FaceError
@@ -56,9 +57,4 @@ class SFaceEmbedder:
         aligned = self.align(image, face)
         with self._lock:
             feat = self._net.feature(aligned)
-        vec = np.asarray(feat, dtype=np.float32).reshape(-1)
-        norm = float(np.linalg.norm(vec))
-        if not np.isfinite(norm) or norm < 1e-12:
-            raise FaceError("SFace produced an empty embedding")
-        out: Embedding = (vec / norm).astype(np.float32)
-        return out
+        return unit_embedding(feat, "SFace")
