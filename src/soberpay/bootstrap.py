@@ -78,8 +78,8 @@ class Container:
         limit = self.settings.identity.video_max_frames
         if isinstance(video, bytes | bytearray):
             return frames_from_video_bytes(bytes(video), max_frames=limit)
-        source = OpenCVFrameSource(video)
-        return (frame for i, (_, frame) in enumerate(source.frames()) if i < limit)
+        # The source stops itself at the cap: a live camera would otherwise never end.
+        return (frame for _, frame in OpenCVFrameSource(video, max_frames=limit).frames())
 
     # --- services -------------------------------------------------------------------------------
 
