@@ -107,7 +107,7 @@ class Container:
 
     @cached_property
     def payments(self) -> PaymentService:
-        """Payment risk engine + ledger. The sobriety port is ``self.sobriety_signal`` when an area provides it."""
+        """Payment risk engine + ledger, fed by the sobriety service through ``sobriety_signal``."""
         from soberpay.adapters.behaviour_onnx import DEFAULT_MODEL, OnnxBehaviourScorer
         from soberpay.adapters.catalogue_file import load_catalogue
         from soberpay.services.payments import PaymentService
@@ -123,7 +123,7 @@ class Container:
             clock=self.clock,
             settings=pay,
             catalogue=load_catalogue(pay.catalogue_file),
-            sobriety=getattr(self, "sobriety_signal", None),
+            sobriety=self.sobriety_signal,
             behaviour=behaviour,
         )
 

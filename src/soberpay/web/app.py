@@ -78,14 +78,11 @@ def build_payments(container: Container) -> tuple[PaymentsPort, str]:
     return ServicePayments.from_container(container), "service"
 
 
-def build_sobriety(container: Container) -> Any | None:
-    """The per-guest sobriety monitor for room workers, when the sobriety service provides one."""
-    try:
-        from soberpay.web.engine import room_sobriety_monitor
+def build_sobriety(container: Container) -> Any:
+    """The per-guest sobriety monitor for room workers, over the container's sobriety service."""
+    from soberpay.web.engine import SobrietyRoomMonitor
 
-        return room_sobriety_monitor(container)
-    except (ImportError, AttributeError):
-        return None
+    return SobrietyRoomMonitor(container.sobriety)
 
 
 def start_room_workers(web: WebContext) -> None:

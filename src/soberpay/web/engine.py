@@ -49,19 +49,7 @@ class ServicePayments:
 
     @classmethod
     def from_container(cls, container: Container) -> ServicePayments:
-        service = getattr(container, "payments", None)
-        if service is None:  # the composition root does not provide it yet: build it here
-            from soberpay.adapters.catalogue_file import load_catalogue
-            from soberpay.services.payments import PaymentService
-
-            service = PaymentService(
-                session_factory=container.session_factory,
-                identity=container.identity,
-                clock=container.clock,
-                settings=container.settings.payment,
-                catalogue=load_catalogue(container.settings.payment.catalogue_file),
-            )
-        return cls(service, container.clock)
+        return cls(container.payments, container.clock)
 
     # --- mapping -------------------------------------------------------------------------------
 
@@ -288,14 +276,3 @@ class SobrietyRoomMonitor:
             evidence=(j.explain() if hasattr(j, "explain") else state)[:300],
         )
 
-
-def room_sobriety_monitor(container: Container) -> Any:
-    """The per-guest room monitor: ``container.sobriety_monitor`` if the composition root provides one,
-    else an adapter over ``container.sobriety`` (``SobrietyService``) when that exists."""
-    monitor = getattr(container, "sobriety_monitor", None)
-    if monitor is not None:
-        return monitor
-    service = getattr(container, "sobriety", None)
-    if service is None or not hasattr(service, "process_frame"):
-        raise AttributeError("no sobriety service in the container")
-    return SobrietyRoomMonitor(service)
