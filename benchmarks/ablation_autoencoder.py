@@ -77,10 +77,10 @@ def run(
     from rich.progress import Progress
 
     from soberpay.adapters.vision.autoencoder import AutoencoderEmbedder
-    from soberpay.training.autoencoder import ModelConfig, TrainConfig
-    from soberpay.training.autoencoder_data import default_detector
-    from soberpay.training.autoencoder_eval import evaluate_heldout, pair_scores
-    from soberpay.training.autoencoder_pipeline import fit, prepare_dataset, write_artifacts
+    from soberpay_lab.training.autoencoder import ModelConfig, TrainConfig
+    from soberpay_lab.training.autoencoder_data import default_detector
+    from soberpay_lab.training.autoencoder_eval import evaluate_heldout, pair_scores
+    from soberpay_lab.training.autoencoder_pipeline import fit, prepare_dataset, write_artifacts
 
     torch.set_num_threads(threads)
     console = Console(width=240)
@@ -173,8 +173,8 @@ def timing(rounds: int = 3, n_faces: int = 60) -> dict[str, float]:
     from soberpay.adapters.vision.autoencoder import AutoencoderEmbedder
     from soberpay.adapters.vision.dlib_embedder import DlibEmbedder
     from soberpay.adapters.vision.sface import SFaceEmbedder
-    from soberpay.training.autoencoder_data import default_detector
-    from soberpay.training.autoencoder_pipeline import prepare_dataset
+    from soberpay_lab.training.autoencoder_data import default_detector
+    from soberpay_lab.training.autoencoder_pipeline import prepare_dataset
 
     ds = prepare_dataset(ORL, None, heldout_people=10, seed=0, detector=default_detector(),
                          keep_heldout_images=True)
@@ -215,7 +215,7 @@ def report(console: Any = None) -> dict[str, Any]:
     """Merge every per-seed result: mean (and spread) table, ROC of scores pooled over seeds."""
     from rich.console import Console
 
-    from soberpay.evaluation.metrics import roc_curve
+    from soberpay_lab.evaluation.metrics import roc_curve
 
     console = console or Console(width=240)
     rows: list[dict[str, Any]] = []

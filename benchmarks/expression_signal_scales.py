@@ -209,7 +209,7 @@ def main() -> None:
     if not real_seqs:
         raise SystemExit("no face found in any sequence")
 
-    from soberpay.training.synthetic_faces import synthetic_subject, synthetic_window
+    from soberpay_lab.training.synthetic_faces import synthetic_subject, synthetic_window
 
     rng = np.random.default_rng(args.seed + 7)
     syn_sober, syn_drunk = [], []

@@ -22,7 +22,7 @@ ASSET_FACE = Path(__file__).resolve().parents[2] / "src" / "soberpay" / "assets"
 
 def test_torch_and_onnx_embeddings_agree_on_a_tiny_model(tmp_path: Path) -> None:
     torch = pytest.importorskip("torch")
-    from soberpay.training.autoencoder import ConvAutoencoderFaceNet, ModelConfig, embed_numpy, export_onnx
+    from soberpay_lab.training.autoencoder import ConvAutoencoderFaceNet, ModelConfig, embed_numpy, export_onnx
 
     torch.manual_seed(0)
     model = ConvAutoencoderFaceNet(ModelConfig(input_size=32, channels=(4, 8, 16), embedding_dim=8), 5)

@@ -10,7 +10,7 @@ import pytest
 from soberpay.adapters.behaviour_onnx import DEFAULT_MODEL, OnnxBehaviourScorer
 from soberpay.domain.behaviour import N_FEATURES, encode_sequence
 from soberpay.errors import ConfigError, InvalidInput
-from soberpay.training.synthetic_visits import make_synthetic_dataset
+from soberpay_lab.training.synthetic_visits import make_synthetic_dataset
 
 
 def test_shipped_model_and_card() -> None:
@@ -37,14 +37,14 @@ def test_scorer_rejects_bad_shapes_and_missing_model(tmp_path: Path) -> None:
 
 def test_tiny_training_run_exports_matching_onnx(tmp_path: Path) -> None:
     torch = pytest.importorskip("torch")
-    from soberpay.training.behaviour_lstm import BehaviourConfig, BehaviourLSTM, train_behaviour
+    from soberpay_lab.training.behaviour_lstm import BehaviourConfig, BehaviourLSTM, train_behaviour
 
     card = train_behaviour(tmp_path, BehaviourConfig(n_guests=30, visits_per_guest=3, epochs=1, threads=1))
     assert (tmp_path / "behaviour_lstm.onnx").is_file() and card["n_guests"]["test"] == 4
     assert "metrics_synthetic_test_prefixes" in card
     # parity: the exported graph computes what the torch module computes
     model = BehaviourLSTM()
-    from soberpay.training.behaviour_lstm import export_onnx
+    from soberpay_lab.training.behaviour_lstm import export_onnx
 
     export_onnx(model, tmp_path / "m.onnx")
     rows = [[0.1 * (i + j) for j in range(N_FEATURES)] for i in range(7)]

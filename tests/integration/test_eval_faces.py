@@ -13,7 +13,7 @@ from soberpay.adapters.vision.sface import SFaceEmbedder
 from soberpay.assets import asset_path
 from soberpay.cli import app
 from soberpay.errors import InvalidInput
-from soberpay.evaluation.faces import evaluate_embedder, list_dataset, plot_roc_det
+from soberpay_lab.evaluation.faces import evaluate_embedder, list_dataset, plot_roc_det
 from tests.conftest import SHARED_DATA, need
 
 ORL = SHARED_DATA / "orl_faces"

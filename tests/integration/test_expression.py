@@ -11,7 +11,7 @@ import pytest
 from soberpay.adapters.sobriety.expression import ExpressionClassifier
 from soberpay.adapters.sobriety.features import EXPRESSION_FEATURES
 from soberpay.errors import ConfigError, InvalidInput
-from soberpay.training.synthetic_faces import make_synthetic_dataset
+from soberpay_lab.training.synthetic_faces import make_synthetic_dataset
 
 torch = pytest.importorskip("torch")
 
@@ -22,8 +22,8 @@ def tiny_data():  # type: ignore[no-untyped-def]
 
 
 def test_tiny_resnet1d_torch_onnx_parity(tmp_path: Path, tiny_data) -> None:  # type: ignore[no-untyped-def]
-    from soberpay.training.export import export_onnx, parity_max_abs_diff
-    from soberpay.training.resnet1d2d import ResNet1d
+    from soberpay_lab.training.export import export_onnx, parity_max_abs_diff
+    from soberpay_lab.training.resnet1d2d import ResNet1d
 
     torch.manual_seed(0)
     model = ResNet1d(len(EXPRESSION_FEATURES), widths=(8, 8), mean=[0.1] * 8, std=[2.0] * 8).eval()
@@ -34,8 +34,8 @@ def test_tiny_resnet1d_torch_onnx_parity(tmp_path: Path, tiny_data) -> None:  # 
 
 
 def test_tiny_resnet2d_torch_onnx_parity(tmp_path: Path) -> None:
-    from soberpay.training.export import export_onnx, parity_max_abs_diff
-    from soberpay.training.resnet1d2d import ResNet2d
+    from soberpay_lab.training.export import export_onnx, parity_max_abs_diff
+    from soberpay_lab.training.resnet1d2d import ResNet2d
 
     torch.manual_seed(0)
     model = ResNet2d(widths=(4, 8), embed_dim=8).eval()
@@ -71,7 +71,7 @@ def test_classifier_rejects_bad_input(tmp_path: Path) -> None:
 
 
 def test_expression_training_smoke(tmp_path: Path) -> None:
-    from soberpay.training.expression_resnet import subject_split, train_and_ship
+    from soberpay_lab.training.expression_resnet import subject_split, train_and_ship
 
     data = make_synthetic_dataset(n_subjects=10, windows_per_state=2, n_frames=100, seed=5)
     tr, te = subject_split(data.subject, 0.2, seed=0)

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from soberpay.adapters.sobriety.face_state import FaceStateAnalyzer, FaceStateReport
 from soberpay.adapters.sobriety.thermal_preprocess import INPUT_H, INPUT_W, preprocess_thermal
 from soberpay.errors import BadImage, ConfigError, NotFound
-from soberpay.evaluation.thermal import (
+from soberpay_lab.evaluation.thermal import (
     binary_metrics,
     roc_auc,
     scan_thermal_folder,
@@ -102,7 +102,7 @@ def test_subject_disjoint_splits(seed: int) -> None:
 
 def test_cv_roc_plot_and_settings(tmp_path: Path) -> None:
     from soberpay.config import Settings
-    from soberpay.evaluation.thermal import plot_cv_roc
+    from soberpay_lab.evaluation.thermal import plot_cv_roc
 
     preds = [{"fold": i % 2, "y": i % 4 != 0, "p_knn": (i % 5) / 4} for i in range(20)]
     out = plot_cv_roc(preds, tmp_path / "roc.png", "test")
@@ -148,7 +148,7 @@ def test_eval_thermal_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
 @needs_data
 def test_thermal_training_smoke(tmp_path: Path) -> None:
     pytest.importorskip("torch")
-    from soberpay.training.thermal_resnet import train_and_ship
+    from soberpay_lab.training.thermal_resnet import train_and_ship
 
     small = tmp_path / "data"
     for p in sorted(DATA.rglob("0[1-4]_*_e_*.jpg")):

@@ -10,8 +10,8 @@ from soberpay.adapters.sobriety.pose import PoseCnnEmbedder, PoseFrame
 from soberpay.config import SobrietySettings
 from soberpay.domain.sobriety import SobrietyState
 from soberpay.services.sobriety import Assessment, FrameAnalysis, GuestMonitor
-from soberpay.training.synthetic_pose import synthetic_pose_sequence
-from soberpay.training.synthetic_sobriety import (
+from soberpay_lab.training.synthetic_pose import synthetic_pose_sequence
+from soberpay_lab.training.synthetic_sobriety import (
     WINDOW_S,
     random_subject,
     simulate_face_window,

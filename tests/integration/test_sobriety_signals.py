@@ -26,7 +26,7 @@ from soberpay.adapters.sobriety.pose import (
 )
 from soberpay.domain.sobriety import GuestBaseline, angle_rate_flags, trunk_tilt_flag
 from soberpay.errors import InvalidInput
-from soberpay.training.synthetic_pose import SyntheticPoseParams, synthetic_pose_sequence
+from soberpay_lab.training.synthetic_pose import SyntheticPoseParams, synthetic_pose_sequence
 
 
 def _series(seconds: float = 10.0, fps: float = 15.0, jitter_px: float = 0.5, **kw: object) -> PoseTimeSeries:

@@ -10,7 +10,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from soberpay.errors import InvalidInput  # noqa: E402
-from soberpay.training.autoencoder import (  # noqa: E402
+from soberpay_lab.training.autoencoder import (  # noqa: E402
     ConvAutoencoderFaceNet,
     ConvergenceMonitor,
     MarginHead,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from soberpay.evaluation.metrics import (
+from soberpay_lab.evaluation.metrics import (
     eer,
     rank1,
     roc_curve,

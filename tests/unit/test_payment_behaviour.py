@@ -4,7 +4,7 @@ import random
 from datetime import UTC, datetime, timedelta
 
 from soberpay.domain.behaviour import FEATURE_NAMES, MAX_EVENTS, N_FEATURES, BehaviourEvent, encode_sequence
-from soberpay.training.synthetic_visits import make_synthetic_dataset, prefixes
+from soberpay_lab.training.synthetic_visits import make_synthetic_dataset, prefixes
 
 T0 = datetime(2026, 11, 24, 20, 0, tzinfo=UTC)
 

@@ -11,7 +11,7 @@ import pytest
 from soberpay.adapters.sobriety.expression_features import expression_sequence
 from soberpay.adapters.sobriety.features import EXPRESSION_FEATURES
 from soberpay.errors import InvalidInput
-from soberpay.training.synthetic_faces import (
+from soberpay_lab.training.synthetic_faces import (
     make_synthetic_dataset,
     synthetic_raw,
     synthetic_subject,

@@ -12,7 +12,7 @@ import numpy.typing as npt
 
 from soberpay.adapters.sobriety.face_signals import expression_score_from_frames, head_trajectory
 from soberpay.adapters.sobriety.features import EXPRESSION_FEATURES
-from soberpay.training import synthetic_faces, synthetic_sobriety
+from soberpay_lab.training import synthetic_faces, synthetic_sobriety
 
 COL = {n: i for i, n in enumerate(EXPRESSION_FEATURES)}
 

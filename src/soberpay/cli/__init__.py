@@ -1,20 +1,19 @@
-"""``soberpay`` command line. Each area's module registers its commands on import."""
+"""``soberpay`` command line. Each area's module registers its commands on import; the developer
+command groups (``eval``, ``train``) are mounted from the lab distribution (see ``plugins``)."""
 
 from __future__ import annotations
 
 from soberpay.cli import (  # noqa: F401  (imported for their command registrations)
-    evaluate_faces,
-    evaluate_thermal,
     identity,
     payments,
     serve,
     sobriety,
-    train_behaviour,
-    train_face_model,
-    train_sobriety,
     walkthrough,
 )
 from soberpay.cli._apps import app
+from soberpay.cli.plugins import register_groups
+
+register_groups(app)
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
-"""CLI commands: ``soberpay assess`` (video/image sobriety timeline + plot) and the fusion / pose-CNN
-training commands ``soberpay train sobriety fusion`` and ``soberpay train sobriety pose-cnn``
-(registered on the shared ``sobriety_train_app`` from ``train_sobriety``)."""
+"""CLI command ``soberpay assess``: video/image sobriety timeline + plot.
+
+The sobriety training commands live in the developer distribution (``soberpay_lab.cli.train_sobriety``)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from rich.table import Table
 
 from soberpay.cli._apps import app
 from soberpay.cli._common import console, handle_errors
-from soberpay.cli.train_sobriety import sobriety_train_app
 from soberpay.config import Settings, SobrietySettings
 from soberpay.errors import BadImage, InvalidInput
 
@@ -335,90 +334,3 @@ def assess(
     console.print(f"[dim]{sm['note']}[/]")
     if plot is not None:
         console.print(f"plot: {plot}")
-
-
-def _bar_factory(bar: Progress) -> Any:
-    def make(name: str, total: int) -> Any:
-        task = bar.add_task(name, total=total)
-        return lambda n=1: bar.advance(task, n)
-
-    return make
-
-
-@sobriety_train_app.command("fusion")
-@handle_errors
-def train_fusion_cmd(
-    out: Annotated[Path | None, typer.Option(help="output folder (default: the shipped models folder)")] = None,
-    subjects: Annotated[int, typer.Option(min=10, max=5000, help="number of SYNTHETIC subjects")] = 150,
-    seed: Annotated[int, typer.Option(help="seed for the synthetic data and split")] = 0,
-    method: Annotated[str, typer.Option(help="calibration: sigmoid (Platt) or isotonic")] = "sigmoid",
-) -> None:
-    """Train + calibrate the fusion SVM on SYNTHETIC subjects; evaluate on held-out synthetic subjects."""
-    if method not in ("sigmoid", "isotonic"):
-        raise InvalidInput("--method must be sigmoid or isotonic")
-    from soberpay.adapters.sobriety.pose import default_model_dir
-    from soberpay.training.sobriety_fusion import train_fusion
-
-    target = out or default_model_dir()
-    s = Settings().sobriety
-    with Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
-    ) as bar:
-        task = bar.add_task("synthetic subjects", total=subjects)
-        r = train_fusion(
-            target,
-            n_subjects=subjects,
-            seed=seed,
-            band=(s.sober_probability, s.drunk_probability),
-            method=method,
-            progress=lambda n: bar.advance(task, n),
-        )
-    console.print("[bold yellow]SYNTHETIC data[/] - held-out synthetic subjects, not real guests.")
-    table = Table(title="Fusion SVM on held-out SYNTHETIC subjects")
-    table.add_column("metric")
-    table.add_column("value")
-    for k in (
-        "accuracy",
-        "roc_auc",
-        "brier",
-        "ece",
-        "abstain_rate",
-        "decided_accuracy",
-        "pose_only_accuracy",
-        "sober_flusher_false_positive_rate",
-        "sober_nonflusher_false_positive_rate",
-        "rule_tilt_accuracy",
-        "rule_rate_accuracy",
-    ):
-        table.add_row(k, _f(getattr(r, k), ".3f"))
-    console.print(table)
-    console.print(f"wrote {target}/fusion_svm.joblib ({r.model_bytes} bytes) + model card")
-
-
-@sobriety_train_app.command("pose-cnn")
-@handle_errors
-def train_pose_cnn_cmd(
-    out: Annotated[Path | None, typer.Option(help="output folder (default: the shipped models folder)")] = None,
-    per_class: Annotated[int, typer.Option(min=10, max=5000, help="SYNTHETIC windows per class")] = 250,
-    epochs: Annotated[int, typer.Option(min=1, max=200)] = 12,
-    seed: Annotated[int, typer.Option()] = 0,
-) -> None:
-    """Pre-train the 1-D pose CNN on SYNTHETIC movement classes and export its embedding to ONNX."""
-    try:
-        import torch  # noqa: F401
-    except ImportError as exc:  # pragma: no cover
-        from soberpay.errors import ConfigError
-
-        raise ConfigError("training needs the [train] extra (torch, onnx)") from exc
-    from soberpay.adapters.sobriety.pose import default_model_dir
-    from soberpay.training.pose_cnn import train_pose_cnn
-
-    target = out or default_model_dir()
-    with Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
-    ) as bar:
-        r = train_pose_cnn(target, n_per_class=per_class, epochs=epochs, seed=seed, progress_factory=_bar_factory(bar))
-    console.print(
-        f"SYNTHETIC held-out accuracy {r.test_accuracy:.3f} on {r.test_windows} windows; "
-        f"wrote {target}/pose_cnn.onnx ({r.onnx_bytes} bytes)"
-    )

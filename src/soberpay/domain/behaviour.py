@@ -2,7 +2,7 @@
 
 Method claim 6: an LSTM over the guest's behaviour data — orders (amount, category), time since the
 last order, time into the visit, bookings — flags abnormal patterns that raise the risk level.
-The same ``encode_sequence`` feeds training (torch, ``soberpay.training``) and inference (ONNX,
+The same ``encode_sequence`` feeds training (torch, ``soberpay_lab.training``) and inference (ONNX,
 ``soberpay.adapters.behaviour_onnx``), so the two cannot drift apart.
 
 Amounts are relative to the guest's own mean order (log ratio), so the model learns "unusual for

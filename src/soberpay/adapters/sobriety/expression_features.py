@@ -1,7 +1,7 @@
 """Per-frame expression features: raw face signals → the (T, F) matrix the expression classifier reads.
 
 One implementation is shared by the SYNTHETIC training generator
-(``soberpay.training.synthetic_faces``) and by live inference from MediaPipe signals, so the model
+(``soberpay_lab.training.synthetic_faces``) and by live inference from MediaPipe signals, so the model
 sees the same definitions in training and in use. Column order: ``EXPRESSION_FEATURES``.
 
 Inputs are raw per-frame signals sampled at ``fps`` (resample to ``EXPRESSION_FPS`` first):

@@ -9,7 +9,7 @@ Pipeline: SimpleImputer(add_indicator) → StandardScaler → CalibratedClassifi
 sigmoid/Platt, subject-grouped folds). The probability goes to the domain tracker, whose reject band
 [sober_probability, drunk_probability] turns doubt into ABSTAIN (ask staff).
 
-The shipped model is trained on SYNTHETIC data only (``soberpay.training.synthetic_sobriety``);
+The shipped model is trained on SYNTHETIC data only (``soberpay_lab.training.synthetic_sobriety``);
 its numbers in the model card are synthetic and say nothing about real guests.
 """
 

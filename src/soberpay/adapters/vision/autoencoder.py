@@ -1,6 +1,6 @@
 """ONNX embedder for the semi-supervised convolutional autoencoder face model (finance patent claims 1-4).
 
-The model is trained by ``soberpay train face-model`` (``soberpay.training.autoencoder``, torch) and
+The model is trained by ``soberpay train face-model`` (``soberpay_lab.training.autoencoder``, torch) and
 exported to ONNX; this adapter runs it with onnxruntime only, so inference never imports torch.
 
 Preprocessing is defined here once and imported by the training code, so that training crops and

@@ -1,6 +1,6 @@
 """CLI: ``soberpay train behaviour`` — train the behaviour LSTM on SYNTHETIC visits, export ONNX + card.
 
-torch is imported only when the command runs (the ``[train]`` extra).
+torch is imported only when the command runs.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from soberpay.cli._apps import train_app
 from soberpay.cli._common import console, handle_errors
-from soberpay.errors import ConfigError
+from soberpay_lab.cli._apps import train_app
+from soberpay_lab.cli._torch import need_torch
 
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "models" / "behaviour"
 
@@ -29,10 +29,9 @@ def train_behaviour_cmd(
     threads: Annotated[int, typer.Option(min=1, max=16)] = 2,
 ) -> None:
     """Train the LSTM behaviour model on SYNTHETIC visits; report P/R/F1 on held-out synthetic guests."""
-    try:
-        from soberpay.training.behaviour_lstm import BehaviourConfig, train_behaviour
-    except ImportError as exc:  # pragma: no cover - depends on the install
-        raise ConfigError("training needs the [train] extra (torch, onnx)") from exc
+    need_torch()
+    from soberpay_lab.training.behaviour_lstm import BehaviourConfig, train_behaviour
+
     cfg = BehaviourConfig(n_guests=guests, epochs=epochs, seed=seed, threads=threads)
     with Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console

@@ -1,4 +1,4 @@
-"""Behaviour LSTM: trains on SYNTHETIC visits (soberpay.training.synthetic_visits), split by guest,
+"""Behaviour LSTM: trains on SYNTHETIC visits (soberpay_lab.training.synthetic_visits), split by guest,
 evaluates precision / recall / F1 on held-out SYNTHETIC guests, exports ONNX + a JSON model card.
 
 Input: one visit's event sequence encoded by ``soberpay.domain.behaviour.encode_sequence``
@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from soberpay.domain.behaviour import FEATURE_NAMES, MAX_EVENTS, N_FEATURES
-from soberpay.training.synthetic_visits import make_synthetic_dataset, prefixes
+from soberpay_lab.training.synthetic_visits import make_synthetic_dataset, prefixes
 
 Progress = Callable[[str, int, int], None]
 
@@ -160,7 +160,7 @@ def train_behaviour(
     export_onnx(model, onnx_path)
     card = {
         "name": "behaviour_lstm",
-        "data": "SYNTHETIC visits from soberpay.training.synthetic_visits (no real guests); see its docstring",
+        "data": "SYNTHETIC visits from soberpay_lab.training.synthetic_visits (no real guests); see its docstring",
         "split": "by guest: 70 % train / 15 % validation (model selection) / 15 % held-out test guests",
         "input": {"shape": ["1", f"T (1..{MAX_EVENTS})", N_FEATURES], "features": list(FEATURE_NAMES)},
         "output": "anomaly score 0..1 (sigmoid); payment.behaviour_threshold decides",

@@ -1,4 +1,4 @@
-"""Held-out evaluation protocol for face embedders (numpy only; metrics from soberpay.evaluation.metrics).
+"""Held-out evaluation protocol for face embedders (numpy only; metrics from soberpay_lab.evaluation.metrics).
 
 On the held-out people only (never seen in training):
 
@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from soberpay.evaluation.metrics import (
+from soberpay_lab.evaluation.metrics import (
     RocCurve,
     eer,
     l2_normalise,

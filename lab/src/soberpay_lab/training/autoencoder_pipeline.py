@@ -31,8 +31,8 @@ import numpy.typing as npt
 from soberpay.adapters.vision.autoencoder import CARD_FILENAME, MODEL_FILENAME, AutoencoderEmbedder
 from soberpay.errors import InvalidInput
 from soberpay.ports import FaceDetector
-from soberpay.training import autoencoder_data as data
-from soberpay.training.autoencoder import (
+from soberpay_lab.training import autoencoder_data as data
+from soberpay_lab.training.autoencoder import (
     TrainConfig,
     TrainResult,
     count_parameters,
@@ -40,7 +40,7 @@ from soberpay.training.autoencoder import (
     export_onnx,
     train_model,
 )
-from soberpay.training.autoencoder_eval import HeldoutResult, evaluate_heldout
+from soberpay_lab.training.autoencoder_eval import HeldoutResult, evaluate_heldout
 
 
 @dataclass

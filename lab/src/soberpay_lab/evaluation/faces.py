@@ -13,7 +13,7 @@ Protocol (subject-disjoint from nothing — these are *pre-trained* embedders th
 4. **rank-1**: share of probes whose nearest gallery template belongs to the right person;
    **verification**: every probe against every gallery person (best score over that person's
    gallery templates) gives genuine and impostor cosine scores, from which TAR at FAR 1e-2 / 1e-3,
-   the thresholds at those FARs and the EER follow (``soberpay.evaluation.metrics``).
+   the thresholds at those FARs and the EER follow (``soberpay_lab.evaluation.metrics``).
 
 No quality gate is applied here: this measures the recogniser, not the enrolment policy.
 :func:`evaluate_embedder` is reusable (the autoencoder training uses it on held-out people);
@@ -34,8 +34,8 @@ import numpy.typing as npt
 
 from soberpay.adapters.images import load_image_file, pad_small_image
 from soberpay.errors import InvalidInput
-from soberpay.evaluation.metrics import eer, rank1, roc_curve, tar_at_far, threshold_at_far, verification_scores
 from soberpay.ports import Embedder, FaceDetector
+from soberpay_lab.evaluation.metrics import eer, rank1, roc_curve, tar_at_far, threshold_at_far, verification_scores
 
 __all__ = [
     "IMAGE_SUFFIXES",

@@ -24,7 +24,7 @@ import numpy.typing as npt
 
 from soberpay.adapters.sobriety.features import POSE_CNN_CHANNELS, POSE_CNN_WINDOW
 from soberpay.adapters.sobriety.pose import CNN_SAMPLE_HZ, PoseTimeSeries
-from soberpay.training.synthetic_pose import CNN_CLASSES, random_class_params, synthetic_pose_sequence
+from soberpay_lab.training.synthetic_pose import CNN_CLASSES, random_class_params, synthetic_pose_sequence
 
 EMBED_DIM = 32
 
@@ -162,7 +162,7 @@ def train_pose_cnn(
 def _write_card(out_dir: Path, r: PoseCnnReport, n_per_class: int, epochs: int, seed: int) -> None:
     meta = {
         "model": "pose_cnn",
-        "data": "SYNTHETIC stick-figure pose windows (soberpay.training.synthetic_pose)",
+        "data": "SYNTHETIC stick-figure pose windows (soberpay_lab.training.synthetic_pose)",
         "classes": list(CNN_CLASSES),
         "input": f"poses float32 [n, {POSE_CNN_CHANNELS}, {POSE_CNN_WINDOW}] torso-normalised x then y",
         "output": f"embedding float32 [n, {EMBED_DIM}] (L2-normalise before use)",
@@ -183,7 +183,7 @@ def _write_card(out_dir: Path, r: PoseCnnReport, n_per_class: int, epochs: int, 
         "- **What**: 1-D CNN (3 conv layers, 32-d embedding) over 3.2 s pose windows (10 Hz, 13 joints,",
         "  torso-normalised x/y). The embedding is compared with the guest's own normal windows;",
         "  it is not a drunkenness classifier.",
-        "- **Training data**: SYNTHETIC stick-figure sequences only (`soberpay.training.synthetic_pose`),",
+        "- **Training data**: SYNTHETIC stick-figure sequences only (`soberpay_lab.training.synthetic_pose`),",
         f"  classes {', '.join(CNN_CLASSES)}; {r.train_windows} windows, {epochs} epochs, seed {seed}.",
         f"- **Measured (SYNTHETIC held-out windows, {r.test_windows})**: accuracy {r.test_accuracy:.3f}.",
         "  Per-class recall: " + ", ".join(f"{k} {v:.2f}" for k, v in r.per_class_recall.items()) + ".",

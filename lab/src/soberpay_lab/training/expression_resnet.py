@@ -26,10 +26,10 @@ import torch
 
 from soberpay.adapters.sobriety.expression import CARD_FILE, MODEL_FILE
 from soberpay.adapters.sobriety.features import EXPRESSION_FEATURES, EXPRESSION_FPS, EXPRESSION_WINDOW
-from soberpay.evaluation.thermal import binary_metrics
-from soberpay.training.export import export_onnx, parity_max_abs_diff
-from soberpay.training.resnet1d2d import ResNet1d, fit_binary
-from soberpay.training.synthetic_faces import SyntheticFaceDataset, make_synthetic_dataset
+from soberpay_lab.evaluation.thermal import binary_metrics
+from soberpay_lab.training.export import export_onnx, parity_max_abs_diff
+from soberpay_lab.training.resnet1d2d import ResNet1d, fit_binary
+from soberpay_lab.training.synthetic_faces import SyntheticFaceDataset, make_synthetic_dataset
 
 Progress = Callable[[str, int, int], None]
 MIN_CROP = 96
@@ -177,7 +177,7 @@ def train_and_ship(
         "name": "soberpay expression ResNet1d (SYNTHETIC training data)",
         "version": datetime.now(UTC).strftime("%Y%m%d") + f"-s{seed}",
         "synthetic": True,
-        "warning": "Trained and evaluated ONLY on synthetic sequences from soberpay.training.synthetic_faces. "
+        "warning": "Trained and evaluated ONLY on synthetic sequences from soberpay_lab.training.synthetic_faces. "
         "Its numbers show that the pipeline recovers the simulated effects; they are NOT a measured "
         "accuracy on real guests.",
         "input": {"name": "features", "shape": [None, "T", len(EXPRESSION_FEATURES)],

@@ -52,8 +52,8 @@ from soberpay.adapters.sobriety.features import FUSION_FEATURES
 from soberpay.adapters.sobriety.fusion import fusion_vector
 from soberpay.adapters.sobriety.pose import PoseCnnEmbedder, PoseNormalModel, PoseTimeSeries
 from soberpay.domain.sobriety import GuestBaseline
-from soberpay.training.synthetic_faces import NoiseFloor, draw_noise_floor, measured_nose_iod, measurement_noise
-from soberpay.training.synthetic_pose import SyntheticPoseParams, synthetic_pose_sequence
+from soberpay_lab.training.synthetic_faces import NoiseFloor, draw_noise_floor, measured_nose_iod, measurement_noise
+from soberpay_lab.training.synthetic_pose import SyntheticPoseParams, synthetic_pose_sequence
 
 FPS = 15.0
 POSE_FPS = 7.5  # pose runs on every 2nd frame by default (SobrietySettings.pose_every_n_frames)

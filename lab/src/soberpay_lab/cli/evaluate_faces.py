@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from soberpay.cli._apps import eval_app
 from soberpay.cli._common import console, err_console, handle_errors
+from soberpay_lab.cli._apps import eval_app
 
 __all__ = ["eval_faces"]
 
@@ -35,7 +35,7 @@ def eval_faces(
     """Evaluate face embedders on a labelled dataset (e.g. ORL) and write ROC/DET plots."""
     from soberpay.adapters.vision.pipeline import build_detector, build_embedder
     from soberpay.config import load_settings
-    from soberpay.evaluation.faces import evaluate_embedder, plot_roc_det
+    from soberpay_lab.evaluation.faces import evaluate_embedder, plot_roc_det
 
     settings = load_settings()
     names = embedder or [settings.embedder]

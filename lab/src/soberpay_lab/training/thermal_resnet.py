@@ -30,7 +30,7 @@ from torch.nn import functional as F  # noqa: N812
 
 from soberpay.adapters.sobriety.face_state import CARD_FILE, MODEL_FILE, STORE_FILE, ReferenceStore
 from soberpay.adapters.sobriety.thermal_preprocess import INPUT_H, INPUT_W, decode_grey, preprocess_thermal
-from soberpay.evaluation.thermal import (
+from soberpay_lab.evaluation.thermal import (
     VIEWS,
     binary_metrics,
     plot_cv_roc,
@@ -38,8 +38,8 @@ from soberpay.evaluation.thermal import (
     stratified_subject_split,
     subject_group_folds,
 )
-from soberpay.training.export import export_onnx
-from soberpay.training.resnet1d2d import ResNet2d, fit_binary
+from soberpay_lab.training.export import export_onnx
+from soberpay_lab.training.resnet1d2d import ResNet2d, fit_binary
 
 Progress = Callable[[str, int, int], None]
 ARCH: dict[str, Any] = {"widths": (16, 32, 64), "embed_dim": 32, "dropout": 0.2, "input_pool": 1}
@@ -192,7 +192,7 @@ def cross_validate(
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """GroupKFold by subject; returns per-fold and pooled metrics (kNN matching and the training head)."""
-    from soberpay.evaluation.thermal import ThermalSample
+    from soberpay_lab.evaluation.thermal import ThermalSample
 
     samples = [
         ThermalSample(Path(""), "", str(s), int(se), str(v), str(sx))
@@ -210,7 +210,7 @@ def cross_validate(
 def split_70_30(
     data: ThermalArrays, seed: int = 0, epochs: int = 40, progress: Progress | None = None
 ) -> dict[str, Any]:
-    from soberpay.evaluation.thermal import ThermalSample
+    from soberpay_lab.evaluation.thermal import ThermalSample
 
     samples = [
         ThermalSample(Path(""), "", str(s), int(se), str(v), str(sx))

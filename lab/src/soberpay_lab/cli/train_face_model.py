@@ -1,8 +1,8 @@
-"""CLI commands: train_face_model (registered on import by soberpay.cli).
+"""CLI command ``soberpay train face-model`` (registered on import by soberpay_lab.cli).
 
 ``soberpay train face-model`` trains the finance patent's semi-supervised convolutional autoencoder
 face model, exports the embedding branch to ONNX and writes a JSON model card and loss curves.
-torch is imported only when the command runs (the ``[train]`` extra).
+torch is imported only when the command runs.
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ from typing import Annotated
 
 import typer
 
-from soberpay.cli._apps import train_app
 from soberpay.cli._common import console, handle_errors
 from soberpay.errors import ConfigError
+from soberpay_lab.cli._apps import train_app
+from soberpay_lab.cli._torch import need_torch
 
 
 @train_app.command("face-model")
@@ -52,14 +53,11 @@ def train_face_model(
     threads: Annotated[int, typer.Option(help="torch CPU threads")] = 2,
 ) -> None:
     """Train the semi-supervised autoencoder face model and export it to ONNX."""
-    try:
-        import torch  # noqa: F401
-    except ImportError as exc:  # pragma: no cover - depends on the install
-        raise ConfigError("training needs the [train] extra: pip install 'soberpay[train]'") from exc
+    need_torch()
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from soberpay.training.autoencoder import ModelConfig, TrainConfig, validate_gamma
-    from soberpay.training.autoencoder_pipeline import fit, prepare_dataset, write_artifacts
+    from soberpay_lab.training.autoencoder import ModelConfig, TrainConfig, validate_gamma
+    from soberpay_lab.training.autoencoder_pipeline import fit, prepare_dataset, write_artifacts
 
     validate_gamma(gamma)
     if loss_a not in ("cosface", "arcface", "softmax"):

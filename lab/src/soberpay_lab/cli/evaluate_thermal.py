@@ -18,9 +18,9 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from soberpay.cli._apps import eval_app
 from soberpay.cli._common import console, handle_errors
 from soberpay.errors import InvalidInput
+from soberpay_lab.cli._apps import eval_app
 
 
 @eval_app.command("thermal")
@@ -39,7 +39,7 @@ def eval_thermal(
 ) -> None:
     """Accuracy, recall, F1 and ROC-AUC of the face-state model on a Patras-style thermal folder."""
     from soberpay.adapters.sobriety.face_state import FaceStateAnalyzer
-    from soberpay.evaluation.thermal import ThermalSample, evaluate_thermal_folder, scan_thermal_folder
+    from soberpay_lab.evaluation.thermal import ThermalSample, evaluate_thermal_folder, scan_thermal_folder
 
     analyzer = FaceStateAnalyzer(model_dir=model_dir)
     view_list = [v.strip() for v in views.split(",") if v.strip()] if views else list(analyzer.views)

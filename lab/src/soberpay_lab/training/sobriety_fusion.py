@@ -20,7 +20,7 @@ import numpy.typing as npt
 
 from soberpay.adapters.sobriety.fusion import FUSION_MODEL_FILE, build_pipeline, feature_bounds, save_fusion_model
 from soberpay.adapters.sobriety.pose import PoseCnnEmbedder
-from soberpay.training.synthetic_sobriety import SyntheticDataset, generate
+from soberpay_lab.training.synthetic_sobriety import SyntheticDataset, generate
 
 
 @dataclass
@@ -120,7 +120,8 @@ def train_fusion(
     p = pipe.predict_proba(ds.x[te])[:, 1]
     m = evaluate(ds.y[te], p, ds, te, band)
     report = FusionReport(
-        data="SYNTHETIC (soberpay.training.synthetic_sobriety), subject-disjoint 70/30 split; expression score from "
+        data="SYNTHETIC (soberpay_lab.training.synthetic_sobriety), subject-disjoint 70/30 split; "
+        + "expression score from "
         + ("the shipped expression classifier" if expression is not None else "a simulated stand-in"),
         n_subjects_train=len(set(ds.groups[tr].tolist())),
         n_subjects_test=len(set(ds.groups[te].tolist())),

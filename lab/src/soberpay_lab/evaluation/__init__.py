@@ -1,0 +1,1 @@
+"""Evaluation harnesses: metrics and labelled-dataset runs behind ``soberpay eval``."""

@@ -1,0 +1,1 @@
+"""Training code. The only package allowed to import torch (a dependency of the lab, not of the runtime)."""

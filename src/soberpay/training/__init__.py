@@ -1,1 +1,0 @@
-"""Training code. The only package allowed to import torch (the ``[train]`` extra)."""
