@@ -11,9 +11,9 @@ from soberpay.cli import (  # noqa: F401  (imported for their command registrati
     walkthrough,
 )
 from soberpay.cli._apps import app
-from soberpay.cli.plugins import register_groups
+from soberpay.cli.plugins import discover_groups, register_groups
 
-register_groups(app)
+register_groups(app, discover_groups())
 
 
 def main() -> None:

@@ -9,9 +9,9 @@ names, flags and ``--json`` keys.
 When the lab is not installed, ``eval`` and ``train`` still appear and print one line saying how to
 get them, instead of typer's "No such command".
 
-Entry points need an installed distribution; when there is none but ``soberpay_lab`` is importable
-(the lab's sources on ``PYTHONPATH``), its groups are loaded directly so a source checkout behaves
-like the dev install.
+Entry points need an installed distribution; when the lab's groups were not published that way but
+``soberpay_lab`` is importable (its sources on ``PYTHONPATH``), they are loaded directly so a source
+checkout behaves like the dev install.
 """
 
 from __future__ import annotations
@@ -32,14 +32,16 @@ LAB_GROUPS = {"eval": "Measure models on labelled data.", "train": "Train models
 
 
 def discover_groups() -> dict[str, typer.Typer]:
-    """Every command group published in the ``soberpay.cli`` entry points (or by an importable lab)."""
+    """Every command group published in the ``soberpay.cli`` entry points, plus an importable lab's."""
     groups: dict[str, typer.Typer] = {}
     for entry_point in entry_points(group=ENTRY_POINT_GROUP):
         published: Mapping[str, typer.Typer] = entry_point.load()
         groups.update(published)
-    if not groups and importlib.util.find_spec("soberpay_lab") is not None:
+    if any(name not in groups for name in LAB_GROUPS) and importlib.util.find_spec("soberpay_lab") is not None:
         # Imported by name at run time: the runtime package must not depend on the lab.
-        groups.update(importlib.import_module("soberpay_lab.cli").COMMAND_GROUPS)
+        lab: Mapping[str, typer.Typer] = importlib.import_module("soberpay_lab.cli").COMMAND_GROUPS
+        for name, group in lab.items():
+            groups.setdefault(name, group)
     return groups
 
 
@@ -47,9 +49,8 @@ def _lab_missing() -> None:
     fail(LAB_HINT)
 
 
-def register_groups(app: typer.Typer) -> None:
-    """Mount the discovered groups on ``app``; a lab group that is missing becomes a one-line hint."""
-    groups = discover_groups()
+def register_groups(app: typer.Typer, groups: Mapping[str, typer.Typer]) -> None:
+    """Mount ``groups`` on ``app``; a lab group that is missing becomes a one-line hint."""
     for name, group in groups.items():
         app.add_typer(group, name=name)
     for name, summary in LAB_GROUPS.items():
