@@ -12,15 +12,18 @@ from collections.abc import Mapping
 
 import typer
 
-from soberpay_lab.cli import (  # noqa: F401  (imported for their command registrations)
+from soberpay_lab.cli._apps import eval_app, train_app
+
+# Bound before the command modules are imported: they import ``soberpay.cli``, which mounts the lab's
+# groups while this module is still initialising. The groups are filled in below, before any command runs.
+COMMAND_GROUPS: Mapping[str, typer.Typer] = {"eval": eval_app, "train": train_app}
+
+from soberpay_lab.cli import (  # noqa: E402, F401  (imported for their command registrations)
     evaluate_faces,
     evaluate_thermal,
     train_behaviour,
     train_face_model,
     train_sobriety,
 )
-from soberpay_lab.cli._apps import eval_app, train_app
-
-COMMAND_GROUPS: Mapping[str, typer.Typer] = {"eval": eval_app, "train": train_app}
 
 __all__ = ["COMMAND_GROUPS"]

@@ -5,6 +5,7 @@ torch is imported only when the command runs.
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 from typing import Annotated
 
@@ -16,7 +17,8 @@ from soberpay.cli._common import console, handle_errors
 from soberpay_lab.cli._apps import train_app
 from soberpay_lab.cli._torch import need_torch
 
-DEFAULT_OUT = Path(__file__).resolve().parents[1] / "models" / "behaviour"
+# The runtime package ships the model: training writes next to the file inference loads.
+DEFAULT_OUT = Path(str(resources.files("soberpay") / "models" / "behaviour"))
 
 
 @train_app.command("behaviour")
