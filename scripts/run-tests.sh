@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 PY="$VENV/bin/python"
 
-"$VENV/bin/ruff" check src tests benchmarks
+"$VENV/bin/ruff" check src lab tests benchmarks
 "$VENV/bin/mypy"
 
 # Throwaway PostgreSQL on a private socket dir and port; stopped on exit.
