@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import annotated_types
-import click
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
@@ -54,7 +53,8 @@ def table(header: list[str], rows: list[list[str]]) -> str:
 def type_name(annotation: Any) -> str:
     if isinstance(annotation, type) and not isinstance(annotation, types.GenericAlias):
         return annotation.__name__
-    return str(annotation).replace("typing.", "").replace("pathlib.", "")
+    # "or" instead of "|": a pipe inside a table cell's code span would show its escape backslash.
+    return str(annotation).replace("typing.", "").replace("pathlib.", "").replace(" | ", " or ")
 
 
 def bounds(info: FieldInfo) -> str:
@@ -78,9 +78,9 @@ def default(info: FieldInfo) -> str:
         return "required"
     else:
         value = info.default
-    if isinstance(value, BaseModel):
-        return "section"
-    return f"`{value!r}`" if value is not None else "unset"
+    if value is None:
+        return "unset"
+    return f"`{value}`" if isinstance(value, Path) else f"`{value!r}`"
 
 
 def settings_rows(model: type[BaseModel], env_prefix: str, toml_prefix: str) -> Iterator[tuple[str, list[str]]]:
@@ -91,10 +91,8 @@ def settings_rows(model: type[BaseModel], env_prefix: str, toml_prefix: str) -> 
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             yield from settings_rows(annotation, f"{env_prefix}{name.upper()}__", f"{toml_prefix}{name}.")
             continue
-        env = f"`{env_prefix}{name.upper()}`"
-        key = f"`{name}`"
-        row = [key, env, f"`{type_name(annotation)}`", default(info), bounds(info), info.description or "—"]
-        yield section, row
+        setting = f"`{name}`<br>`{env_prefix}{name.upper()}`"
+        yield section, [setting, f"`{type_name(annotation)}`", default(info), bounds(info), info.description or "—"]
 
 
 def settings_markdown() -> str:
@@ -104,7 +102,7 @@ def settings_markdown() -> str:
     for section, row in settings_rows(Settings, "SOBERPAY_", ""):
         sections.setdefault(section, []).append(row)
     out = []
-    header = ["key", "environment variable", "type", "default", "bounds", "description"]
+    header = ["key / environment variable", "type", "default", "bounds", "description"]
     for section, rows in sections.items():
         title = "Top level" if section == "top level" else f"`[{section}]`"
         out.append(f"### {title}\n\n{table(header, rows)}")
@@ -133,7 +131,7 @@ def schema_type(schema: dict[str, Any]) -> str:
     if "anyOf" in schema:
         return " or ".join(schema_type(s) for s in schema["anyOf"])
     if "enum" in schema:
-        return " \\| ".join(f"`{v}`" for v in schema["enum"])
+        return " or ".join(f"`{json.dumps(v)}`" for v in schema["enum"])
     kind = schema.get("type", "any")
     if kind == "array":
         return f"array of {schema_type(schema.get('items', {}))}"
@@ -171,7 +169,7 @@ def operation_markdown(path: str, method: str, op: dict[str, Any]) -> str:
         for media, content in body.get("content", {}).items():
             out.append(f"Request body (`{media}`): {schema_type(content.get('schema', {}))}\n")
     responses = []
-    for status, response in op.get("responses", {}).items():
+    for status, response in sorted(op.get("responses", {}).items()):
         kinds = [schema_type(c.get("schema", {})) for c in response.get("content", {}).values()]
         responses.append([f"`{status}`", response.get("description", ""), ", ".join(k for k in kinds if k != "any")])
     out.append(table(["status", "meaning", "body"], responses))
@@ -216,31 +214,38 @@ def openapi_markdown() -> str:
 # --- CLI ----------------------------------------------------------------------------------------------
 
 
-def param_row(param: click.Parameter, ctx: click.Context) -> list[str]:
-    names = ", ".join(f"`{n}`" for n in [*param.opts, *param.secondary_opts])
-    kind = "argument" if isinstance(param, click.Argument) else param.type.name
-    help_text = getattr(param, "help", None) or ""
-    shown = param.get_default(ctx, call=False) if not param.required else None
-    default_text = "" if shown in (None, (), []) or callable(shown) else f"`{shown}`"
-    return [names, kind, "yes" if param.required else "", default_text, help_text]
+# typer vendors its own copy of click (``typer._click``), so the command tree is walked by duck typing
+# (click's public interface: params, list_commands, get_command, context_class) rather than isinstance.
 
 
-def command_markdown(command: click.Command, path: list[str], parent: click.Context | None) -> Iterator[str]:
-    ctx = click.Context(command, info_name=path[-1], parent=parent)
+def param_row(param: Any, ctx: Any) -> list[str]:
+    """The same declaration and details ``--help`` prints (type, default, range, required)."""
+    record = param.get_help_record(ctx)
+    declaration, details = record if record else (param.name, "")
+    help_text = param.help or ""
+    details = details.removeprefix(help_text).strip()
+    kind = "argument" if param.param_type_name == "argument" else "option"
+    # A pipe inside a code span in a table cell would show its escape backslash.
+    declaration = declaration.replace("|", "/")
+    return [f"`{declaration}`", kind, help_text, details.replace("[", "").replace("]", "")]
+
+
+def command_markdown(command: Any, path: list[str], parent: Any) -> Iterator[str]:
+    ctx = command.context_class(command, info_name=path[-1], parent=parent)
     if command.hidden:
         return
     if len(path) > 1:
-        level = "#" * min(len(path) + 1, 4)
+        level = "#" * min(len(path), 4)
         out = [f"{level} `{' '.join(path)}`\n"]
         if command.help:
             out.append(command.help.replace("\\[", "[").strip() + "\n")
         out.append(f"```\n{command.get_usage(ctx)}\n```\n")
         rows = [param_row(p, ctx) for p in command.get_params(ctx) if p.name != "help"]
         if rows:
-            out.append(table(["option", "type", "required", "default", "help"], rows))
+            out.append(table(["parameter", "kind", "help", "details"], rows))
         yield "\n".join(out)
-    if isinstance(command, click.Group):
-        for name in sorted(command.list_commands(ctx)):
+    if hasattr(command, "list_commands"):
+        for name in command.list_commands(ctx):
             sub = command.get_command(ctx, name)
             if sub is not None:
                 yield from command_markdown(sub, [*path, name], ctx)
@@ -251,7 +256,8 @@ def cli_markdown() -> str:
 
     from soberpay.cli import app
 
-    return "\n".join(command_markdown(typer.main.get_command(app), ["soberpay"], None))
+    text = "\n".join(command_markdown(typer.main.get_command(app), ["soberpay"], None))
+    return text.replace(f"{ROOT}/", "")  # defaults inside the checkout read as repository paths
 
 
 # --- model cards --------------------------------------------------------------------------------------
