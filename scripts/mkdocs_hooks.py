@@ -15,6 +15,7 @@ Nothing here needs the network; the whole build takes a few seconds.
 from __future__ import annotations
 
 import json
+import sys
 import tempfile
 import types
 from collections.abc import Callable, Iterator
@@ -31,6 +32,8 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 ROOT = Path(__file__).resolve().parents[1]
+# Document the checkout being built, even when the environment's soberpay is installed from elsewhere.
+sys.path.insert(0, str(ROOT / "src"))
 MODELS_DIR = ROOT / "src" / "soberpay" / "models"
 # Plots shipped beside the model cards are published under this docs path (they live in the package).
 MODEL_FILES_URI = "model-files"
@@ -143,11 +146,22 @@ def schema_type(schema: dict[str, Any]) -> str:
 
 
 def constraints(schema: dict[str, Any]) -> str:
-    keys = {"minimum": "≥", "exclusiveMinimum": ">", "maximum": "≤", "exclusiveMaximum": "<",
-            "minLength": "min length", "maxLength": "max length", "minItems": "min items",
-            "maxItems": "max items", "pattern": "pattern"}
-    parts = [f"{label} `{schema[k]}`" if k == "pattern" else f"{label} {schema[k]}"
-             for k, label in keys.items() if k in schema]
+    keys = {
+        "minimum": "≥",
+        "exclusiveMinimum": ">",
+        "maximum": "≤",
+        "exclusiveMaximum": "<",
+        "minLength": "min length",
+        "maxLength": "max length",
+        "minItems": "min items",
+        "maxItems": "max items",
+        "pattern": "pattern",
+    }
+    parts = [
+        f"{label} `{schema[k]}`" if k == "pattern" else f"{label} {schema[k]}"
+        for k, label in keys.items()
+        if k in schema
+    ]
     if "default" in schema:
         parts.append(f"default `{json.dumps(schema['default'])}`")
     return ", ".join(parts)
@@ -159,9 +173,16 @@ def operation_markdown(path: str, method: str, op: dict[str, Any]) -> str:
         out.append(f"**{op['summary']}**" + (f" · tags: {', '.join(op['tags'])}" if op.get("tags") else "") + "\n")
     if op.get("description"):
         out.append(op["description"].strip() + "\n")
-    params = [[f"`{p['name']}`", p["in"], "yes" if p.get("required") else "no", schema_type(p.get("schema", {})),
-               p.get("description") or p.get("schema", {}).get("description", "")]
-              for p in op.get("parameters", [])]
+    params = [
+        [
+            f"`{p['name']}`",
+            p["in"],
+            "yes" if p.get("required") else "no",
+            schema_type(p.get("schema", {})),
+            p.get("description") or p.get("schema", {}).get("description", ""),
+        ]
+        for p in op.get("parameters", [])
+    ]
     if params:
         out.append(table(["parameter", "in", "required", "type", "description"], params))
     body = op.get("requestBody")
@@ -181,9 +202,16 @@ def schema_markdown(name: str, schema: dict[str, Any]) -> str:
     if schema.get("description"):
         out.append(schema["description"].strip() + "\n")
     required = set(schema.get("required", []))
-    rows = [[f"`{prop}`", schema_type(spec), "yes" if prop in required else "no", constraints(spec),
-             spec.get("description", "")]
-            for prop, spec in schema.get("properties", {}).items()]
+    rows = [
+        [
+            f"`{prop}`",
+            schema_type(spec),
+            "yes" if prop in required else "no",
+            constraints(spec),
+            spec.get("description", ""),
+        ]
+        for prop, spec in schema.get("properties", {}).items()
+    ]
     if rows:
         out.append(table(["field", "type", "required", "constraints", "description"], rows))
     elif "enum" in schema:
@@ -194,8 +222,9 @@ def schema_markdown(name: str, schema: dict[str, Any]) -> str:
 def openapi_markdown() -> str:
     document = openapi_document()
     methods = ("get", "post", "put", "patch", "delete")
-    out = [f"## Endpoints\n\n{document['info']['title']} {document['info']['version']}: "
-           f"{len(document['paths'])} paths.\n"]
+    out = [
+        f"## Endpoints\n\n{document['info']['title']} {document['info']['version']}: {len(document['paths'])} paths.\n"
+    ]
     by_tag: dict[str, list[str]] = {}
     for path, item in document["paths"].items():
         for method in methods:
