@@ -25,12 +25,12 @@ class _Section(BaseModel):
 
 class IdentitySettings(_Section):
     # Thresholds are cosine similarities, set from FAR measured by `soberpay eval faces` on ORL
-    # (see README); they are per embedder because score scales differ.
+    # (docs/evaluation.md); they are per embedder because score scales differ.
     # sface 0.421 / dlib 0.941: the highest threshold at FAR 1e-3 over the ORL protocols with 1, 3 and 5
-    # gallery images per person (40 people, 7,800-14,040 impostor pairs), rounded up; see README (vision).
+    # gallery images per person (40 people, 7,800-14,040 impostor pairs), rounded up; see docs/evaluation.md.
     # ORL is easy and small: re-measure on venue data before production.
     # autoencoder 0.682: threshold at FAR 1e-3 of the shipped model on its 10 held-out ORL people
-    # (all pairs, 4,500 impostor pairs; model_card.json, README.md (autoencoder section)), rounded up.
+    # (all pairs, 4,500 impostor pairs; model_card.json, docs/research/autoencoder.md), rounded up.
     match_threshold: dict[str, float] = Field(
         default_factory=lambda: {"sface": 0.421, "dlib": 0.941, "autoencoder": 0.682},
         description="cosine similarity at which 1:1 verification / 1:N identification accepts",
@@ -129,7 +129,7 @@ class PaymentSettings(_Section):
 
 
 class SobrietySettings(_Section):
-    # Method rules (KTV patent S104): defaults are the patent's example values, see README.md (Sobriety assessment).
+    # Method rules (KTV patent S104): defaults are the patent's example values (docs/research/sobriety-assessment.md).
     angle_rate_flag_deg_s: float = Field(
         3.0, ge=0.0, le=360.0, description="flag head/arm/leg angle change rate above this (deg/s)"
     )
@@ -179,7 +179,7 @@ class SobrietySettings(_Section):
     min_pose_visibility: float = Field(0.5, ge=0.0, le=1.0, description="ignore pose joints below this")
     # Performance.
     pose_every_n_frames: int = Field(
-        2, ge=1, le=10, description="run pose on every n-th frame (2: >=15 fps on one core; README, Sobriety)"
+        2, ge=1, le=10, description="run pose on every n-th frame (2: >=15 fps on one core; docs: sobriety assessment)"
     )
     max_frame_side: int = Field(640, ge=160, le=4096, description="downscale frames to this longer side")
     # Capture record (method step 1).
@@ -187,7 +187,7 @@ class SobrietySettings(_Section):
     # Model overrides (defaults: the artifacts shipped in soberpay/models/sobriety/).
     fusion_model: Path | None = Field(None, description="override path to the fusion joblib")
     pose_cnn_model: Path | None = Field(None, description="override path to the pose CNN ONNX")
-    # Thermal face-state model and expression classifier (README.md (Sobriety models)).
+    # Thermal face-state model and expression classifier (docs/research/sobriety-models.md).
     face_state_model_dir: Path | None = Field(None, description="override folder of the thermal face-state model")
     expression_model_dir: Path | None = Field(None, description="override folder of the expression classifier")
     face_state_uncertain_low: float = Field(
