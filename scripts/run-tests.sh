@@ -8,6 +8,7 @@ PY="$VENV/bin/python"
 
 "$VENV/bin/ruff" check src lab tests benchmarks
 "$VENV/bin/mypy"
+NO_MKDOCS_2_WARNING=1 "$VENV/bin/mkdocs" build --strict --quiet  # docs: broken links or generators fail here
 
 # Throwaway PostgreSQL on a private socket dir and port; stopped on exit.
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1 || true)

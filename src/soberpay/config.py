@@ -25,12 +25,12 @@ class _Section(BaseModel):
 
 class IdentitySettings(_Section):
     # Thresholds are cosine similarities, set from FAR measured by `soberpay eval faces` on ORL
-    # (see README); they are per embedder because score scales differ.
+    # (docs/evaluation.md); they are per embedder because score scales differ.
     # sface 0.421 / dlib 0.941: the highest threshold at FAR 1e-3 over the ORL protocols with 1, 3 and 5
-    # gallery images per person (40 people, 7,800-14,040 impostor pairs), rounded up; see README (vision).
+    # gallery images per person (40 people, 7,800-14,040 impostor pairs), rounded up; see docs/evaluation.md.
     # ORL is easy and small: re-measure on venue data before production.
     # autoencoder 0.682: threshold at FAR 1e-3 of the shipped model on its 10 held-out ORL people
-    # (all pairs, 4,500 impostor pairs; model_card.json, README.md (autoencoder section)), rounded up.
+    # (all pairs, 4,500 impostor pairs; model_card.json, docs/research/autoencoder.md), rounded up.
     match_threshold: dict[str, float] = Field(
         default_factory=lambda: {"sface": 0.421, "dlib": 0.941, "autoencoder": 0.682},
         description="cosine similarity at which 1:1 verification / 1:N identification accepts",
@@ -39,17 +39,17 @@ class IdentitySettings(_Section):
     duplicate_threshold_bonus: float = Field(
         0.0, ge=-0.5, le=0.5, description="added to match threshold for the duplicate-enrolment check"
     )
-    templates_per_guest: int = Field(5, ge=1, le=50)
+    templates_per_guest: int = Field(5, ge=1, le=50, description="face templates kept per guest; newest kept")
     max_image_pixels: int = Field(40_000_000, ge=10_000, description="decompression-bomb cap")
-    max_image_bytes: int = Field(20_000_000, ge=1_000)
+    max_image_bytes: int = Field(20_000_000, ge=1_000, description="largest accepted image file, bytes")
     min_face_px: int = Field(40, ge=8, description="shorter side of the face box, pixels")
-    min_detector_score: float = Field(0.8, ge=0.0, le=1.0)
+    min_detector_score: float = Field(0.8, ge=0.0, le=1.0, description="YuNet face confidence needed")
     min_sharpness: float = Field(20.0, ge=0.0, description="variance of Laplacian on the face crop")
-    min_brightness: float = Field(40.0, ge=0.0, le=255.0)
-    max_brightness: float = Field(220.0, ge=0.0, le=255.0)
-    min_contrast: float = Field(15.0, ge=0.0)
-    max_yaw_deg: float = Field(30.0, ge=0.0, le=90.0)
-    max_pitch_deg: float = Field(30.0, ge=0.0, le=90.0)
+    min_brightness: float = Field(40.0, ge=0.0, le=255.0, description="mean grey of the face crop, lower bound")
+    max_brightness: float = Field(220.0, ge=0.0, le=255.0, description="mean grey of the face crop, upper bound")
+    min_contrast: float = Field(15.0, ge=0.0, description="std of grey of the face crop")
+    max_yaw_deg: float = Field(30.0, ge=0.0, le=90.0, description="head turn estimated from 5 landmarks")
+    max_pitch_deg: float = Field(30.0, ge=0.0, le=90.0, description="head tilt up/down from 5 landmarks")
     video_max_frames: int = Field(300, ge=1, description="frames examined when enrolling from video")
     yunet_model: Path | None = Field(None, description="override path to YuNet ONNX")
     sface_model: Path | None = Field(None, description="override path to SFace ONNX")
@@ -59,7 +59,7 @@ class IdentitySettings(_Section):
 
 class PaymentSettings(_Section):
     # Rules of the KTV method (patent claims 1, 6-9); defaults are the method's example values.
-    currency: str = "CNY"
+    currency: str = Field("CNY", description="the one currency; amounts are integer minor units (fen)")
     high_price_threshold_fen: int = Field(
         10_000, ge=0, le=100_000_000, description="items priced above this (fen) are high-price"
     )
@@ -129,7 +129,7 @@ class PaymentSettings(_Section):
 
 
 class SobrietySettings(_Section):
-    # Method rules (KTV patent S104): defaults are the patent's example values, see README.md (Sobriety assessment).
+    # Method rules (KTV patent S104): defaults are the patent's example values (docs/research/sobriety-assessment.md).
     angle_rate_flag_deg_s: float = Field(
         3.0, ge=0.0, le=360.0, description="flag head/arm/leg angle change rate above this (deg/s)"
     )
@@ -179,7 +179,7 @@ class SobrietySettings(_Section):
     min_pose_visibility: float = Field(0.5, ge=0.0, le=1.0, description="ignore pose joints below this")
     # Performance.
     pose_every_n_frames: int = Field(
-        2, ge=1, le=10, description="run pose on every n-th frame (2: >=15 fps on one core; README, Sobriety)"
+        2, ge=1, le=10, description="run pose on every n-th frame (2: >=15 fps on one core; docs: sobriety assessment)"
     )
     max_frame_side: int = Field(640, ge=160, le=4096, description="downscale frames to this longer side")
     # Capture record (method step 1).
@@ -187,7 +187,7 @@ class SobrietySettings(_Section):
     # Model overrides (defaults: the artifacts shipped in soberpay/models/sobriety/).
     fusion_model: Path | None = Field(None, description="override path to the fusion joblib")
     pose_cnn_model: Path | None = Field(None, description="override path to the pose CNN ONNX")
-    # Thermal face-state model and expression classifier (README.md (Sobriety models)).
+    # Thermal face-state model and expression classifier (docs/research/sobriety-models.md).
     face_state_model_dir: Path | None = Field(None, description="override folder of the thermal face-state model")
     expression_model_dir: Path | None = Field(None, description="override folder of the expression classifier")
     face_state_uncertain_low: float = Field(
@@ -199,8 +199,8 @@ class SobrietySettings(_Section):
 
 
 class WebSettings(_Section):
-    host: str = "127.0.0.1"
-    port: int = Field(8000, ge=1, le=65535)
+    host: str = Field("127.0.0.1", description="address `soberpay serve` binds to")
+    port: int = Field(8000, ge=1, le=65535, description="port `soberpay serve` listens on")
     secret_key: str | None = Field(None, description="session signing key; generated into data dir if unset")
     session_max_age_s: int = Field(12 * 3600, ge=60, le=7 * 86400, description="staff session cookie lifetime")
     guest_token_max_age_s: int = Field(300, ge=30, le=3600, description="guest token lifetime after identification")
@@ -223,9 +223,9 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(Path("var"), description="SQLite database, keys, runtime files")
     database_url: str | None = Field(None, description="SQLAlchemy URL; default SQLite in data_dir")
-    embedder: Literal["sface", "dlib", "autoencoder"] = "sface"
+    embedder: Literal["sface", "dlib", "autoencoder"] = Field("sface", description="face embedder used for templates")
     template_key: str | None = Field(None, description="base64 AES-256 key; else a 0600 file in data_dir")
-    env: Literal["dev", "test", "prod"] = "dev"
+    env: Literal["dev", "test", "prod"] = Field("dev", description="deployment kind (informational: no code reads it yet)")
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
     payment: PaymentSettings = Field(default_factory=PaymentSettings)
     sobriety: SobrietySettings = Field(default_factory=SobrietySettings)

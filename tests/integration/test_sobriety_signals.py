@@ -80,7 +80,7 @@ def test_activity_state(kw: dict[str, object], activity: str) -> None:
 
 def test_scale_invariance_by_torso_normalisation() -> None:
     # Without detector noise, a person 5× smaller sways the same in torso units. (With fixed pixel
-    # noise, small far-away people look shakier: see README.md (Sobriety assessment).)
+    # noise, small far-away people look shakier: see docs/research/sobriety-assessment.md.)
     small = _series(torso_px=40.0, sway_amp=0.05, jitter_px=0.0).features()
     big = _series(torso_px=200.0, sway_amp=0.05, jitter_px=0.0).features()
     assert small is not None and big is not None

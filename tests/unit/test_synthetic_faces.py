@@ -83,7 +83,7 @@ def test_subjects_have_their_own_baselines() -> None:
 
 
 # Real MediaPipe floor of a still, sober face (benchmarks/expression_signal_scales.py, level 1,
-# README.md (Sobriety models)): mean per window of head_speed, gaze_jitter; std of eye_openness diffs.
+# docs/research/sobriety-models.md): mean per window of head_speed, gaze_jitter; std of eye_openness diffs.
 REAL_STILL_HEAD_SPEED = 0.29
 REAL_STILL_GAZE_JITTER = 0.0006
 REAL_STILL_EYE_DIFF_STD = 0.031

@@ -5,7 +5,7 @@
 A: grams of ethanol drunk (volume × ABV × 0.789 g/mL), W: body weight in grams, r: Widmark
 distribution factor, β: elimination rate, t: hours since drinking.
 
-Stated assumptions (see README.md (Payments)):
+Stated assumptions (see docs/guide/payments.md):
 - every drink bought by the guest this visit is drunk by the guest, at the moment it is bought
   (instant absorption — overestimates early on, which errs towards protecting the guest);
 - elimination is zero-order at β (default 0.015 g/100 mL per hour) and starts with the first drink;

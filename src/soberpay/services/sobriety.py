@@ -3,7 +3,7 @@ baseline and normal pose model, fuse face + pose into P(drunk), and judge over t
 and recovery. The service also implements the payments' ``SobrietySignal`` port (``latest``).
 
 One camera view is associated with one guest (the largest tracked face/person); associating several
-people in one room to several guests is not implemented (see README.md (Sobriety assessment)).
+people in one room to several guests is not implemented (see docs/research/sobriety-assessment.md).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ Evaluates the SHIPPED thermal face-state model (or ``--model-dir``) on any folde
 matched against reference features of the same subject id (``--allow-same-subject`` turns this
 off). Note: the shipped extractor was trained on all 31 subjects of the shared folder, so numbers
 on that folder are optimistic even with same-subject references excluded; the honest numbers are
-the subject-held-out cross-validation in the model card and README.md (Sobriety models).
+the subject-held-out cross-validation in the model card and docs/research/sobriety-models.md.
 """
 
 from __future__ import annotations
@@ -81,5 +81,5 @@ def eval_thermal(
     if overlap:
         console.print(
             f"[yellow]note:[/] {len(overlap)} of {len(evaluated)} subjects were in the shipped model's training "
-            "data; these numbers are optimistic. Honest numbers: subject-held-out CV in README.md (Sobriety models)."
+            "data; these numbers are optimistic. Honest numbers: subject-held-out CV, docs/research/sobriety-models.md."
         )

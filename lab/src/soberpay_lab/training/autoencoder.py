@@ -1,6 +1,6 @@
 """Semi-supervised convolutional autoencoder face model (finance patent CN112364828B, claims 1-4).
 
-Architecture (input: aligned grey face, 1x64x64; see README.md (autoencoder section) for the diagram)::
+Architecture (input: aligned grey face, 1x64x64; see docs/research/autoencoder.md for the diagram)::
 
     x  1x64x64
     conv1  5x5 s2  ->  d1  C1x32x32        conv6  ConvT 4x4 s2 <- u2   ->  u3  C1x32x32   (Loss3: d1 ~ u3)
@@ -16,7 +16,7 @@ convolutions, stride 2). Channels mirror the encoder (C3 -> C3 -> C2 -> C1).
 Losses:
 
 * LossA (supervised, labelled images): cross-entropy over the classifier logits; the classifier is
-  plain softmax or a margin head (CosFace / ArcFace) - compared in README.md (autoencoder section).
+  plain softmax or a margin head (CosFace / ArcFace) - compared in docs/research/autoencoder.md.
 * LossB (unsupervised, unlabelled pool): Loss1(d3, u1) + Loss2(d2, u2) + Loss3(d1, u3). Each term is a
   normalised MSE ``mean((u - sg(d))^2) / mean(sg(d)^2)`` between the decoder output and the *clean*
   encoder feature of the same image (``sg`` = stop-gradient), while the decoder path is fed the

@@ -206,7 +206,7 @@ def write_artifacts(out_dir: Path, result: TrainResult, dataset: FaceDataset) ->
         "torch_onnx_max_abs_diff": parity,
         "environment": {"python": platform.python_version(), "machine": platform.machine()},
         "limits": "ORL: 40 people, grey, frontal, one studio; a 3-layer encoder trained on 30 people is a "
-        "research baseline, not a production face recogniser (compare SFace in README.md (autoencoder section)).",
+        "research baseline, not a production face recogniser (compare SFace in docs/research/autoencoder.md).",
     }
     (out_dir / CARD_FILENAME).write_text(json.dumps(card, indent=2, default=str), encoding="utf-8")
     return card

@@ -47,7 +47,7 @@ class ResNet2d(nn.Module):
     ) -> None:
         super().__init__()
         # optional average pooling of the input: coarser thermal patterns generalise better across
-        # people than fine texture on this small data set (measured; see README.md (Sobriety models))
+        # people than fine texture on this small data set (measured; see docs/research/sobriety-models.md)
         self.pool: nn.Module = nn.AvgPool2d(input_pool) if input_pool > 1 else nn.Identity()
         self.stem = nn.Sequential(
             nn.Conv2d(1, widths[0], 3, 2, 1, bias=False), nn.BatchNorm2d(widths[0]), nn.ReLU(inplace=True)

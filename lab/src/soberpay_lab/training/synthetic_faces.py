@@ -46,7 +46,7 @@ range of about 0.03-0.10 %), each following published physiology:
 MediaPipe signals of a perfectly still sober face are not smooth: landmark jitter from sensor noise,
 JPEG blocks, sub-pixel camera shake and brightness flicker moves every signal from frame to frame
 (measured with ``benchmarks/expression_signal_scales.py`` on noisy still-photo sequences, table in
-README.md (Sobriety models)). Each synthetic subject draws its own noise floor
+docs/research/sobriety-models.md). Each synthetic subject draws its own noise floor
 (:func:`draw_noise_floor`, shared with the fusion generator ``synthetic_sobriety``), added per output
 frame after the 60 Hz → fps averaging:
 
@@ -159,7 +159,7 @@ class SyntheticFaceDataset:
 
 
 # Ranges of the per-subject floor (log-uniform), set so that the sober windows' 2-98 % range contains
-# the real MediaPipe floor measured by benchmarks/expression_signal_scales.py (README.md (Sobriety models)).
+# the real MediaPipe floor measured by benchmarks/expression_signal_scales.py (docs/research/sobriety-models.md).
 HEAD_IOD_JITTER = (0.001, 0.01)
 HEAD_POINT_JITTER = (0.003, 0.025)
 GAZE_NOISE = (0.0002, 0.004)

@@ -7,7 +7,7 @@ Cipher port (AES-256-GCM, associated data binds it to the guest) and stored. Cro
 resized and live only inside :meth:`FeatureRecordCapturer.capture`; no pixels are stored and
 nothing is written to disk except the ciphertext through the store.
 
-Measured size: see README.md (Sobriety assessment) (``soberpay assess --image ... --json`` prints it too).
+Measured size: see docs/research/sobriety-assessment.md (``soberpay assess --image ... --json`` prints it too).
 """
 
 from __future__ import annotations

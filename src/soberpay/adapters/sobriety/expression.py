@@ -6,7 +6,7 @@ P(alcohol-influenced) in [0, 1].
 
 The shipped model was trained on SYNTHETIC sequences only (no real RGB drunk data exists in this
 project); treat its probability as a weak, unvalidated hint - see the model card and
-README.md (Sobriety models). The model is loaded lazily from the folder passed in.
+docs/research/sobriety-models.md. The model is loaded lazily from the folder passed in.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ abnormal probability is the weighted drunk share. Between ``uncertain_low`` and 
 the state is "uncertain" (ask staff; never acted on automatically).
 
 Honest scope: trained on 31 Greek adults' thermal images; cross-subject accuracy is modest (see
-README.md (Sobriety models)); it does not apply to RGB webcam frames. Loading is lazy (nothing at
+docs/research/sobriety-models.md); it does not apply to RGB webcam frames. Loading is lazy (nothing at
 import time); the model folder is passed in.
 """
 
