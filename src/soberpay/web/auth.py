@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from soberpay.adapters.db.audit import append_audit
 from soberpay.adapters.db.web_tables import DeviceTokenRow, RoomRow, StaffAccountRow
-from soberpay.errors import AuthError, Conflict, InvalidInput, NotFound, SoberpayError
+from soberpay.errors import AuthError, Conflict, CsrfFailed, Forbidden, InvalidInput, NotFound, RateLimited
 from soberpay.ports import Clock, PasswordHasher
 
 ROLES = ("cashier", "manager")
@@ -40,21 +40,6 @@ SESSION_COOKIE = "sp_session"
 ROOM_COOKIE = "sp_room"
 LANG_COOKIE = "sp_lang"
 
-
-class Unauthenticated(AuthError):
-    code = "unauthenticated"
-
-
-class Forbidden(SoberpayError):
-    code = "forbidden"
-
-
-class CsrfFailed(SoberpayError):
-    code = "csrf_failed"
-
-
-class RateLimited(SoberpayError):
-    code = "rate_limited"
 
 
 @dataclass(frozen=True)
