@@ -115,7 +115,14 @@ class ServicePayments:
         actor: str,
     ) -> PurchaseOutcome:
         r = self.service.purchase(
-            customer_id, item_id, quantity, idempotency_key, password=password, face_image=face_image
+            customer_id,
+            item_id,
+            quantity,
+            idempotency_key,
+            password=password,
+            face_image=face_image,
+            actor=actor,
+            room_id=room_id,
         )
         return self._outcome(r)
 
@@ -141,7 +148,9 @@ class ServicePayments:
         actor: str,
     ) -> PurchaseOutcome:
         self._own(pending_id, customer_id)
-        r = self.service.confirm_pending(pending_id, idempotency_key, password=password, face_image=face_image)
+        r = self.service.confirm_pending(
+            pending_id, idempotency_key, password=password, face_image=face_image, actor=actor
+        )
         return self._outcome(r)
 
     def discard_pending(self, pending_id: str, *, customer_id: str, actor: str) -> PendingView:
