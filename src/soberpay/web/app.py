@@ -40,6 +40,7 @@ CSP = (
     "base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 )
 
+
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
     body: dict[str, Any] = {"error": code, "message": message}
     body.update({k: v for k, v in extra.items() if isinstance(v, str | int | float | bool | list) or v is None})

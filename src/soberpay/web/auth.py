@@ -41,7 +41,6 @@ ROOM_COOKIE = "sp_room"
 LANG_COOKIE = "sp_lang"
 
 
-
 @dataclass(frozen=True)
 class StaffPrincipal:
     id: int
