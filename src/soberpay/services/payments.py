@@ -32,7 +32,7 @@ from soberpay.adapters.db.audit import append_audit
 from soberpay.adapters.db.identity_tables import AuditRow
 from soberpay.adapters.db.payment_repository import PaymentRepository, new_id
 from soberpay.adapters.db.payment_tables import NotificationRow, OrderRow, PendingRequestRow, VisitRow
-from soberpay.config import PaymentSettings
+from soberpay.config import PaymentSettings, SobrietySettings
 from soberpay.domain.bac import BacAssumptions, Drink, estimate_bac
 from soberpay.domain.behaviour import BehaviourEvent, BehaviourScorer, encode_sequence
 from soberpay.domain.catalogue import Catalogue, Item, TierPolicy, fen_to_yuan, tier_of
@@ -284,6 +284,7 @@ class PaymentService:
         behaviour: BehaviourScorer | None = None,
         id_factory: Callable[[], str] = new_id,
         fault: Callable[[str], None] | None = None,
+        sobriety_settings: SobrietySettings | None = None,
     ) -> None:
         self._sessions = session_factory
         self._identity = identity
@@ -298,9 +299,10 @@ class PaymentService:
         s = settings
         self.tier_policy = TierPolicy(s.high_price_threshold_fen, s.lock_liquor_when_tagged)
         self.password_policy = PasswordPolicy(s.password_max_failures, s.password_lockout_minutes)
+        band = sobriety_settings or SobrietySettings()  # the P(drunk) band is defined once, in sobriety
         self.risk_policy = RiskPolicy(
-            s.drunk_probability,
-            s.sober_probability,
+            band.drunk_probability,
+            band.sober_probability,
             s.recovery_similarity,
             s.recovery_dwell_seconds,
             s.min_lock_seconds,
