@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import math
 
 import pytest
 
@@ -21,7 +20,6 @@ from soberpay.domain.sobriety import (
     cosine_similarity,
     isolation_score,
     posture_abnormal,
-    reading_from_judgement,
     similarity_to_baseline,
     trunk_tilt_flag,
 )
@@ -196,12 +194,3 @@ def test_policy_validation_and_time_order() -> None:
     tr.observe(_obs(5, 0.1))
     with pytest.raises(ValueError):
         tr.observe(_obs(4, 0.1))
-
-
-def test_reading_for_payments() -> None:
-    tr = SobrietyTracker(SobrietyPolicy(smoothing_seconds=0, enter_seconds=0))
-    j = tr.observe(Observation(at=3, p_drunk=0.9, similarity_to_normal=0.4, posture_abnormal=True))
-    r = reading_from_judgement("g1", j)
-    assert r.state is SobrietyState.DRUNK and r.posture_abnormal and r.p_drunk == pytest.approx(0.9)
-    assert r.similarity_to_normal == pytest.approx(0.4) and "drunk" in r.reason
-    assert math.isclose(r.at, 3)

@@ -455,36 +455,6 @@ class SobrietyTracker:
         )
 
 
-# --------------------------------------------------------------------------------------------------
-# What the payment risk engine consumes
-# --------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SobrietyReading:
-    """The three numbers the payments domain uses (through its sobriety port), plus the state."""
-
-    customer_id: str
-    p_drunk: float | None
-    posture_abnormal: bool
-    similarity_to_normal: float | None
-    state: SobrietyState
-    at: float
-    reason: str = ""
-
-
-def reading_from_judgement(customer_id: str, judgement: SobrietyJudgement) -> SobrietyReading:
-    return SobrietyReading(
-        customer_id=customer_id,
-        p_drunk=judgement.p_drunk,
-        posture_abnormal=judgement.posture_abnormal,
-        similarity_to_normal=judgement.similarity_to_normal,
-        state=judgement.state,
-        at=judgement.at,
-        reason=judgement.explain(),
-    )
-
-
 def posture_abnormal(
     tilt_deg: float | None,
     rates_deg_s: Mapping[str, float | None],
@@ -519,7 +489,6 @@ __all__ = [
     "PatternUpdate",
     "SobrietyJudgement",
     "SobrietyPolicy",
-    "SobrietyReading",
     "SobrietyState",
     "SobrietyTracker",
     "angle_change_rate",
@@ -528,7 +497,6 @@ __all__ = [
     "cosine_similarity",
     "isolation_score",
     "posture_abnormal",
-    "reading_from_judgement",
     "similarity_to_baseline",
     "trunk_tilt_flag",
 ]

@@ -175,10 +175,6 @@ class AuthStore:
             row = session.get(StaffAccountRow, staff_id)
             return row if row is not None and not row.disabled else None
 
-    def list_staff(self) -> list[StaffAccountRow]:
-        with self._sessions() as session:
-            return list(session.scalars(select(StaffAccountRow).order_by(StaffAccountRow.id)))
-
     # --- rooms and device tokens ------------------------------------------------------------
 
     def create_room(self, room_id: str, name: str, camera_source: str | None, actor: str = "operator") -> RoomRow:
