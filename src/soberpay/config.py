@@ -247,7 +247,7 @@ class Settings(BaseSettings):
             if not isinstance(owner_data, dict):  # the owning section was given as a model instance: it wins
                 continue
             new = dict(owner_data)
-            if key in new and str(new[key]) != str(value):
+            if key in new and float(new[key]) != float(value):  # env values are strings: compare as numbers
                 raise ValueError(f"{old_section}.{key} moved to {owner}.{key}; set it once (now set in both)")
             new.setdefault(key, value)
             data[owner] = new
