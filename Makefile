@@ -6,7 +6,8 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml lab/pyproject.toml requirements-models.txt | sha1sum | cut -c1-12)
 
-.PHONY: all venv system-deps demo test test-fast lint typecheck bench serve docs clean
+.PHONY: all venv system-deps demo test test-fast test-unit test-integration test-e2e test-browser test-postgres \
+	lint typecheck pre-commit bench serve docs clean
 
 all: test
 
@@ -39,13 +40,38 @@ test: venv system-deps
 test-fast: venv
 	$(PY) -m pytest -q -m "not slow and not browser and not postgres"
 
+# One target per tier (cosmicpython style). In these a missing browser or database fails, as in `make test`.
+TIER := SOBERPAY_TEST_REQUIRE_ALL=1 $(PY) -m pytest -q
+test-unit: venv
+	$(PY) -m pytest -q tests/unit -m "not slow"
+
+test-integration: venv
+	$(PY) -m pytest -q tests/integration -m "not slow and not postgres"
+
+test-e2e: venv
+	$(PY) -m pytest -q tests/e2e -m "not slow and not browser and not postgres"
+
+test-browser: venv system-deps
+	$(TIER) -m "browser and not slow"
+
+# The PostgreSQL tests against a throwaway cluster (port: SOBERPAY_TEST_PG_PORT, default 54329).
+test-postgres: venv system-deps
+	source scripts/pg-cluster.sh && $(TIER) -m "postgres and not slow"
+
 lint: venv
-	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff check src lab tests benchmarks
 	$(VENV)/bin/mypy
 
 # The documentation site into var/site (offline; reference pages generated from the code).
 docs: venv
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
+
+typecheck: venv
+	$(VENV)/bin/mypy
+
+# The hooks in .pre-commit-config.yaml on every file (`pre-commit install` runs them on each commit).
+pre-commit: venv
+	$(VENV)/bin/pre-commit run --all-files
 
 bench: venv
 	$(PY) -m pytest -q -m slow benchmarks

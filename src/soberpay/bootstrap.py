@@ -125,6 +125,7 @@ class Container:
             catalogue=load_catalogue(pay.catalogue_file),
             sobriety=self.sobriety_signal,
             behaviour=behaviour,
+            sobriety_settings=self.settings.sobriety,
         )
 
     @cached_property

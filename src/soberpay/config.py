@@ -6,11 +6,12 @@ Precedence: init kwargs > environment > TOML file (``SOBERPAY_CONFIG`` or ``<dat
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -69,6 +70,8 @@ class PaymentSettings(_Section):
     pending_expiry_minutes: float = Field(
         30.0, ge=1.0, le=1440.0, description="suspended high-price requests expire after this"
     )
+    # Recovery belongs to the risk state machine, the one hysteresis between drunk and recovered
+    # (soberpay.domain.risk); the P(drunk) band it reads is ``sobriety.drunk_probability`` / ``sober_probability``.
     recovery_similarity: float = Field(
         0.9, ge=0.0, le=1.0, description="similarity to own normal needed to count as recovering"
     )
@@ -76,12 +79,6 @@ class PaymentSettings(_Section):
         300.0, ge=0.0, le=7200.0, description="similarity must stay high this long before unlocking"
     )
     min_lock_seconds: float = Field(600.0, ge=0.0, le=86_400.0, description="a tag lasts at least this long")
-    drunk_probability: float = Field(
-        0.7, ge=0.0, le=1.0, description="fused sobriety P(drunk) at/above this tags the guest"
-    )
-    sober_probability: float = Field(
-        0.3, ge=0.0, le=1.0, description="P(drunk) must be at/below this (when known) to recover"
-    )
     spend_multiplier: float = Field(
         2.0, ge=1.0, le=20.0, description="order / visit spend above this x own mean is abnormal"
     )
@@ -145,19 +142,18 @@ class SobrietySettings(_Section):
     isolation_contamination: float = Field(
         0.05, gt=0.0, le=0.5, description="IsolationForest contamination on the guest's normal poses"
     )
-    # Fusion reject band and hysteresis.
-    drunk_probability: float = Field(0.7, ge=0.0, le=1.0, description="P(drunk) at/above -> drunk side")
-    sober_probability: float = Field(0.3, ge=0.0, le=1.0, description="P(drunk) at/below -> sober side")
+    # Fusion reject band (read by the tracker and by the payment risk machine) and the entry debounce.
+    # Recovery (similarity, dwell) is ``payment.recovery_*``: one hysteresis, in the risk machine.
+    drunk_probability: float = Field(
+        0.7, ge=0.0, le=1.0, description="P(drunk) at/above -> drunk side (a drunk verdict tags the guest)"
+    )
+    sober_probability: float = Field(
+        0.3, ge=0.0, le=1.0, description="P(drunk) at/below -> sober side (needed, when known, to recover)"
+    )
     enter_seconds: float = Field(
         10.0, ge=0.0, le=3600.0, description="P(drunk) must stay high this long before DRUNK"
     )
     smoothing_seconds: float = Field(5.0, ge=0.0, le=600.0, description="EMA time constant on P(drunk)")
-    recovery_similarity: float = Field(
-        0.9, ge=0.0, le=1.0, description="similarity to own normal needed to count as recovered"
-    )
-    recovery_dwell_seconds: float = Field(
-        300.0, ge=0.0, le=7200.0, description="similarity must hold this long to recover"
-    )
     require_corroboration: bool = Field(
         True, description="DRUNK needs a signal besides facial colour (flush/lighting never decide alone)"
     )
@@ -216,10 +212,47 @@ class WebSettings(_Section):
     room_max_fps: float = Field(10.0, gt=0, le=120, description="capture pacing for file sources")
 
 
+log = logging.getLogger(__name__)
+
+# Thresholds that used to be defined in both sections (issue 10): old key -> the section that owns it now.
+MOVED_KEYS: dict[tuple[str, str], str] = {
+    ("payment", "drunk_probability"): "sobriety",
+    ("payment", "sober_probability"): "sobriety",
+    ("sobriety", "recovery_similarity"): "payment",
+    ("sobriety", "recovery_dwell_seconds"): "payment",
+}
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SOBERPAY_", env_nested_delimiter="__", extra="forbid", validate_default=True
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _move_old_keys(cls, data: Any) -> Any:
+        """Accept the old place of a moved threshold (env or TOML) with a warning, so existing venue
+        configs keep working; the same key set differently in both places is an error."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for (old_section, key), owner in MOVED_KEYS.items():
+            old = data.get(old_section)
+            if not isinstance(old, dict) or key not in old:
+                continue
+            old = dict(old)
+            value = old.pop(key)
+            data[old_section] = old
+            owner_data = data.get(owner) or {}
+            if not isinstance(owner_data, dict):  # the owning section was given as a model instance: it wins
+                continue
+            new = dict(owner_data)
+            if key in new and float(new[key]) != float(value):  # env values are strings: compare as numbers
+                raise ValueError(f"{old_section}.{key} moved to {owner}.{key}; set it once (now set in both)")
+            new.setdefault(key, value)
+            data[owner] = new
+            log.warning("setting %s.%s is deprecated: use %s.%s", old_section, key, owner, key)
+        return data
 
     data_dir: Path = Field(Path("var"), description="SQLite database, keys, runtime files")
     database_url: str | None = Field(None, description="SQLAlchemy URL; default SQLite in data_dir")

@@ -1,20 +1,37 @@
 """Exception hierarchy. Every error a user can cause is a ``SoberpayError`` with a one-line message.
 
-SoberpayError
- ├── InvalidInput            malformed request / field (bad phone, ID number, password format)
- │    └── BadImage           corrupt, truncated, empty, oversized (decompression bomb) image or video
- ├── FaceError               the image is fine but the face is not usable
- │    ├── NoFace
+SoberpayError                                                    HTTP
+ ├── InvalidInput            malformed request / field            400
+ │    └── BadImage           corrupt, truncated, empty, oversized 400
+ │                           (decompression bomb) image or video
+ ├── FaceError               the image is fine but the face is    422
+ │    ├── NoFace             not usable
  │    ├── MultipleFaces
- │    └── FaceTooSmall / LowQuality
- ├── NotFound                unknown guest, item, request, visit
- ├── Conflict                duplicate phone, face already enrolled under another guest,
+ │    ├── FaceTooSmall
+ │    └── LowQuality
+ ├── NotFound                unknown guest, item, request, visit  404
+ ├── Conflict                duplicate phone, face already        409
+ │                           enrolled under another guest,
  │                           idempotency key reused with other parameters
- ├── ConsentRequired         the action needs a consent the guest has not given
- ├── AuthError               wrong payment password, locked out, no face match
- │    └── LockedOut
- ├── PaymentRefused          a purchase rule said no (insufficient balance, item locked)
- └── ConfigError             missing model file, bad key, bad settings
+ ├── ConsentRequired         the action needs a consent the guest 403
+ │                           has not given
+ ├── AuthError               wrong payment password, no face      401
+ │    ├── LockedOut          match; too many failures             423
+ │    └── Unauthenticated    no (valid) session, device or guest  401
+ │                           token
+ ├── Forbidden               signed in, but not allowed (role,    403
+ │                           other room, other guest)
+ ├── CsrfFailed              cookie-authenticated unsafe request  403
+ │                           without the right CSRF token
+ ├── RateLimited             too many attempts (``retry_after``)  429
+ ├── PaymentRefused          a purchase rule said no              402
+ │                           (insufficient balance, item locked)
+ └── ConfigError             missing model file, bad key, bad     503
+                             settings
+
+Each class carries its ``http_status`` and a stable ``code``; the web layer maps an error by reading
+the attribute (a subclass inherits its parent's status unless it says otherwise), so there is no
+order-dependent ``isinstance`` list to keep in sync. The CLI ignores ``http_status``.
 
 Errors carry context (guest id, item, reason) as attributes so the HTTP layer and CLI can map them
 without parsing messages. Messages never contain passwords, ID numbers or templates.
@@ -22,13 +39,36 @@ without parsing messages. Messages never contain passwords, ID numbers or templa
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
+
+__all__ = [
+    "AuthError",
+    "BadImage",
+    "ConfigError",
+    "Conflict",
+    "ConsentRequired",
+    "CsrfFailed",
+    "FaceError",
+    "FaceTooSmall",
+    "Forbidden",
+    "InvalidInput",
+    "LockedOut",
+    "LowQuality",
+    "MultipleFaces",
+    "NoFace",
+    "NotFound",
+    "PaymentRefused",
+    "RateLimited",
+    "SoberpayError",
+    "Unauthenticated",
+]
 
 
 class SoberpayError(Exception):
-    """Base class; ``code`` is a stable machine-readable identifier."""
+    """Base class; ``code`` is a stable machine-readable identifier, ``http_status`` its HTTP status."""
 
-    code = "error"
+    code: ClassVar[str] = "error"
+    http_status: ClassVar[int] = 400
 
     def __init__(self, message: str, **context: Any) -> None:
         super().__init__(message)
@@ -41,6 +81,7 @@ class SoberpayError(Exception):
 
 class InvalidInput(SoberpayError):
     code = "invalid_input"
+    http_status = 400
 
 
 class BadImage(InvalidInput):
@@ -49,6 +90,7 @@ class BadImage(InvalidInput):
 
 class FaceError(SoberpayError):
     code = "face_error"
+    http_status = 422
 
 
 class NoFace(FaceError):
@@ -69,27 +111,53 @@ class LowQuality(FaceError):
 
 class NotFound(SoberpayError):
     code = "not_found"
+    http_status = 404
 
 
 class Conflict(SoberpayError):
     code = "conflict"
+    http_status = 409
 
 
 class ConsentRequired(SoberpayError):
     code = "consent_required"
+    http_status = 403
 
 
 class AuthError(SoberpayError):
     code = "auth_failed"
+    http_status = 401
 
 
 class LockedOut(AuthError):
     code = "locked_out"
+    http_status = 423
+
+
+class Unauthenticated(AuthError):
+    code = "unauthenticated"
+
+
+class Forbidden(SoberpayError):
+    code = "forbidden"
+    http_status = 403
+
+
+class CsrfFailed(SoberpayError):
+    code = "csrf_failed"
+    http_status = 403
+
+
+class RateLimited(SoberpayError):
+    code = "rate_limited"
+    http_status = 429
 
 
 class PaymentRefused(SoberpayError):
     code = "payment_refused"
+    http_status = 402
 
 
 class ConfigError(SoberpayError):
     code = "config_error"
+    http_status = 503

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,12 +29,14 @@ def _ring() -> AesGcmKeyRing:
 
 
 @pytest.fixture
-def sql_store(db_url: str) -> SqlSobrietyStore:
-    sf = make_session_factory(make_engine(db_url))
+def sql_store(db_url: str) -> Iterator[SqlSobrietyStore]:
+    engine = make_engine(db_url)
+    sf = make_session_factory(engine)
     with sf.begin() as s:
         for cid in ("g1", "g2"):
             s.add(CustomerRow(id=cid, name=cid, created_at=NOW))
-    return SqlSobrietyStore(sf)
+    yield SqlSobrietyStore(sf)
+    engine.dispose()  # an undisposed pool leaks its connections (a ResourceWarning, an error in the suite)
 
 
 @pytest.fixture

@@ -41,3 +41,24 @@ def test_toml_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 def test_invalid_settings_rejected(kwargs: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
         Settings(**kwargs)  # type: ignore[arg-type]
+
+
+def test_each_threshold_is_defined_once() -> None:
+    from soberpay.config import PaymentSettings, SobrietySettings
+
+    shared = set(PaymentSettings.model_fields) & set(SobrietySettings.model_fields)
+    assert shared == set(), f"defined in both sections: {shared}"
+
+
+def test_moved_thresholds_still_read_from_their_old_place(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    cfg = tmp_path / "soberpay.toml"
+    cfg.write_text("[payment]\ndrunk_probability = 0.8\n[sobriety]\nrecovery_dwell_seconds = 60\n")
+    monkeypatch.setenv("SOBERPAY_CONFIG", str(cfg))
+    monkeypatch.setenv("SOBERPAY_PAYMENT__SOBER_PROBABILITY", "0.2")
+    s = Settings()
+    assert s.sobriety.drunk_probability == 0.8 and s.sobriety.sober_probability == 0.2
+    assert s.payment.recovery_dwell_seconds == 60
+    # set differently in the old and the new place: refused rather than guessed
+    monkeypatch.setenv("SOBERPAY_SOBRIETY__DRUNK_PROBABILITY", "0.9")
+    with pytest.raises(ValidationError, match="set it once"):
+        Settings()

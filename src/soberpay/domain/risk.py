@@ -16,8 +16,18 @@
 Hysteresis: the tag comes from a high P(drunk) (or the warning rule), but leaving needs a *different*,
 stricter condition — similarity to the guest's own normal ≥ ``recovery_similarity`` with P(drunk)
 back at/below ``sober_probability`` and normal posture — held for a dwell time, and never before the
-minimum lock time. Readings arrive when sampled (each purchase, each refresh), so the dwell counts
-from the first good reading; a bad reading in between resets it.
+minimum lock time. Readings arrive when sampled (each purchase, each refresh, each room frame), so
+the dwell counts from the first good reading; a bad reading in between resets it.
+
+This is the ONE hysteresis between "drunk" and "recovered". The sobriety tracker
+(``soberpay.domain.sobriety.SobrietyTracker``) only smooths and debounces the camera's P(drunk) into
+a verdict per frame (drunk / sober / abstain) and does not latch. One is enough because the tag is
+what payments act on: it is persisted (a restarted camera process forgets nothing), it also holds
+staff and warning tags and the minimum lock, and its recovery rule already requires the guest to be
+back in the sober band, similar to their own normal, for the dwell time. A second latch in series
+(as before) only made recovery wait for two dwell times and could disagree with this one. The
+thresholds are defined once in ``Settings``: the P(drunk) band in ``sobriety``, the recovery
+similarity and dwell (with the minimum lock) in ``payment``.
 
 The *risk level* (low / elevated / high) is reported with every decision: consumption anomalies
 (spending, BAC estimate, LSTM behaviour score) or abnormal posture alone raise it to elevated and
@@ -196,7 +206,7 @@ def step(
     lines: list[str] = []
     if sobriety is not None:
         posture = sobriety.posture_abnormal
-        if sobriety.judged_drunk is not None:  # the tracker's smoothed, hysteresis-filtered verdict wins
+        if sobriety.judged_drunk is not None:  # the tracker's smoothed, debounced verdict wins
             drunk = sobriety.judged_drunk
         elif sobriety.p_drunk is not None and sobriety.p_drunk >= policy.drunk_probability:
             drunk = True

@@ -1,4 +1,4 @@
-"""Sobriety judgement: per-guest baselines, method rules, hysteresis, recovery, abnormal-pattern book.
+"""Sobriety judgement: per-guest baselines, method rules, a debounced drunk verdict, abnormal-pattern book.
 
 Pure Python (no numpy): adapters turn frames into floats; this module turns floats into decisions
 that carry their evidence. Nothing here is a trigger on its own: the fusion probability drives the
@@ -281,7 +281,7 @@ class AbnormalPatternBook:
 
 
 # --------------------------------------------------------------------------------------------------
-# Judgement over time: hysteresis and recovery
+# Judgement over time: a debounced verdict (the latch and the recovery are the risk machine's)
 # --------------------------------------------------------------------------------------------------
 
 
@@ -289,11 +289,9 @@ class AbnormalPatternBook:
 class SobrietyPolicy:
     sober_probability: float = 0.3  # P(drunk) ≤ this → sober
     drunk_probability: float = 0.7  # P(drunk) ≥ this (for enter_seconds) → drunk; between → abstain
-    enter_seconds: float = 10.0  # hysteresis: how long P must stay high before DRUNK
+    enter_seconds: float = 10.0  # debounce: how long P must stay high before DRUNK
     smoothing_seconds: float = 5.0  # EMA time constant on P(drunk)
-    recovery_similarity: float = 0.9  # similarity to the guest's normal needed to recover
-    recovery_dwell_seconds: float = 300.0  # ... held this long
-    max_gap_seconds: float = 5.0  # longer gaps reset the running timers
+    max_gap_seconds: float = 5.0  # longer gaps reset the running timer
     # Entering DRUNK needs a corroborating signal besides facial colour: alcohol flush (common in
     # East Asian guests after little alcohol) or lighting must never decide on its own.
     require_corroboration: bool = True
@@ -301,7 +299,7 @@ class SobrietyPolicy:
     def __post_init__(self) -> None:
         if not 0.0 <= self.sober_probability <= self.drunk_probability <= 1.0:
             raise ValueError("need 0 ≤ sober_probability ≤ drunk_probability ≤ 1")
-        if self.enter_seconds < 0 or self.recovery_dwell_seconds < 0 or self.smoothing_seconds < 0:
+        if self.enter_seconds < 0 or self.smoothing_seconds < 0:
             raise ValueError("durations must be non-negative")
 
     def band(self, p: float) -> SobrietyState:
@@ -343,7 +341,7 @@ class SobrietyJudgement:
     posture_abnormal: bool
     similarity_to_normal: float | None
     evidence: tuple[Evidence, ...] = ()
-    recovered: bool = False  # True exactly on the judgement where DRUNK ended by recovery
+    recovered: bool = False  # True exactly on the judgement where DRUNK ended (P left the drunk band)
     reason: str = ""
 
     @property
@@ -359,15 +357,23 @@ class SobrietyJudgement:
 
 @dataclass
 class SobrietyTracker:
-    """State machine over time. DRUNK latches: it needs P ≥ drunk_probability for ``enter_seconds``
-    to enter, and similarity to the guest's normal ≥ ``recovery_similarity`` (with P below the drunk
-    line) for ``recovery_dwell_seconds`` to leave ("recovered")."""
+    """Turns a stream of fused P(drunk) into a debounced verdict per observation.
+
+    DRUNK needs the smoothed P ≥ ``drunk_probability`` for ``enter_seconds`` and a corroborating
+    signal besides facial colour; it lasts while P stays in the drunk band. SOBER is P ≤
+    ``sober_probability``; in between (or without a signal) the verdict is ABSTAIN.
+
+    There is deliberately no latch and no recovery dwell here: the payment risk machine
+    (``soberpay.domain.risk``) is the one hysteresis that keeps a guest tagged until they have been
+    back to their own normal for the dwell time. Its state is persisted, covers staff and
+    warning tags and the minimum lock; a second latch in series only added its dwell to the risk
+    machine's (recovery took two dwell times) and was lost whenever the camera process restarted.
+    """
 
     policy: SobrietyPolicy = field(default_factory=SobrietyPolicy)
     _smoothed: float | None = None
     _last_at: float | None = None
     _high_since: float | None = None
-    _normal_since: float | None = None
     _drunk: bool = False
 
     @property
@@ -381,7 +387,6 @@ class SobrietyTracker:
             raise ValueError("observations must be in time order")
         if gap is not None and gap > pol.max_gap_seconds:
             self._high_since = None
-            self._normal_since = None
         if obs.p_drunk is not None:
             p = min(1.0, max(0.0, obs.p_drunk))
             if self._smoothed is None or gap is None or pol.smoothing_seconds == 0:
@@ -392,38 +397,17 @@ class SobrietyTracker:
         self._last_at = obs.at
         sp = self._smoothed if obs.p_drunk is not None else None
 
-        recovered = False
-        if self._drunk:
-            sim = obs.similarity_to_normal
-            normal_now = (
-                sim is not None and sim >= pol.recovery_similarity and (sp is None or sp < pol.drunk_probability)
-            )
-            if normal_now:
-                if self._normal_since is None:
-                    self._normal_since = obs.at
-                if obs.at - self._normal_since >= pol.recovery_dwell_seconds:
-                    self._drunk = False
-                    self._normal_since = None
-                    self._high_since = None
-                    recovered = True
-            else:
-                self._normal_since = None
-            if self._drunk:
-                held = 0.0 if self._normal_since is None else obs.at - self._normal_since
-                reason = (
-                    f"drunk (latched); normal for {held:.0f}/{pol.recovery_dwell_seconds:.0f} s"
-                    if held
-                    else "drunk (latched) until similarity to own normal "
-                    f"≥ {pol.recovery_similarity:.2f} for {pol.recovery_dwell_seconds:.0f} s"
-                )
-                return self._judge(obs, SobrietyState.DRUNK, sp, reason)
+        was_drunk = self._drunk
+        if was_drunk and sp is not None and sp >= pol.drunk_probability:
+            return self._judge(obs, SobrietyState.DRUNK, sp, "P(drunk) still high")
+        self._drunk = False
+        ended = was_drunk  # DRUNK ends here: P left the drunk band (or the signal is gone)
 
         if sp is None:
-            state = SobrietyState.ABSTAIN
-            reason = "recovered; no usable signal" if recovered else "no usable face or pose signal"
-            return self._judge(obs, state, sp, reason, recovered)
+            self._high_since = None
+            return self._judge(obs, SobrietyState.ABSTAIN, sp, "no usable face or pose signal", ended)
 
-        if sp >= pol.drunk_probability and not recovered and pol.require_corroboration and not obs.corroborated:
+        if sp >= pol.drunk_probability and pol.require_corroboration and not obs.corroborated:
             self._high_since = None
             return self._judge(
                 obs,
@@ -432,7 +416,7 @@ class SobrietyTracker:
                 "P(drunk) high but nothing besides facial colour differs from the guest's own normal; "
                 "colour never decides alone (alcohol flush, lighting): ask staff",
             )
-        if sp >= pol.drunk_probability and not recovered:
+        if sp >= pol.drunk_probability:
             if self._high_since is None:
                 self._high_since = obs.at
             held = obs.at - self._high_since
@@ -443,14 +427,12 @@ class SobrietyTracker:
                 obs,
                 SobrietyState.ABSTAIN,
                 sp,
-                f"P(drunk) high for {held:.0f}/{pol.enter_seconds:.0f} s (hysteresis)",
+                f"P(drunk) high for {held:.0f}/{pol.enter_seconds:.0f} s (debounce)",
             )
         self._high_since = None
         if sp <= pol.sober_probability:
-            reason = "recovered: similar to own normal for the dwell time" if recovered else "P(drunk) low"
-            return self._judge(obs, SobrietyState.SOBER, sp, reason, recovered)
-        reason = "recovered; P(drunk) in reject band" if recovered else "P(drunk) in reject band: ask staff"
-        return self._judge(obs, SobrietyState.ABSTAIN, sp, reason, recovered)
+            return self._judge(obs, SobrietyState.SOBER, sp, "P(drunk) low", ended)
+        return self._judge(obs, SobrietyState.ABSTAIN, sp, "P(drunk) in reject band: ask staff", ended)
 
     def _judge(
         self,
@@ -471,36 +453,6 @@ class SobrietyTracker:
             recovered=recovered,
             reason=reason,
         )
-
-
-# --------------------------------------------------------------------------------------------------
-# What the payment risk engine consumes
-# --------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SobrietyReading:
-    """The three numbers the payments domain uses (through its sobriety port), plus the state."""
-
-    customer_id: str
-    p_drunk: float | None
-    posture_abnormal: bool
-    similarity_to_normal: float | None
-    state: SobrietyState
-    at: float
-    reason: str = ""
-
-
-def reading_from_judgement(customer_id: str, judgement: SobrietyJudgement) -> SobrietyReading:
-    return SobrietyReading(
-        customer_id=customer_id,
-        p_drunk=judgement.p_drunk,
-        posture_abnormal=judgement.posture_abnormal,
-        similarity_to_normal=judgement.similarity_to_normal,
-        state=judgement.state,
-        at=judgement.at,
-        reason=judgement.explain(),
-    )
 
 
 def posture_abnormal(
@@ -537,7 +489,6 @@ __all__ = [
     "PatternUpdate",
     "SobrietyJudgement",
     "SobrietyPolicy",
-    "SobrietyReading",
     "SobrietyState",
     "SobrietyTracker",
     "angle_change_rate",
@@ -546,7 +497,6 @@ __all__ = [
     "cosine_similarity",
     "isolation_score",
     "posture_abnormal",
-    "reading_from_judgement",
     "similarity_to_baseline",
     "trunk_tilt_flag",
 ]

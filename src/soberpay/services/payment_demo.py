@@ -72,6 +72,7 @@ def run_payment_walkthrough(container: Any, console: Console, ids: dict[str, str
         catalogue=load_catalogue(settings.catalogue_file),
         sobriety=sobriety,
         behaviour=behaviour,
+        sobriety_settings=container.settings.sobriety,
     )
     face = read_asset("faces", "obama3.jpg")  # not one of the enrolment photos
     n = iter(range(1, 1000))

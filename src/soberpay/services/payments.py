@@ -32,7 +32,7 @@ from soberpay.adapters.db.audit import append_audit
 from soberpay.adapters.db.identity_tables import AuditRow
 from soberpay.adapters.db.payment_repository import PaymentRepository, new_id
 from soberpay.adapters.db.payment_tables import NotificationRow, OrderRow, PendingRequestRow, VisitRow
-from soberpay.config import PaymentSettings
+from soberpay.config import PaymentSettings, SobrietySettings
 from soberpay.domain.bac import BacAssumptions, Drink, estimate_bac
 from soberpay.domain.behaviour import BehaviourEvent, BehaviourScorer, encode_sequence
 from soberpay.domain.catalogue import Catalogue, Item, TierPolicy, fen_to_yuan, tier_of
@@ -284,6 +284,7 @@ class PaymentService:
         behaviour: BehaviourScorer | None = None,
         id_factory: Callable[[], str] = new_id,
         fault: Callable[[str], None] | None = None,
+        sobriety_settings: SobrietySettings | None = None,
     ) -> None:
         self._sessions = session_factory
         self._identity = identity
@@ -298,9 +299,10 @@ class PaymentService:
         s = settings
         self.tier_policy = TierPolicy(s.high_price_threshold_fen, s.lock_liquor_when_tagged)
         self.password_policy = PasswordPolicy(s.password_max_failures, s.password_lockout_minutes)
+        band = sobriety_settings or SobrietySettings()  # the P(drunk) band is defined once, in sobriety
         self.risk_policy = RiskPolicy(
-            s.drunk_probability,
-            s.sober_probability,
+            band.drunk_probability,
+            band.sober_probability,
             s.recovery_similarity,
             s.recovery_dwell_seconds,
             s.min_lock_seconds,
@@ -598,15 +600,20 @@ class PaymentService:
         *,
         password: str | None = None,
         face_image: bytes | None = None,
+        actor: str = "guest",
+        room_id: str | None = None,
     ) -> PaymentResult:
         """For a caller that already identified the guest (e.g. a staff terminal): evidence is optional
-        for untagged guests, and a tagged guest needs ``face_image`` + ``password`` (dual verification)."""
+        for untagged guests, and a tagged guest needs ``face_image`` + ``password`` (dual verification).
+        ``actor`` (e.g. ``room:r1``) and ``room_id`` go into the audit log."""
         validate_idempotency_key(idempotency_key)
         self.catalogue.get(sku)
         validate_quantity(quantity)
         self._customer(customer_id)
         auth = self._face_auth(customer_id, face_image, method="customer_id")
-        return self._retrying(lambda: self._purchase(customer_id, sku, quantity, idempotency_key, auth, password))
+        return self._retrying(
+            lambda: self._purchase(customer_id, sku, quantity, idempotency_key, auth, password, actor, room_id)
+        )
 
     def _face_auth(self, customer_id: str, face_image: bytes | None, method: str) -> Auth:
         consent = self._identity.has_consent(customer_id, FACE_PAYMENT)
@@ -628,7 +635,17 @@ class PaymentService:
             return False  # not checked: decide_purchase reports the lockout
         return bool(self._identity.check_password(customer_id, password))
 
-    def _purchase(self, cid: str, sku: str, quantity: int, key: str, auth: Auth, password: str | None) -> PaymentResult:
+    def _purchase(
+        self,
+        cid: str,
+        sku: str,
+        quantity: int,
+        key: str,
+        auth: Auth,
+        password: str | None,
+        actor: str = "guest",
+        room_id: str | None = None,
+    ) -> PaymentResult:
         item = self.catalogue.get(sku)
         customer = self._customer(cid)
         pw_ok = self._check_password(cid, password)
@@ -643,7 +660,7 @@ class PaymentService:
             prior = replay(repo.stored(key), "purchase", fp)
             if prior is not None:
                 return PaymentResult.from_dict(dict(prior), replayed=True)
-            visit = self._visit(repo, cid, now, "guest")
+            visit = self._visit(repo, cid, now, actor)
             self._expire_due(repo, now, cid)
             before = repo.risk(cid)
             consumption = self._consumption(repo, customer, visit, now, (item, quantity))
@@ -693,14 +710,16 @@ class PaymentService:
                     self.settings.pending_expiry_minutes,
                 )
                 repo.add_pending(req)
+            where = {"room_id": room_id} if room_id is not None else {}
             for ev in decision.events:
                 self._audit(
                     repo,
                     now,
-                    "guest",
+                    actor,
                     ev.action,
                     cid,
                     **ev.details,
+                    **where,
                     outcome=decision.outcome.value,
                     explanation=decision.explanation,
                     order_id=order_id,
@@ -850,6 +869,7 @@ class PaymentService:
         *,
         password: str | None = None,
         face_image: bytes | None = None,
+        actor: str = "guest",
     ) -> PaymentResult:
         """The recovered guest confirms a suspended request: charged now at the original price."""
         key = validate_idempotency_key(idempotency_key)
@@ -886,7 +906,7 @@ class PaymentService:
                 if res.locked_now:
                     repo.notify(now, "lockout", cid, f"guest {cid[:8]}: {res.explanation}")
                 if not res.ok:
-                    self._audit(repo, now, "guest", "pending.password_rejected", cid, request_id=request_id)
+                    self._audit(repo, now, actor, "pending.password_rejected", cid, request_id=request_id)
                     return PaymentResult(
                         Outcome.LOCKED_OUT.value if res.locked_now else Outcome.PASSWORD_REJECTED.value,
                         "wrong_password",
@@ -896,7 +916,7 @@ class PaymentService:
                         balance_fen=repo.balance_of(account),
                     )
             if face_ok is False:
-                self._audit(repo, now, "guest", "pending.face_rejected", cid, request_id=request_id)
+                self._audit(repo, now, actor, "pending.face_rejected", cid, request_id=request_id)
                 return PaymentResult(
                     Outcome.FACE_REJECTED.value,
                     "face_mismatch",
@@ -949,7 +969,7 @@ class PaymentService:
             self._audit(
                 repo,
                 now,
-                "guest",
+                actor,
                 action,
                 cid,
                 request_id=request_id,
@@ -1161,10 +1181,13 @@ class PaymentService:
         *,
         password: str | None = None,
         face_image: bytes | None = None,
+        actor: str = "guest",
     ) -> PaymentResult:
         """The recovered guest confirms a suspended request (face or password): charged at the original price."""
         return self._retrying(
-            lambda: self._confirm_pending_once(request_id, idempotency_key, password=password, face_image=face_image)
+            lambda: self._confirm_pending_once(
+                request_id, idempotency_key, password=password, face_image=face_image, actor=actor
+            )
         )
 
     def checkout(

@@ -104,8 +104,6 @@ def policy_from_settings(s: SobrietySettings) -> SobrietyPolicy:
         drunk_probability=s.drunk_probability,
         enter_seconds=s.enter_seconds,
         smoothing_seconds=s.smoothing_seconds,
-        recovery_similarity=s.recovery_similarity,
-        recovery_dwell_seconds=s.recovery_dwell_seconds,
         require_corroboration=s.require_corroboration,
     )
 

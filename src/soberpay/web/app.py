@@ -1,6 +1,6 @@
 """``create_app(container)``: the FastAPI application factory (composition happens in ``bootstrap``).
 
-One exception handler maps ``soberpay.errors.*`` to HTTP status codes with a JSON body
+One exception handler maps ``soberpay.errors.*`` to HTTP by each error's ``http_status`` with a JSON body
 ``{"error": code, "message": text}``; request validation errors become 422 with the same shape.
 """
 
@@ -21,7 +21,6 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from soberpay import errors
-from soberpay.web import auth as web_auth
 from soberpay.web.auth import AuthStore, RateLimits, Signer, load_or_create_secret
 from soberpay.web.context import WebContext
 from soberpay.web.i18n import install_i18n
@@ -40,30 +39,6 @@ CSP = (
     "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; object-src 'none'; "
     "base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 )
-
-STATUS: list[tuple[type[errors.SoberpayError], int]] = [
-    (web_auth.RateLimited, 429),
-    (web_auth.CsrfFailed, 403),
-    (web_auth.Forbidden, 403),
-    (web_auth.Unauthenticated, 401),
-    (errors.LockedOut, 423),
-    (errors.AuthError, 401),
-    (errors.BadImage, 400),
-    (errors.InvalidInput, 400),
-    (errors.FaceError, 422),
-    (errors.NotFound, 404),
-    (errors.Conflict, 409),
-    (errors.ConsentRequired, 403),
-    (errors.PaymentRefused, 402),
-    (errors.ConfigError, 503),
-]
-
-
-def status_for(exc: errors.SoberpayError) -> int:
-    for cls, code in STATUS:
-        if isinstance(exc, cls):
-            return code
-    return 400
 
 
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
@@ -190,8 +165,8 @@ def create_app(container: Container, *, payments: PaymentsPort | None = None, ru
 
     @app.exception_handler(errors.SoberpayError)
     async def _domain_error(request: Request, exc: errors.SoberpayError) -> JSONResponse:
-        status = status_for(exc)
-        if isinstance(exc, web_auth.RateLimited):
+        status = exc.http_status
+        if isinstance(exc, errors.RateLimited):
             web.metrics.rate_limited.labels(request.url.path.rsplit("/", 1)[-1]).inc()
         headers = {"Retry-After": str(int(exc.context.get("retry_after", 1)) + 1)} if status == 429 else None
         return JSONResponse(error_body(exc.code, exc.message, **exc.context), status_code=status, headers=headers)

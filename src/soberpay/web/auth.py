@@ -32,29 +32,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from soberpay.adapters.db.audit import append_audit
 from soberpay.adapters.db.web_tables import DeviceTokenRow, RoomRow, StaffAccountRow
-from soberpay.errors import AuthError, Conflict, InvalidInput, NotFound, SoberpayError
+from soberpay.errors import AuthError, Conflict, CsrfFailed, Forbidden, InvalidInput, NotFound, RateLimited
 from soberpay.ports import Clock, PasswordHasher
 
 ROLES = ("cashier", "manager")
 SESSION_COOKIE = "sp_session"
 ROOM_COOKIE = "sp_room"
 LANG_COOKIE = "sp_lang"
-
-
-class Unauthenticated(AuthError):
-    code = "unauthenticated"
-
-
-class Forbidden(SoberpayError):
-    code = "forbidden"
-
-
-class CsrfFailed(SoberpayError):
-    code = "csrf_failed"
-
-
-class RateLimited(SoberpayError):
-    code = "rate_limited"
 
 
 @dataclass(frozen=True)
@@ -190,10 +174,6 @@ class AuthStore:
         with self._sessions() as session:
             row = session.get(StaffAccountRow, staff_id)
             return row if row is not None and not row.disabled else None
-
-    def list_staff(self) -> list[StaffAccountRow]:
-        with self._sessions() as session:
-            return list(session.scalars(select(StaffAccountRow).order_by(StaffAccountRow.id)))
 
     # --- rooms and device tokens ------------------------------------------------------------
 

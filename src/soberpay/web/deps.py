@@ -7,15 +7,13 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
+from soberpay.errors import CsrfFailed, Forbidden, Unauthenticated
 from soberpay.web.auth import (
     ROOM_COOKIE,
     SESSION_COOKIE,
-    CsrfFailed,
-    Forbidden,
     GuestPrincipal,
     RoomPrincipal,
     StaffPrincipal,
-    Unauthenticated,
     csrf_ok,
 )
 from soberpay.web.context import WebContext

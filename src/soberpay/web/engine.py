@@ -13,15 +13,14 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from soberpay.errors import NotFound
+from soberpay.services.payments import RiskView
 from soberpay.web.i18n import item_name_zh
 from soberpay.web.ports import (
     AlertView,
-    BillLine,
     BillView,
     MenuItem,
     PendingView,
     PurchaseOutcome,
-    RiskView,
     SobrietyPoint,
 )
 from soberpay.web.rooms import GuestJudgement
@@ -78,10 +77,6 @@ class ServicePayments:
             p.id, p.customer_id, p.sku, p.name, p.quantity, p.amount_fen, p.reason, p.created_at, str(status)
         )
 
-    @staticmethod
-    def _risk(v: Any) -> RiskView:
-        return RiskView(v.customer_id, v.state, v.level, v.tag_reason, v.explanation, tuple(v.signals), len(v.pending))
-
     # --- PaymentsPort --------------------------------------------------------------------------
 
     def menu(self) -> list[MenuItem]:
@@ -115,12 +110,19 @@ class ServicePayments:
         actor: str,
     ) -> PurchaseOutcome:
         r = self.service.purchase(
-            customer_id, item_id, quantity, idempotency_key, password=password, face_image=face_image
+            customer_id,
+            item_id,
+            quantity,
+            idempotency_key,
+            password=password,
+            face_image=face_image,
+            actor=actor,
+            room_id=room_id,
         )
         return self._outcome(r)
 
     def risk(self, customer_id: str) -> RiskView:
-        return self._risk(self.service.risk_status(customer_id))
+        return self.service.risk_status(customer_id)
 
     def pending(self, customer_id: str | None = None) -> list[PendingView]:
         return [self._pending(p) for p in self.service.list_pending(customer_id, include_closed=False)]
@@ -141,7 +143,9 @@ class ServicePayments:
         actor: str,
     ) -> PurchaseOutcome:
         self._own(pending_id, customer_id)
-        r = self.service.confirm_pending(pending_id, idempotency_key, password=password, face_image=face_image)
+        r = self.service.confirm_pending(
+            pending_id, idempotency_key, password=password, face_image=face_image, actor=actor
+        )
         return self._outcome(r)
 
     def discard_pending(self, pending_id: str, *, customer_id: str, actor: str) -> PendingView:
@@ -151,9 +155,9 @@ class ServicePayments:
     def override(self, customer_id: str, *, action: str, reason: str, actor: str) -> RiskView:
         name = _staff_name(actor)
         if action == "tag":
-            return self._risk(self.service.staff_tag(customer_id, reason, name))
+            return self.service.staff_tag(customer_id, reason, name)
         if action == "untag":
-            return self._risk(self.service.staff_untag(customer_id, reason, name))
+            return self.service.staff_untag(customer_id, reason, name)
         self.service.staff_unlock(customer_id, reason, name)
         return self.risk(customer_id)
 
@@ -173,8 +177,7 @@ class ServicePayments:
 
     @staticmethod
     def _bill(b: Any, closed: bool, balance: int) -> BillView:
-        lines = tuple(BillLine(x.at, x.sku, x.name, x.quantity, x.amount_fen) for x in b.lines)
-        return BillView(b.customer_id, b.visit_id, lines, b.total_fen, closed, balance, tuple(b.discarded))
+        return BillView(b.customer_id, b.visit_id, tuple(b.lines), b.total_fen, closed, balance, tuple(b.discarded))
 
     def bill(self, customer_id: str) -> BillView:
         balance = self.service.balance(customer_id)
@@ -230,7 +233,7 @@ class ServicePayments:
         from soberpay.domain.risk import SobrietyObservation
 
         obs = SobrietyObservation(p_drunk, posture_abnormal, similarity, judged_drunk, evidence)
-        view = self._risk(self.service.refresh_risk(customer_id, obs))
+        view = self.service.refresh_risk(customer_id, obs)
         with self._lock:
             series = self._timeline.setdefault(customer_id, deque(maxlen=TIMELINE_POINTS))
             series.append(SobrietyPoint(self._clock.now(), p_drunk, view.state, similarity))
@@ -275,4 +278,3 @@ class SobrietyRoomMonitor:
             judged_drunk=None if state == "abstain" else state == "drunk",
             evidence=(j.explain() if hasattr(j, "explain") else state)[:300],
         )
-

@@ -1,7 +1,8 @@
 """What the web layer needs from the payment engine and the sobriety monitor, as small Protocols.
 
 The web routes only talk to these; ``soberpay.web.engine`` adapts the real payment service
-(``soberpay.services.payments.PaymentService``) to them.
+(``soberpay.services.payments.PaymentService``) to them. A concept the services already model
+(``RiskView``, ``BillLine``) is used as is, not copied here.
 """
 
 from __future__ import annotations
@@ -9,6 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
+
+from soberpay.domain.ledger import BillLine
+from soberpay.services.payments import RiskView
 
 
 @dataclass(frozen=True)
@@ -55,21 +59,6 @@ class PendingView:
 
 
 @dataclass(frozen=True)
-class RiskView:
-    customer_id: str
-    state: str  # normal | tagged | recovering
-    level: str  # low | elevated | high
-    reason: str
-    explanation: str
-    signals: tuple[str, ...] = ()
-    pending_count: int = 0
-
-    @property
-    def high_price_locked(self) -> bool:
-        return self.state != "normal"
-
-
-@dataclass(frozen=True)
 class AlertView:
     id: int
     at: datetime
@@ -78,15 +67,6 @@ class AlertView:
     customer_id: str | None = None
     room_id: str | None = None
     acknowledged: bool = False
-
-
-@dataclass(frozen=True)
-class BillLine:
-    at: datetime
-    item_id: str
-    item_name: str
-    quantity: int
-    amount_fen: int
 
 
 @dataclass(frozen=True)

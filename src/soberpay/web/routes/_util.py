@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import UploadFile
 
 from soberpay.errors import BadImage, InvalidInput
-from soberpay.web.ports import AlertView, PendingView, PurchaseOutcome, RiskView
+from soberpay.services.payments import RiskView
+from soberpay.web.ports import AlertView, PendingView, PurchaseOutcome
 from soberpay.web.schemas import AlertOut, PendingOut, PurchaseOut, RiskOut
 
 
@@ -22,16 +23,21 @@ def mask_phone(phone: str) -> str:
     return phone[:3] + "****" + phone[-4:] if len(phone) >= 7 else "***"
 
 
+def high_price_locked(r: RiskView) -> bool:
+    """High-price items are locked in every state but normal (tagged, recovering)."""
+    return r.state != "normal"
+
+
 def risk_out(r: RiskView) -> RiskOut:
     return RiskOut(
         guest_id=r.customer_id,
         state=r.state,
         level=r.level,
-        reason=r.reason,
+        reason=r.tag_reason,
         explanation=r.explanation,
         signals=list(r.signals),
-        high_price_locked=r.high_price_locked,
-        pending_count=r.pending_count,
+        high_price_locked=high_price_locked(r),
+        pending_count=len(r.pending),
     )
 
 

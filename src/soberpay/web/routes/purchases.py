@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from soberpay.errors import AuthError, InvalidInput, NotFound
 from soberpay.web.deps import GuestTokenHeader, Room, Web, require_guest_in_room
-from soberpay.web.routes._util import pending_out, purchase_out, read_upload, require_key, risk_out
+from soberpay.web.routes._util import high_price_locked, pending_out, purchase_out, read_upload, require_key, risk_out
 from soberpay.web.schemas import (
     ErrorOut,
     IdentifiedOut,
@@ -46,7 +46,7 @@ def _identified(web: Web, room_id: str, guest_id: str, explanation: str, similar
         name=customer.name,
         guest_token=web.guest_token(guest_id, room_id),
         risk_state=risk.state,
-        high_price_locked=risk.high_price_locked,
+        high_price_locked=high_price_locked(risk),
         explanation=explanation,
         similarity=similarity,
     )

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, status
 
-from soberpay.web.auth import Unauthenticated
+from soberpay.errors import Unauthenticated
 from soberpay.web.deps import Manager, MaybeRoom, MaybeStaff, Staff, Web
 from soberpay.web.schemas import DeviceTokenOut, ErrorOut, RoomIn, RoomOut, RoomStateOut
 

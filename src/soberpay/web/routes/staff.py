@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from soberpay.adapters.db.identity_tables import AuditRow
 from soberpay.web.auth import SESSION_COOKIE
 from soberpay.web.deps import Manager, Staff, Web, client_ip
-from soberpay.web.routes._util import alert_out, pending_out, require_key, risk_out
+from soberpay.web.routes._util import alert_out, high_price_locked, pending_out, require_key, risk_out
 from soberpay.web.schemas import (
     AlertOut,
     AuditOut,
@@ -145,9 +145,9 @@ def list_guests(staff: Staff, web: Web) -> list[dict[str, Any]]:
                 "name": c.name,
                 "state": r.state,
                 "level": r.level,
-                "reason": r.reason,
-                "high_price_locked": r.high_price_locked,
-                "pending": r.pending_count,
+                "reason": r.tag_reason,
+                "high_price_locked": high_price_locked(r),
+                "pending": len(r.pending),
                 "balance_fen": web.payments.balance(c.id),
             }
         )
@@ -301,7 +301,7 @@ def _bill_out(b: Any) -> BillOut:
         balance_fen=b.balance_fen,
         discarded=list(b.discarded),
         lines=[
-            BillLineOut(at=x.at, item_id=x.item_id, item_name=x.item_name, quantity=x.quantity, amount_fen=x.amount_fen)
+            BillLineOut(at=x.at, item_id=x.sku, item_name=x.name, quantity=x.quantity, amount_fen=x.amount_fen)
             for x in b.lines
         ],
     )
