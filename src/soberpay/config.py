@@ -258,7 +258,9 @@ class Settings(BaseSettings):
     database_url: str | None = Field(None, description="SQLAlchemy URL; default SQLite in data_dir")
     embedder: Literal["sface", "dlib", "autoencoder"] = Field("sface", description="face embedder used for templates")
     template_key: str | None = Field(None, description="base64 AES-256 key; else a 0600 file in data_dir")
-    env: Literal["dev", "test", "prod"] = Field("dev", description="deployment kind (informational: no code reads it yet)")
+    env: Literal["dev", "test", "prod"] = Field(
+        "dev", description="deployment kind (informational: no code reads it yet)"
+    )
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
     payment: PaymentSettings = Field(default_factory=PaymentSettings)
     sobriety: SobrietySettings = Field(default_factory=SobrietySettings)
