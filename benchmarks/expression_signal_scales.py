@@ -42,7 +42,7 @@ from soberpay.adapters.sobriety.face_signals import (  # noqa: E402
     path_speed,
 )
 from soberpay.adapters.sobriety.features import EXPRESSION_FEATURES, EXPRESSION_FPS  # noqa: E402
-from soberpay.services.sobriety import FrameAnalyzer  # noqa: E402
+from soberpay.adapters.sobriety.monitor import FrameAnalyzer  # noqa: E402
 
 FACE_DIR = ROOT / "src" / "soberpay" / "assets" / "faces"
 SAMPLES = ROOT.parent / "shared" / "data" / "samples"
