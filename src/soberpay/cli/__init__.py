@@ -7,6 +7,7 @@ from soberpay.cli import (  # noqa: F401  (imported for their command registrati
     evaluate_thermal,
     identity,
     payments,
+    rooms,
     serve,
     sobriety,
     train_behaviour,
