@@ -93,8 +93,9 @@ def _time_raw(frames: list[np.ndarray], max_side: int) -> tuple[float, int]:
 
 
 def _time_pipeline(frames: list[np.ndarray], fps: float, max_side: int, pose_every: int) -> tuple[float, dict]:
+    from soberpay.adapters.sobriety.analyzer import FrameAnalyzer
     from soberpay.adapters.sobriety.fusion import FusionModel
-    from soberpay.adapters.sobriety.monitor import FrameAnalyzer, GuestMonitor
+    from soberpay.adapters.sobriety.monitor import GuestMonitor
     from soberpay.adapters.sobriety.pose import PoseCnnEmbedder
     from soberpay.config import SobrietySettings
 

@@ -131,7 +131,7 @@ class Container:
     @cached_property
     def sobriety(self) -> SobrietyService:
         """Sobriety monitoring (issue 5): per-guest monitors behind sobriety_monitoring consent."""
-        from soberpay.adapters.sobriety.monitor import VisionGuestMonitors
+        from soberpay.adapters.sobriety.guests import VisionGuestMonitors
         from soberpay.adapters.sobriety.store import SqlSobrietyStore
         from soberpay.domain.identity import ConsentPurpose
         from soberpay.services.sobriety import SobrietyService

@@ -119,7 +119,7 @@ def test_judgements_and_baseline_persist(sql_store: SqlSobrietyStore) -> None:
 
 
 def test_service_requires_consent_and_serves_payments_port() -> None:
-    from soberpay.adapters.sobriety.monitor import VisionGuestMonitors
+    from soberpay.adapters.sobriety.guests import VisionGuestMonitors
     from soberpay.domain.risk import SobrietyObservation
     from soberpay.services.sobriety import SobrietyService
 

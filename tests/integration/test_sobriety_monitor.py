@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from soberpay.adapters.sobriety.analyzer import FrameAnalysis
 from soberpay.adapters.sobriety.fusion import FusionModel
-from soberpay.adapters.sobriety.monitor import Assessment, FrameAnalysis, GuestMonitor
+from soberpay.adapters.sobriety.monitor import Assessment, GuestMonitor
 from soberpay.adapters.sobriety.pose import PoseCnnEmbedder, PoseFrame
 from soberpay.config import SobrietySettings
 from soberpay.domain.sobriety import SobrietyState
@@ -117,7 +118,7 @@ def test_service_processes_frames_captures_and_persists() -> None:
     from datetime import UTC, datetime
 
     from soberpay.adapters.crypto import AesGcmKeyRing
-    from soberpay.adapters.sobriety.monitor import VisionGuestMonitors
+    from soberpay.adapters.sobriety.guests import VisionGuestMonitors
     from soberpay.adapters.sobriety.store import InMemorySobrietyStore
     from soberpay.services.sobriety import SobrietyService
 

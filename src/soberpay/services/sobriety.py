@@ -3,7 +3,7 @@ judgements, and the payments' ``SobrietySignal`` port (``latest``).
 
 The service is pure: frames are opaque to it. The array work (Face Mesh + Pose per frame, the guest's
 own baseline and normal pose model, fusion into P(drunk)) lives behind the ``GuestMonitors`` port,
-implemented by ``soberpay.adapters.sobriety.monitor.VisionGuestMonitors`` and handed in by the
+implemented by ``soberpay.adapters.sobriety.guests.VisionGuestMonitors`` and handed in by the
 composition root. ``risk_observation`` is the one conversion of a sobriety judgement into the
 payments' risk input; the room pipeline and ``latest`` both use it.
 

@@ -1,49 +1,32 @@
-"""Per-frame sobriety analysis and per-guest monitors: the array work behind ``SobrietyService``.
+"""Per-guest sobriety monitors: the array work behind ``SobrietyService``.
 
-``FrameAnalyzer`` runs Face Mesh + Pose on one frame; ``GuestMonitor`` keeps one guest's signal
-windows, own baseline, normal pose model and tracker and turns them into an ``Assessment`` about
-once per second. ``VisionGuestMonitors`` is the service's ``GuestMonitors`` port: it opens a monitor
-for a guest (restoring their encrypted normal from the store), saves it back, and captures the
-consent-gated feature record. The CLI and the benchmarks use ``FrameAnalyzer``/``GuestMonitor`` directly.
+``GuestMonitor`` keeps one guest's signal windows (from ``analyzer.FrameAnalyzer``), own baseline,
+normal pose model and tracker, and turns them into an ``Assessment`` about once per second
+(``guests.py`` serves monitors to ``SobrietyService``). The CLI and the benchmarks use it directly.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
-from datetime import datetime
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
-import numpy.typing as npt
 
-from soberpay.adapters.sobriety.capture import CaptureResult, FeatureRecordCapturer
-from soberpay.adapters.sobriety.face_signals import (
-    FaceFrame,
-    FaceMeshSignals,
-    FaceSignalWindow,
-    grey_world_gains,
-)
-from soberpay.adapters.sobriety.features import BASELINE_FEATURES, FACE_FEATURES, POSE_FEATURES
+from soberpay.adapters.sobriety.analyzer import FrameAnalysis
+from soberpay.adapters.sobriety.face_signals import FaceSignalWindow
+from soberpay.adapters.sobriety.features import BASELINE_FEATURES
 from soberpay.adapters.sobriety.fusion import FusionModel, fusion_vector
 from soberpay.adapters.sobriety.pose import (
     NormalCheck,
     PoseCnnEmbedder,
-    PoseEstimator,
-    PoseFrame,
     PoseNormalModel,
     PoseTimeSeries,
     PoseWindowFeatures,
 )
-from soberpay.adapters.sobriety.store import (
-    PersistentPatternBook,
-    SobrietyStore,
-    decrypt_json,
-    encrypt_json,
-)
+from soberpay.adapters.sobriety.store import PersistentPatternBook
 from soberpay.config import SobrietySettings
 from soberpay.domain.sobriety import (
     AbnormalPatternBook,
@@ -59,10 +42,6 @@ from soberpay.domain.sobriety import (
     posture_abnormal,
     similarity_to_baseline,
 )
-from soberpay.errors import InvalidInput
-from soberpay.ports import Cipher
-
-ImageBGR = npt.NDArray[np.uint8]
 
 # Floors on each signal's baseline spread, so a very steady baseline does not inflate z-scores.
 MIN_STD: dict[str, float] = {
@@ -108,73 +87,6 @@ def policy_from_settings(s: SobrietySettings) -> SobrietyPolicy:
         recovery_dwell_seconds=s.recovery_dwell_seconds,
         require_corroboration=s.require_corroboration,
     )
-
-
-# --------------------------------------------------------------------------------------------------
-# Per-frame analysis (face + pose), shared by the monitor, the CLI and the benchmark
-# --------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class FrameAnalysis:
-    t: float
-    face: FaceFrame | None
-    pose: PoseFrame | None
-    pose_ran: bool
-    scale: float  # analysed image = original × scale
-    image: ImageBGR | None = field(default=None, repr=False)  # the downscaled frame (memory only)
-
-
-class FrameAnalyzer:
-    """Face Mesh + Pose on one frame, downscaled to ``max_side``; pose on every n-th frame."""
-
-    def __init__(
-        self,
-        face: FaceMeshSignals | None,
-        pose: PoseEstimator | None,
-        max_side: int = 640,
-        pose_every_n: int = 1,
-    ) -> None:
-        self.face = face
-        self.pose = pose
-        self.max_side = max_side
-        self.pose_every_n = max(1, pose_every_n)
-        self._n = 0
-
-    @classmethod
-    def from_settings(cls, s: SobrietySettings, static_image: bool = False) -> FrameAnalyzer:
-        return cls(
-            FaceMeshSignals(static_image_mode=static_image, open_ear=s.open_ear),
-            PoseEstimator(min_visibility=s.min_pose_visibility),
-            max_side=s.max_frame_side,
-            pose_every_n=1 if static_image else s.pose_every_n_frames,
-        )
-
-    def analyse(self, frame: ImageBGR, t: float, keep_image: bool = False) -> FrameAnalysis:
-        if frame is None or frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
-            raise InvalidInput("frame must be an H×W×3 uint8 BGR image")
-        h, w = frame.shape[:2]
-        scale = min(1.0, self.max_side / max(h, w))
-        img = (
-            np.asarray(cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR), np.uint8)
-            if scale < 1.0
-            else frame
-        )
-        gains = grey_world_gains(img)
-        face = self.face.analyse(img, t, gains) if self.face is not None else None
-        pose = None
-        ran = False
-        if self.pose is not None and self._n % self.pose_every_n == 0:
-            pose = self.pose.estimate(img, t)
-            ran = True
-        self._n += 1
-        return FrameAnalysis(t, face, pose, ran, scale, img if keep_image else None)
-
-    def close(self) -> None:
-        if self.face is not None:
-            self.face.close()
-        if self.pose is not None:
-            self.pose.close()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -420,127 +332,10 @@ class GuestMonitor:
         }
 
 
-# --------------------------------------------------------------------------------------------------
-# The service's port: one guest's monitor with its analyser and persistence
-# --------------------------------------------------------------------------------------------------
-
-
-class VisionGuest:
-    """One monitored guest: frame analysis, the monitor, and saving the guest's normal for the next visit."""
-
-    def __init__(self, monitor: GuestMonitor, analyzer: FrameAnalyzer, owner: VisionGuestMonitors) -> None:
-        self.monitor = monitor
-        self._analyzer = analyzer
-        self._owner = owner
-
-    @property
-    def guest_id(self) -> str:
-        return self.monitor.customer_id
-
-    @property
-    def last(self) -> Assessment | None:
-        return self.monitor.last
-
-    def in_baseline(self, t: float) -> bool:
-        return self.monitor.in_baseline(t)
-
-    def observe(self, frame: Any, t: float, capture: bool) -> bool:
-        """Analyse one frame; with ``capture`` also store the encrypted feature record. True when captured."""
-        a = self._analyzer.analyse(frame, t, keep_image=capture)
-        self.monitor.add(a)
-        try:
-            if capture and (a.face is not None or a.pose is not None) and a.image is not None:
-                self._owner.capture(self.monitor, a)
-                return True
-            return False
-        finally:
-            a.image = None  # frames are never kept
-
-    def assess(self, t: float) -> Assessment:
-        res = self.monitor.assess(t)
-        if self.monitor.baseline_just_frozen:
-            self.monitor.baseline_just_frozen = False
-            self.save_normal()
-        return res
-
-    def save_normal(self) -> None:
-        """Persist the guest's baseline and normal pose embeddings (encrypted), once the baseline is frozen."""
-        if self.monitor.baseline.frozen:
-            self._owner.save_normal(self.monitor)
-
-    def close(self) -> None:
-        self._analyzer.close()
-
-
-class VisionGuestMonitors:
-    """``soberpay.services.sobriety.GuestMonitors`` over MediaPipe, the fusion model and the pose CNN."""
-
-    def __init__(
-        self,
-        settings: SobrietySettings,
-        store: SobrietyStore,
-        cipher: Cipher,
-        has_consent: Callable[[str], bool],
-        now: Callable[[], datetime],
-        fusion: FusionModel | None = None,
-        embedder: PoseCnnEmbedder | None = None,
-        analyzer_factory: Callable[[], FrameAnalyzer] | None = None,
-        expression: Any = None,
-    ) -> None:
-        self.s = settings
-        self.store = store
-        self.cipher = cipher
-        self.now = now
-        self.expression = expression if expression is not None else default_expression()
-        self.fusion = fusion if fusion is not None else FusionModel(settings.fusion_model)
-        self.embedder = embedder if embedder is not None else PoseCnnEmbedder(settings.pose_cnn_model)
-        self._analyzer_factory = analyzer_factory or (lambda: FrameAnalyzer.from_settings(settings))
-        self.capturer = FeatureRecordCapturer(cipher, store, has_consent, now, settings.sift_max_keypoints)
-
-    def open(self, guest_id: str) -> VisionGuest:
-        baseline: GuestBaseline | None = None
-        normal: list[list[float]] = []
-        stored = self.store.load_baseline(guest_id)
-        if stored is not None:
-            doc = decrypt_json(self.cipher, "baseline", guest_id, *stored)
-            baseline = GuestBaseline.from_dict(doc["baseline"], MIN_STD)
-            normal = doc.get("normal_embeddings", [])
-        book = PersistentPatternBook(self.store, self.cipher, guest_id, self.s.pattern_similarity, self.now)
-        monitor = GuestMonitor(
-            guest_id, self.s, self.fusion, self.embedder, book, baseline, normal, expression=self.expression
-        )
-        return VisionGuest(monitor, self._analyzer_factory(), self)
-
-    def save_normal(self, monitor: GuestMonitor) -> None:
-        kid, blob = encrypt_json(self.cipher, "baseline", monitor.customer_id, monitor.normal_state())
-        self.store.save_baseline(monitor.customer_id, kid, blob, self.now())
-
-    def capture(self, monitor: GuestMonitor, a: FrameAnalysis) -> CaptureResult:
-        assert a.image is not None
-        signals: dict[str, float] = {}
-        if monitor.last is not None:
-            signals = {**(monitor.last.face or {}), **(monitor.last.pose or {})}
-        return self.capturer.capture(
-            monitor.customer_id,
-            a.image,
-            face_box=a.face.box if a.face else None,
-            face_landmarks=a.face.landmarks if a.face else None,
-            person_box=a.pose.box if a.pose else None,
-            pose_xy=a.pose.xy if a.pose else None,
-            pose_visibility=a.pose.visibility if a.pose else None,
-            signals={k: v for k, v in signals.items() if k in FACE_FEATURES + POSE_FEATURES},
-            t=a.t,
-        )
-
-
 __all__ = [
     "MIN_STD",
     "Assessment",
-    "FrameAnalysis",
-    "FrameAnalyzer",
     "GuestMonitor",
-    "VisionGuest",
-    "VisionGuestMonitors",
     "default_expression",
     "policy_from_settings",
 ]
