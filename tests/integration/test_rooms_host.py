@@ -74,3 +74,29 @@ def test_a_silent_heartbeat_shows_the_room_as_stopped(fake_container: Container)
     assert not stale.running and stale.fps == 0.0 and stale.processed == 40
     assert stale.last_error.startswith("no heartbeat since")
     assert status.stats("nope") is None
+
+
+def test_rooms_inside_the_web_process_report_live_and_judge_through_the_payments_port(
+    fake_container: Container,
+) -> None:
+    from soberpay.web.app import WebRoomEvents
+
+    c = fake_container
+    c.settings.web.room_max_fps = 20.0
+    app = make_app(c, run_rooms=True)
+    app.state.web.auth.create_room("demo", "Demo room", "demo")
+    with TestClient(app) as client:  # the lifespan starts the room host in this process
+        login(client)
+        _wait(lambda: _processed(client))
+        assert client.get("/api/rooms/demo/state").json()["running"]
+    assert not app.state.web.rooms.statuses()["demo"].running  # stopped with the app
+    web = app.state.web
+    guest = c.identity.register(name="Kim", phone="13800000032", national_id=national_id(32), password="135790")
+    WebRoomEvents(web).observed("demo", JudgingProcessor(guest.id).process("demo", 0.0, np.zeros((4, 4, 3), np.uint8)))
+    assert web.payments.risk(guest.id).state == "tagged"
+    assert [p.p_drunk for p in web.payments.sobriety_history(guest.id)] == [0.95]  # the staff plot's point
+
+
+def _processed(client: TestClient) -> bool:
+    live = {r["room_id"]: r["live"] for r in client.get("/api/rooms").json()}
+    return bool(live["demo"] and live["demo"]["processed"] > 0)
