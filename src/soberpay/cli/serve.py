@@ -121,7 +121,7 @@ def room_add(
     name: str = typer.Option(..., help="display name"),
     camera: str = typer.Option(None, help="camera: file path, device index, RTSP URL or 'demo'"),
 ) -> None:
-    """Create a room (its camera worker starts with the server)."""
+    """Create a room (its camera worker starts with `soberpay serve` or `soberpay rooms`)."""
     from soberpay.web.auth import AuthStore
 
     c = get_container()
