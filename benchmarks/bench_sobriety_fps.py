@@ -93,10 +93,11 @@ def _time_raw(frames: list[np.ndarray], max_side: int) -> tuple[float, int]:
 
 
 def _time_pipeline(frames: list[np.ndarray], fps: float, max_side: int, pose_every: int) -> tuple[float, dict]:
+    from soberpay.adapters.sobriety.analyzer import FrameAnalyzer
     from soberpay.adapters.sobriety.fusion import FusionModel
+    from soberpay.adapters.sobriety.monitor import GuestMonitor
     from soberpay.adapters.sobriety.pose import PoseCnnEmbedder
     from soberpay.config import SobrietySettings
-    from soberpay.services.sobriety import FrameAnalyzer, GuestMonitor
 
     s = SobrietySettings(max_frame_side=max_side, pose_every_n_frames=pose_every, baseline_seconds=5.0)
     an = FrameAnalyzer.from_settings(s)

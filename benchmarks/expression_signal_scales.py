@@ -33,6 +33,7 @@ import numpy.typing as npt
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from soberpay.adapters.sobriety.analyzer import FrameAnalyzer  # noqa: E402
 from soberpay.adapters.sobriety.expression import ExpressionClassifier  # noqa: E402
 from soberpay.adapters.sobriety.face_signals import (  # noqa: E402
     FaceFrame,
@@ -42,7 +43,6 @@ from soberpay.adapters.sobriety.face_signals import (  # noqa: E402
     path_speed,
 )
 from soberpay.adapters.sobriety.features import EXPRESSION_FEATURES, EXPRESSION_FPS  # noqa: E402
-from soberpay.services.sobriety import FrameAnalyzer  # noqa: E402
 
 FACE_DIR = ROOT / "src" / "soberpay" / "assets" / "faces"
 SAMPLES = ROOT.parent / "shared" / "data" / "samples"

@@ -17,7 +17,7 @@ import pytest
 
 from soberpay.adapters.clock import ManualClock
 from soberpay.config import Settings
-from soberpay.web.rooms import DEMO_CLIP, RoomWorker, VisionRoomProcessor, open_source
+from soberpay.rooms import DEMO_CLIP, RoomWorker, VisionRoomProcessor, open_source
 
 pytestmark = pytest.mark.slow
 

@@ -21,6 +21,7 @@ from soberpay.ports import Clock, FaceAnalyser
 if TYPE_CHECKING:
     from soberpay.services.identity import IdentityService
     from soberpay.services.payments import PaymentService
+    from soberpay.services.sobriety import SobrietyService
 
 
 class Container:
@@ -129,19 +130,19 @@ class Container:
         )
 
     @cached_property
-    def sobriety(self) -> Any:
+    def sobriety(self) -> SobrietyService:
         """Sobriety monitoring (issue 5): per-guest monitors behind sobriety_monitoring consent."""
+        from soberpay.adapters.sobriety.guests import VisionGuestMonitors
         from soberpay.adapters.sobriety.store import SqlSobrietyStore
         from soberpay.domain.identity import ConsentPurpose
         from soberpay.services.sobriety import SobrietyService
 
-        return SobrietyService(
-            settings=self.settings.sobriety,
-            store=SqlSobrietyStore(self.session_factory),
-            cipher=self.cipher,
-            has_consent=lambda cid: self.identity.has_consent(cid, ConsentPurpose.SOBRIETY_MONITORING),
-            now=self.clock.now,
-        )
+        def has_consent(guest_id: str) -> bool:
+            return self.identity.has_consent(guest_id, ConsentPurpose.SOBRIETY_MONITORING)
+
+        store = SqlSobrietyStore(self.session_factory)
+        monitors = VisionGuestMonitors(self.settings.sobriety, store, self.cipher, has_consent, self.clock.now)
+        return SobrietyService(monitors, store, has_consent, self.clock.now)
 
     @property
     def sobriety_signal(self) -> Any:

@@ -17,9 +17,9 @@ import pytest
 cv2 = pytest.importorskip("cv2")
 pytest.importorskip("mediapipe")
 
+from soberpay.adapters.sobriety.analyzer import FrameAnalyzer  # noqa: E402
 from soberpay.adapters.sobriety.expression import ExpressionClassifier  # noqa: E402
 from soberpay.adapters.sobriety.face_signals import FaceMeshSignals, expression_score_from_frames  # noqa: E402
-from soberpay.services.sobriety import FrameAnalyzer  # noqa: E402
 
 FACES = Path(__file__).resolve().parents[2] / "src" / "soberpay" / "assets" / "faces"
 N_FRAMES = 60  # 4 s at 15 fps (the classifier accepts any T >= 32)

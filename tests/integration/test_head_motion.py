@@ -45,8 +45,8 @@ def test_head_trajectory_handles_missing_iod() -> None:
 
 def _frames(img: np.ndarray, shifts: np.ndarray, seed: int) -> list[FaceFrame]:
     cv2 = pytest.importorskip("cv2")
+    from soberpay.adapters.sobriety.analyzer import FrameAnalyzer
     from soberpay.adapters.sobriety.face_signals import FaceMeshSignals
-    from soberpay.services.sobriety import FrameAnalyzer
 
     rng = np.random.default_rng(seed)
     h, w = img.shape[:2]

@@ -122,11 +122,14 @@ def test_judgements_and_baseline_persist(sql_store: SqlSobrietyStore) -> None:
 
 
 def test_service_requires_consent_and_serves_payments_port() -> None:
+    from soberpay.adapters.sobriety.guests import VisionGuestMonitors
     from soberpay.domain.risk import SobrietyObservation
     from soberpay.services.sobriety import SobrietyService
 
     store = InMemorySobrietyStore()
-    svc = SobrietyService(SobrietySettings(), store, _ring(), lambda cid: cid == "g1", lambda: NOW)
+    consent = lambda cid: cid == "g1"  # noqa: E731
+    monitors = VisionGuestMonitors(SobrietySettings(), store, _ring(), consent, lambda: NOW)
+    svc = SobrietyService(monitors, store, consent, lambda: NOW)
     with pytest.raises(ConsentRequired):
         svc.monitor("g2")
     assert svc.latest("g1") is None
@@ -146,4 +149,4 @@ def test_container_wires_sobriety_behind_consent(fake_container) -> None:  # typ
     with pytest.raises(ConsentRequired):
         c.sobriety.monitor(guest.id)
     c.identity.grant_consent(guest.id, ConsentPurpose.SOBRIETY_MONITORING)
-    assert c.sobriety.monitor(guest.id).customer_id == guest.id
+    assert c.sobriety.monitor(guest.id).guest_id == guest.id

@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from soberpay.adapters.sobriety.analyzer import FrameAnalysis
 from soberpay.adapters.sobriety.fusion import FusionModel
+from soberpay.adapters.sobriety.monitor import Assessment, GuestMonitor
 from soberpay.adapters.sobriety.pose import PoseCnnEmbedder, PoseFrame
 from soberpay.config import SobrietySettings
 from soberpay.domain.sobriety import SobrietyState
-from soberpay.services.sobriety import Assessment, FrameAnalysis, GuestMonitor
 from soberpay_lab.training.synthetic_pose import synthetic_pose_sequence
 from soberpay_lab.training.synthetic_sobriety import (
     WINDOW_S,
@@ -117,20 +118,21 @@ def test_service_processes_frames_captures_and_persists() -> None:
     from datetime import UTC, datetime
 
     from soberpay.adapters.crypto import AesGcmKeyRing
+    from soberpay.adapters.sobriety.guests import VisionGuestMonitors
     from soberpay.adapters.sobriety.store import InMemorySobrietyStore
     from soberpay.services.sobriety import SobrietyService
 
     store = InMemorySobrietyStore()
     now = datetime(2026, 11, 24, 20, 0, tzinfo=UTC)
-    svc = SobrietyService(
+    monitors = VisionGuestMonitors(
         SobrietySettings(baseline_seconds=5.0),
         store,
         AesGcmKeyRing({"k": bytes(32)}, "k"),
         lambda cid: cid == "g1",
         lambda: now,
         analyzer_factory=_FakeAnalyzer,
-        capture_every_seconds=10.0,
     )
+    svc = SobrietyService(monitors, store, lambda cid: cid == "g1", lambda: now, capture_every_seconds=10.0)
     frame = np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8)
     out = [svc.process_frame("g1", frame, i / 15.0) for i in range(int(15 * 12))]
     got = [a for a in out if a is not None]

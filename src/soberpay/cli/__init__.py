@@ -6,6 +6,7 @@ from __future__ import annotations
 from soberpay.cli import (  # noqa: F401  (imported for their command registrations)
     identity,
     payments,
+    rooms,
     serve,
     sobriety,
     walkthrough,

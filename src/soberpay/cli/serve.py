@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import typer
@@ -19,7 +21,12 @@ def serve(
     workers: int = typer.Option(1, min=1, max=64, help="uvicorn worker processes"),
     config: Path = typer.Option(None, exists=True, dir_okay=False, help="TOML settings file"),
 ) -> None:
-    """Run the venue service (HTTP API, pages, live room workers) with uvicorn."""
+    """Run the venue service (HTTP API, pages, live room workers) with uvicorn.
+
+    With one worker the room cameras run inside the server (``web.run_rooms``). With ``--workers N``
+    they run exactly once, in one ``soberpay rooms`` child process; the HTTP workers read the rooms'
+    heartbeat rows. Run ``soberpay rooms`` yourself instead by setting ``web.run_rooms = false``.
+    """
     import uvicorn
 
     if config is not None:
@@ -27,22 +34,29 @@ def serve(
     from soberpay.config import Settings
 
     settings = Settings()
-    if workers > 1 and settings.web.run_rooms:
-        # Every worker process would open every camera: keep room workers in a single-worker process.
-        os.environ["SOBERPAY_WEB__RUN_ROOMS"] = "false"
-        err_console.print("note: room camera workers are disabled with --workers > 1 (run one 1-worker process)")
     from soberpay.adapters.db.migrate import upgrade
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(settings.resolved_database_url)  # once, before workers start
-    uvicorn.run(
-        "soberpay.web.asgi:app_factory",
-        factory=True,
-        host=host or settings.web.host,
-        port=port or settings.web.port,
-        workers=workers,
-        log_level="info",
-    )
+    rooms: subprocess.Popen[bytes] | None = None
+    if workers > 1 and settings.web.run_rooms:
+        # Every HTTP worker would open every camera: the rooms get their own single process instead.
+        os.environ["SOBERPAY_WEB__RUN_ROOMS"] = "false"
+        rooms = subprocess.Popen([sys.executable, "-m", "soberpay", "rooms"])
+        err_console.print(f"room camera workers run in their own process (pid {rooms.pid}, `soberpay rooms`)")
+    try:
+        uvicorn.run(
+            "soberpay.web.asgi:app_factory",
+            factory=True,
+            host=host or settings.web.host,
+            port=port or settings.web.port,
+            workers=workers,
+            log_level="info",
+        )
+    finally:
+        if rooms is not None:
+            rooms.terminate()  # SIGTERM: the rooms process stops its workers and writes a last heartbeat
+            rooms.wait(30)
 
 
 @app.command()
@@ -107,7 +121,7 @@ def room_add(
     name: str = typer.Option(..., help="display name"),
     camera: str = typer.Option(None, help="camera: file path, device index, RTSP URL or 'demo'"),
 ) -> None:
-    """Create a room (its camera worker starts with the server)."""
+    """Create a room (its camera worker starts with `soberpay serve` or `soberpay rooms`)."""
     from soberpay.web.auth import AuthStore
 
     c = get_container()

@@ -97,11 +97,12 @@ def assess_video(
     progress: bool = True,
 ) -> dict[str, Any]:
     """Run the per-guest monitor over a video file; one timeline row per second."""
+    from soberpay.adapters.sobriety.analyzer import FrameAnalyzer
     from soberpay.adapters.sobriety.fusion import FusionModel
+    from soberpay.adapters.sobriety.monitor import GuestMonitor, default_expression
     from soberpay.adapters.sobriety.pose import PoseCnnEmbedder
     from soberpay.adapters.vision.video import OpenCVFrameSource
     from soberpay.domain.sobriety import AbnormalPatternBook
-    from soberpay.services.sobriety import FrameAnalyzer, GuestMonitor, default_expression
 
     if not video.is_file():
         raise BadImage(f"video file not found: {video}", source=str(video))

@@ -1,590 +1,191 @@
-"""Sobriety monitoring use cases: per-guest monitors that consume frames, keep the guest's own
-baseline and normal pose model, fuse face + pose into P(drunk), and judge over time with hysteresis
-and recovery. The service also implements the payments' ``SobrietySignal`` port (``latest``).
+"""Sobriety monitoring use cases: per-guest monitors behind consent, assessment cadence, persistence of
+judgements, and the payments' ``SobrietySignal`` port (``latest``).
 
-One camera view is associated with one guest (the largest tracked face/person); associating several
-people in one room to several guests is not implemented (see docs/research/sobriety-assessment.md).
+The service is pure: frames are opaque to it. The array work (Face Mesh + Pose per frame, the guest's
+own baseline and normal pose model, fusion into P(drunk)) lives behind the ``GuestMonitors`` port,
+implemented by ``soberpay.adapters.sobriety.guests.VisionGuestMonitors`` and handed in by the
+composition root. ``risk_observation`` is the one conversion of a sobriety judgement into the
+payments' risk input; the room pipeline and ``latest`` both use it.
+
+One camera view is associated with one guest (the room pipeline crops each identified guest); see
+the docs (Sobriety assessment).
 """
 
 from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
-from typing import Any
+from typing import Protocol
 
-import cv2
-import numpy as np
-import numpy.typing as npt
+from soberpay.domain.risk import SobrietyObservation
+from soberpay.domain.sobriety import SobrietyJudgement, SobrietyState
+from soberpay.errors import ConsentRequired
 
-from soberpay.adapters.sobriety.capture import CaptureResult, FeatureRecordCapturer
-from soberpay.adapters.sobriety.face_signals import (
-    FaceFrame,
-    FaceMeshSignals,
-    FaceSignalWindow,
-    grey_world_gains,
-)
-from soberpay.adapters.sobriety.features import BASELINE_FEATURES, FACE_FEATURES, POSE_FEATURES
-from soberpay.adapters.sobriety.fusion import FusionModel, fusion_vector
-from soberpay.adapters.sobriety.pose import (
-    NormalCheck,
-    PoseCnnEmbedder,
-    PoseEstimator,
-    PoseFrame,
-    PoseNormalModel,
-    PoseTimeSeries,
-    PoseWindowFeatures,
-)
-from soberpay.adapters.sobriety.store import (
-    PersistentPatternBook,
-    SobrietyStore,
-    decrypt_json,
-    encrypt_json,
-)
-from soberpay.config import SobrietySettings
-from soberpay.domain.sobriety import (
-    AbnormalPatternBook,
-    Evidence,
-    GuestBaseline,
-    Observation,
-    PatternUpdate,
-    SobrietyJudgement,
-    SobrietyPolicy,
-    SobrietyState,
-    SobrietyTracker,
-    compare_to_baseline,
-    posture_abnormal,
-    similarity_to_baseline,
-)
-from soberpay.errors import ConsentRequired, InvalidInput
-from soberpay.ports import Cipher
-
-ImageBGR = npt.NDArray[np.uint8]
-
-# Floors on each signal's baseline spread, so a very steady baseline does not inflate z-scores.
-MIN_STD: dict[str, float] = {
-    "eye_openness": 0.03,
-    "mouth_openness": 0.05,
-    "blink_rate_per_min": 3.0,
-    "blink_duration_s": 0.03,
-    "perclos": 0.02,
-    "gaze_jitter": 0.05,
-    "head_micro_movement": 0.05,
-    "head_angle_rate_deg_s": 1.0,
-    "arm_angle_rate_deg_s": 2.0,
-    "leg_angle_rate_deg_s": 1.0,
-    "trunk_tilt_deg": 1.0,
-    "sway_path_per_s": 0.05,
-    "sway_freq_hz": 0.1,
-}
+REASON_CHARS = 300  # the risk explanation keeps the judgement's reason short
 
 
-def _expression_available(model: Any) -> bool:
-    from soberpay.adapters.sobriety.expression import MODEL_FILE
+class SobrietyReading(Protocol):
+    """A sobriety judgement as payments need it: in memory (``SobrietyJudgement``) or stored."""
 
-    return bool((Path(model.model_dir) / MODEL_FILE).is_file())
+    @property
+    def p_drunk(self) -> float | None: ...
+    @property
+    def posture_abnormal(self) -> bool: ...
+    @property
+    def similarity_to_normal(self) -> float | None: ...
+    @property
+    def state(self) -> SobrietyState | str: ...
+    @property
+    def reason(self) -> str: ...
 
 
-def default_expression() -> Any:
-    """The expression classifier (other module) when its model ships; else None (fusion imputes)."""
-    try:
-        from soberpay.adapters.sobriety.expression import ExpressionClassifier
-    except ImportError:  # pragma: no cover - module not present
-        return None
-    model = ExpressionClassifier()
-    return model if _expression_available(model) else None
+def _unit(v: float | None) -> float | None:
+    return None if v is None else min(1.0, max(0.0, float(v)))
 
 
-def policy_from_settings(s: SobrietySettings) -> SobrietyPolicy:
-    return SobrietyPolicy(
-        sober_probability=s.sober_probability,
-        drunk_probability=s.drunk_probability,
-        enter_seconds=s.enter_seconds,
-        smoothing_seconds=s.smoothing_seconds,
-        require_corroboration=s.require_corroboration,
+def risk_observation(reading: SobrietyReading) -> SobrietyObservation:
+    """The payments' risk input for a sobriety reading; ``abstain`` gives no verdict (P(drunk) still counts)."""
+    state = reading.state.value if isinstance(reading.state, SobrietyState) else str(reading.state)
+    reason = reading.explain() if isinstance(reading, SobrietyJudgement) else reading.reason
+    return SobrietyObservation(
+        p_drunk=_unit(reading.p_drunk),
+        posture_abnormal=bool(reading.posture_abnormal),
+        similarity_to_normal=_unit(reading.similarity_to_normal),
+        judged_drunk=None if state == SobrietyState.ABSTAIN.value else state == SobrietyState.DRUNK.value,
+        reason=reason[:REASON_CHARS],
     )
 
 
-# --------------------------------------------------------------------------------------------------
-# Per-frame analysis (face + pose), shared by the monitor, the CLI and the benchmark
-# --------------------------------------------------------------------------------------------------
+# --- ports ------------------------------------------------------------------------------------------
 
 
-@dataclass
-class FrameAnalysis:
-    t: float
-    face: FaceFrame | None
-    pose: PoseFrame | None
-    pose_ran: bool
-    scale: float  # analysed image = original × scale
-    image: ImageBGR | None = field(default=None, repr=False)  # the downscaled frame (memory only)
+class Assessed(Protocol):
+    """One assessment step of a guest's monitor."""
+
+    @property
+    def t(self) -> float: ...
+    @property
+    def judgement(self) -> SobrietyJudgement: ...
 
 
-class FrameAnalyzer:
-    """Face Mesh + Pose on one frame, downscaled to ``max_side``; pose on every n-th frame."""
+class MonitoredGuest(Protocol):
+    """One guest's monitor: consumes frames (opaque here), assesses, keeps the guest's own normal."""
 
-    def __init__(
-        self,
-        face: FaceMeshSignals | None,
-        pose: PoseEstimator | None,
-        max_side: int = 640,
-        pose_every_n: int = 1,
-    ) -> None:
-        self.face = face
-        self.pose = pose
-        self.max_side = max_side
-        self.pose_every_n = max(1, pose_every_n)
-        self._n = 0
+    @property
+    def guest_id(self) -> str: ...
+    @property
+    def last(self) -> Assessed | None: ...
 
-    @classmethod
-    def from_settings(cls, s: SobrietySettings, static_image: bool = False) -> FrameAnalyzer:
-        return cls(
-            FaceMeshSignals(static_image_mode=static_image, open_ear=s.open_ear),
-            PoseEstimator(min_visibility=s.min_pose_visibility),
-            max_side=s.max_frame_side,
-            pose_every_n=1 if static_image else s.pose_every_n_frames,
-        )
+    def observe(self, frame: object, t: float, capture: bool) -> bool:
+        """Analyse a frame; with ``capture`` also store the encrypted feature record (True when stored)."""
+        ...
 
-    def analyse(self, frame: ImageBGR, t: float, keep_image: bool = False) -> FrameAnalysis:
-        if frame is None or frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
-            raise InvalidInput("frame must be an H×W×3 uint8 BGR image")
-        h, w = frame.shape[:2]
-        scale = min(1.0, self.max_side / max(h, w))
-        img = (
-            np.asarray(cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR), np.uint8)
-            if scale < 1.0
-            else frame
-        )
-        gains = grey_world_gains(img)
-        face = self.face.analyse(img, t, gains) if self.face is not None else None
-        pose = None
-        ran = False
-        if self.pose is not None and self._n % self.pose_every_n == 0:
-            pose = self.pose.estimate(img, t)
-            ran = True
-        self._n += 1
-        return FrameAnalysis(t, face, pose, ran, scale, img if keep_image else None)
+    def assess(self, t: float) -> Assessed: ...
 
-    def close(self) -> None:
-        if self.face is not None:
-            self.face.close()
-        if self.pose is not None:
-            self.pose.close()
+    def save_normal(self) -> None: ...
+
+    def close(self) -> None: ...
 
 
-# --------------------------------------------------------------------------------------------------
-# One guest
-# --------------------------------------------------------------------------------------------------
+class GuestMonitors(Protocol):
+    def open(self, guest_id: str) -> MonitoredGuest:
+        """A monitor for the guest, starting from their stored normal when there is one."""
+        ...
 
 
-@dataclass
-class Assessment:
-    """One assessment step (normally once per second)."""
-
-    t: float
-    judgement: SobrietyJudgement
-    face: dict[str, float] | None
-    pose: dict[str, float] | None
-    activity: str | None
-    normal_check: NormalCheck | None
-    pattern_update: PatternUpdate | None
-    in_baseline: bool
-    flags: tuple[str, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        def clean(d: Mapping[str, float] | None) -> dict[str, float | None] | None:
-            if d is None:
-                return None
-            return {k: (round(v, 4) if math.isfinite(v) else None) for k, v in d.items()}
-
-        j = self.judgement
-        return {
-            "t": round(self.t, 2),
-            "state": j.state.value,
-            "p_drunk": None if j.p_drunk is None else round(j.p_drunk, 4),
-            "raw_p_drunk": None if j.raw_p_drunk is None else round(j.raw_p_drunk, 4),
-            "posture_abnormal": j.posture_abnormal,
-            "similarity_to_normal": None if j.similarity_to_normal is None else round(j.similarity_to_normal, 4),
-            "recovered": j.recovered,
-            "in_baseline": self.in_baseline,
-            "activity": self.activity,
-            "flags": list(self.flags),
-            "reason": j.reason,
-            "evidence": [e.describe() for e in j.evidence if e.flagged],
-            "face": clean(self.face),
-            "pose": clean(self.pose),
-            "pose_similarity": None if self.normal_check is None else round(self.normal_check.similarity, 4),
-            "to_verify": None if self.normal_check is None else self.normal_check.to_verify,
-            "pose_anomaly": None if self.normal_check is None else self.normal_check.anomaly,
-            "pattern": None
-            if self.pattern_update is None
-            else {
-                "id": self.pattern_update.pattern_id,
-                "reinforced": self.pattern_update.reinforced,
-                "count": self.pattern_update.count,
-            },
-        }
+class JudgementLog(Protocol):
+    def add_judgement(self, customer_id: str, at: datetime, j: SobrietyJudgement) -> None: ...
+    def latest_judgement(self, customer_id: str) -> SobrietyReading | None: ...
 
 
-class GuestMonitor:
-    """Everything the method keeps per guest: windows, baseline, normal pose model, tracker."""
-
-    def __init__(
-        self,
-        customer_id: str,
-        settings: SobrietySettings,
-        fusion: FusionModel | None,
-        embedder: PoseCnnEmbedder | None,
-        pattern_book: AbnormalPatternBook | PersistentPatternBook | None = None,
-        baseline: GuestBaseline | None = None,
-        normal_embeddings: Iterable[Iterable[float]] = (),
-        start_t: float | None = None,
-        expression: Any = None,
-    ) -> None:
-        self.customer_id = customer_id
-        self.expression = expression if expression is not None and _expression_available(expression) else None
-        self.s = settings
-        self.fusion = fusion if fusion is not None and fusion.available else None
-        self.embedder = embedder if embedder is not None and embedder.available else None
-        self.pattern_book = pattern_book
-        self.face_window = FaceSignalWindow(
-            settings.window_seconds,
-            settings.blink_ear_threshold,
-            settings.perclos_closed_openness,
-            settings.colour_scale_a,
-        )
-        self.pose_series = PoseTimeSeries(settings.window_seconds, settings.min_pose_visibility)
-        self.baseline = baseline or GuestBaseline(MIN_STD)
-        self.stored_baseline = baseline is not None
-        self.normal = PoseNormalModel(
-            settings.pose_similarity_threshold, settings.isolation_contamination, min_history=5
-        )
-        for e in normal_embeddings:
-            self.normal.add_normal(np.asarray(list(e), np.float32))
-        self.tracker = SobrietyTracker(policy_from_settings(settings))
-        self.start_t = start_t
-        self.last_face_t: float | None = None
-        self.last_pose_t: float | None = None
-        self.last: Assessment | None = None
-        self.baseline_just_frozen = False
-        self.pose_track = -1
-
-    def in_baseline(self, t: float) -> bool:
-        if self.stored_baseline or self.start_t is None:
-            return False if self.stored_baseline else True
-        return t - self.start_t < self.s.baseline_seconds
-
-    def add(self, a: FrameAnalysis) -> None:
-        if self.start_t is None:
-            self.start_t = a.t
-        if a.face is not None:
-            self.face_window.add(a.face, in_baseline=self.in_baseline(a.t) and not self.stored_baseline)
-            self.last_face_t = a.t
-        if a.pose is not None:
-            if a.pose.track != self.pose_track:
-                self.pose_series.reset()  # re-acquired or switched person: never mix two series
-                self.pose_track = a.pose.track
-            self.pose_series.add(a.t, a.pose.xy, a.pose.visibility)
-            self.last_pose_t = a.t
-
-    def assess(self, t: float) -> Assessment:
-        s = self.s
-        self.face_window.drop_older_than(t)
-        self.pose_series.drop_older_than(t)
-        fresh_face = self.last_face_t is not None and t - self.last_face_t <= 2.0
-        fresh_pose = self.last_pose_t is not None and t - self.last_pose_t <= 2.0
-        fs = self.face_window.signals() if fresh_face else None
-        face = fs.as_dict() if fs is not None else None
-        if face is not None and self.expression is not None:
-            face["expression_score"] = self._expression_score()
-        pf: PoseWindowFeatures | None = self.pose_series.features() if fresh_pose else None
-        pose = pf.as_dict() if pf is not None else None
-        in_base = self.in_baseline(t)
-
-        chk: NormalCheck | None = None
-        emb = None
-        if pf is not None and self.embedder is not None:
-            w = self.pose_series.cnn_window()
-            if w is not None:
-                emb = self.embedder.embed(w)[0]
-                chk = self.normal.check(emb)
-                if pose is not None and chk is not None:
-                    pose["isolation_score"] = chk.isolation_score
-        pattern_update: PatternUpdate | None = None
-        if chk is not None and chk.anomaly and not in_base and self.pattern_book is not None and emb is not None:
-            pattern_update = self.pattern_book.record([float(x) for x in emb])
-
-        values: dict[str, float | None] = {}
-        for src in (face, pose):
-            if src:
-                values.update({k: v for k, v in src.items() if k in BASELINE_FEATURES})
-
-        if in_base:
-            if values:
-                self.baseline.update(values)
-            if emb is not None:
-                self.normal.add_normal(emb)
-        elif not self.baseline.frozen:
-            self.baseline.freeze()
-            self.baseline_just_frozen = True
-
-        vec = fusion_vector(face, pose, self.baseline)
-        p = self.fusion.p_drunk(vec) if self.fusion is not None and (face or pose) else None
-        ood = self.fusion.out_of_range(vec) if p is not None and self.fusion is not None else []
-
-        evidence: list[Evidence] = []
-        flags: list[str] = []
-        posture_flag = False
-        if pf is not None:
-            posture_flag, pev = posture_abnormal(
-                pf.trunk_tilt_deg,
-                pf.rates,
-                s.trunk_tilt_flag_deg,
-                s.angle_rate_flag_deg_s,
-                bool(chk and chk.anomaly),
-            )
-            evidence += pev
-            flags += [e.signal for e in pev if e.flagged]
-        if not in_base and self.baseline.frozen:
-            evidence += compare_to_baseline(values, self.baseline)
-        if face and math.isfinite(face.get("colour_change", float("nan"))):
-            cc = face["colour_change"]
-            evidence.append(
-                Evidence(
-                    "colour_change",
-                    cc,
-                    flagged=abs(cc) >= 0.5,
-                    note="vs own baseline; never a trigger alone (alcohol flush, lighting)",
-                )
-            )
-        flags += [e.signal for e in evidence if e.flagged and e.signal not in flags and e.deviation is not None]
-
-        sims = []
-        sb = similarity_to_baseline(values, self.baseline) if self.baseline.frozen else None
-        if sb is not None:
-            sims.append(sb)
-        if chk is not None:
-            sims.append(max(0.0, chk.similarity))
-        similarity = float(np.mean(sims)) if sims else None
-
-        if ood:
-            # The model never saw signals like these (e.g. a tiny, noisy far-away person): do not
-            # let the SVM extrapolate; the tracker abstains and the evidence says why.
-            evidence.append(
-                Evidence(
-                    "out_of_model_range",
-                    float(len(ood)),
-                    flagged=True,
-                    note="outside the training range: " + ", ".join(ood[:4]),
-                )
-            )
-            flags.append("out_of_model_range")
-            p = None
-        judgement = self.tracker.observe(Observation(t, p, similarity, posture_flag, tuple(evidence)))
-        if ood and judgement.state is SobrietyState.ABSTAIN:
-            judgement = replace(
-                judgement, reason="signals outside the fusion model's training range (" + ", ".join(ood[:3]) + ")"
-            )
-        if in_base and judgement.state is not SobrietyState.DRUNK:
-            judgement = replace(
-                judgement,
-                state=SobrietyState.ABSTAIN,
-                recovered=False,
-                reason="building the guest's own baseline; " + judgement.reason,
-            )
-        elif judgement.state is SobrietyState.SOBER and chk is not None and not chk.to_verify and emb is not None:
-            # Grow the historical normal with windows judged sober that already look normal.
-            self.normal.add_normal(emb)
-        self.last = Assessment(
-            t, judgement, face, pose, pf.activity if pf else None, chk, pattern_update, in_base, tuple(flags)
-        )
-        return self.last
-
-    def _expression_score(self) -> float:
-        """The expression classifier's P(alcohol-influenced) on the face window (NaN if unusable)."""
-        from soberpay.adapters.sobriety.face_signals import expression_score_from_frames
-
-        return expression_score_from_frames(
-            list(self.face_window.frames), self.face_window.colour_baseline, self.s.colour_scale_a, self.expression
-        )
-
-    def normal_state(self) -> dict[str, Any]:
-        return {
-            "baseline": self.baseline.to_dict(),
-            "normal_embeddings": [[round(float(x), 5) for x in e] for e in list(self.normal.history)[-100:]],
-        }
-
-
-# --------------------------------------------------------------------------------------------------
-# Service over many guests (and the payments port)
-# --------------------------------------------------------------------------------------------------
+# --- service ----------------------------------------------------------------------------------------
 
 
 class SobrietyService:
-    """Per-guest monitors behind consent, persistence through the store, the payments port."""
+    """Per-guest monitors behind consent, judgement persistence, the payments port."""
 
     def __init__(
         self,
-        settings: SobrietySettings,
-        store: SobrietyStore,
-        cipher: Cipher,
+        monitors: GuestMonitors,
+        judgements: JudgementLog,
         has_consent: Callable[[str], bool],
         now: Callable[[], datetime],
-        fusion: FusionModel | None = None,
-        embedder: PoseCnnEmbedder | None = None,
-        analyzer_factory: Callable[[], FrameAnalyzer] | None = None,
         capture_every_seconds: float = 30.0,
         persist_every_seconds: float = 60.0,
-        expression: Any = None,
     ) -> None:
-        self.s = settings
-        self.expression = expression if expression is not None else default_expression()
-        self.store = store
-        self.cipher = cipher
+        self.monitors = monitors
+        self.judgements = judgements
         self.has_consent = has_consent
         self.now = now
-        self.fusion = fusion if fusion is not None else FusionModel(settings.fusion_model)
-        self.embedder = embedder if embedder is not None else PoseCnnEmbedder(settings.pose_cnn_model)
-        self._analyzer_factory = analyzer_factory or (lambda: FrameAnalyzer.from_settings(settings))
-        self._analyzers: dict[str, FrameAnalyzer] = {}
-        self._monitors: dict[str, GuestMonitor] = {}
+        self.capture_every_seconds = capture_every_seconds
+        self.persist_every_seconds = persist_every_seconds
+        self._guests: dict[str, MonitoredGuest] = {}
         self._last_assess: dict[str, float] = {}
         self._last_capture: dict[str, float] = {}
         self._last_persist: dict[str, tuple[float, str]] = {}
-        self.capturer = FeatureRecordCapturer(cipher, store, has_consent, now, settings.sift_max_keypoints)
-        self.capture_every_seconds = capture_every_seconds
-        self.persist_every_seconds = persist_every_seconds
         self._lock = threading.Lock()
 
-    def _require_consent(self, customer_id: str) -> None:
-        if not self.has_consent(customer_id):
-            raise ConsentRequired("sobriety monitoring needs sobriety_monitoring consent", customer_id=customer_id)
+    def _require_consent(self, guest_id: str) -> None:
+        if not self.has_consent(guest_id):
+            raise ConsentRequired("sobriety monitoring needs sobriety_monitoring consent", customer_id=guest_id)
 
-    def monitor(self, customer_id: str) -> GuestMonitor:
-        self._require_consent(customer_id)
+    def monitor(self, guest_id: str) -> MonitoredGuest:
+        self._require_consent(guest_id)
         with self._lock:
-            mon = self._monitors.get(customer_id)
+            mon = self._guests.get(guest_id)
             if mon is None:
-                baseline, normal = None, []
-                stored = self.store.load_baseline(customer_id)
-                if stored is not None:
-                    doc = decrypt_json(self.cipher, "baseline", customer_id, *stored)
-                    baseline = GuestBaseline.from_dict(doc["baseline"], MIN_STD)
-                    normal = doc.get("normal_embeddings", [])
-                book = PersistentPatternBook(self.store, self.cipher, customer_id, self.s.pattern_similarity, self.now)
-                mon = GuestMonitor(
-                    customer_id,
-                    self.s,
-                    self.fusion,
-                    self.embedder,
-                    book,
-                    baseline,
-                    normal,
-                    expression=self.expression,
-                )
-                self._monitors[customer_id] = mon
+                mon = self._guests[guest_id] = self.monitors.open(guest_id)
             return mon
 
-    def end_visit(self, customer_id: str) -> None:
+    def end_visit(self, guest_id: str) -> None:
         """Persist the guest's normal state for the next visit and drop the in-memory monitor."""
-        mon = self._monitors.pop(customer_id, None)
-        an = self._analyzers.pop(customer_id, None)
-        if an is not None:
-            an.close()
-        if mon is not None and mon.baseline.frozen and self.has_consent(customer_id):
-            self._save_baseline(mon)
+        mon = self._guests.pop(guest_id, None)
+        if mon is None:
+            return
+        mon.close()
+        if self.has_consent(guest_id):
+            mon.save_normal()
 
-    def _save_baseline(self, mon: GuestMonitor) -> None:
-        kid, blob = encrypt_json(self.cipher, "baseline", mon.customer_id, mon.normal_state())
-        self.store.save_baseline(mon.customer_id, kid, blob, self.now())
-
-    def process_frame(self, customer_id: str, frame: ImageBGR, t: float) -> Assessment | None:
+    def process_frame(self, guest_id: str, frame: object, t: float) -> Assessed | None:
         """Analyse one frame of the guest's camera; returns an assessment about once per second."""
-        mon = self.monitor(customer_id)
-        an = self._analyzers.get(customer_id)
-        if an is None:
-            an = self._analyzers[customer_id] = self._analyzer_factory()
-        want_capture = t - self._last_capture.get(customer_id, -math.inf) >= self.capture_every_seconds
-        a = an.analyse(frame, t, keep_image=want_capture)
-        mon.add(a)
-        if want_capture and (a.face is not None or a.pose is not None) and a.image is not None:
-            self.capture(customer_id, a)
-            self._last_capture[customer_id] = t
-        a.image = None  # frames are never kept
-        if t - self._last_assess.get(customer_id, -math.inf) < 1.0:
+        mon = self.monitor(guest_id)
+        want_capture = t - self._last_capture.get(guest_id, -math.inf) >= self.capture_every_seconds
+        if mon.observe(frame, t, capture=want_capture):
+            self._last_capture[guest_id] = t
+        if t - self._last_assess.get(guest_id, -math.inf) < 1.0:
             return None
-        self._last_assess[customer_id] = t
+        self._last_assess[guest_id] = t
         res = mon.assess(t)
-        if mon.baseline_just_frozen:
-            mon.baseline_just_frozen = False
-            self._save_baseline(mon)
-        self._persist(customer_id, res)
+        self._persist(guest_id, res)
         return res
 
-    def capture(self, customer_id: str, a: FrameAnalysis) -> CaptureResult:
-        assert a.image is not None
-        mon = self._monitors.get(customer_id)
-        signals: dict[str, float] = {}
-        if mon is not None and mon.last is not None:
-            signals = {**(mon.last.face or {}), **(mon.last.pose or {})}
-        return self.capturer.capture(
-            customer_id,
-            a.image,
-            face_box=a.face.box if a.face else None,
-            face_landmarks=a.face.landmarks if a.face else None,
-            person_box=a.pose.box if a.pose else None,
-            pose_xy=a.pose.xy if a.pose else None,
-            pose_visibility=a.pose.visibility if a.pose else None,
-            signals={k: v for k, v in signals.items() if k in FACE_FEATURES + POSE_FEATURES},
-            t=a.t,
-        )
-
-    def _persist(self, customer_id: str, res: Assessment) -> None:
+    def _persist(self, guest_id: str, res: Assessed) -> None:
+        # Store on every state change and recovery, otherwise at most once per persist_every_seconds.
         state = res.judgement.state.value
-        last = self._last_persist.get(customer_id)
+        last = self._last_persist.get(guest_id)
         if last is None or last[1] != state or res.t - last[0] >= self.persist_every_seconds or res.judgement.recovered:
-            self.store.add_judgement(customer_id, self.now(), res.judgement)
-            self._last_persist[customer_id] = (res.t, state)
+            self.judgements.add_judgement(guest_id, self.now(), res.judgement)
+            self._last_persist[guest_id] = (res.t, state)
 
     # --- payments port (soberpay.domain.risk.SobrietySignal) -------------------------------------
 
-    def latest(self, customer_id: str) -> Any:
+    def latest(self, customer_id: str) -> SobrietyObservation | None:
         """The payments' ``SobrietyObservation`` for this guest, or None without a reading."""
-        from soberpay.domain.risk import SobrietyObservation
-
-        mon = self._monitors.get(customer_id)
+        mon = self._guests.get(customer_id)
         if mon is not None and mon.last is not None:
-            j = mon.last.judgement
-            return SobrietyObservation(
-                p_drunk=None if j.p_drunk is None else min(1.0, max(0.0, j.p_drunk)),
-                posture_abnormal=j.posture_abnormal,
-                similarity_to_normal=None
-                if j.similarity_to_normal is None
-                else min(1.0, max(0.0, j.similarity_to_normal)),
-                judged_drunk=None if j.state is SobrietyState.ABSTAIN else j.state is SobrietyState.DRUNK,
-                reason=j.explain()[:300],
-            )
-        stored = self.store.latest_judgement(customer_id)
-        if stored is None:
-            return None
-        return SobrietyObservation(
-            p_drunk=stored.p_drunk,
-            posture_abnormal=stored.posture_abnormal,
-            similarity_to_normal=stored.similarity_to_normal,
-            judged_drunk=None if stored.state == "abstain" else stored.state == "drunk",
-            reason=stored.reason[:300],
-        )
+            return risk_observation(mon.last.judgement)
+        stored = self.judgements.latest_judgement(customer_id)
+        return None if stored is None else risk_observation(stored)
 
 
 __all__ = [
-    "Assessment",
-    "FrameAnalysis",
-    "FrameAnalyzer",
-    "GuestMonitor",
-    "MIN_STD",
+    "Assessed",
+    "GuestMonitors",
+    "JudgementLog",
+    "MonitoredGuest",
+    "SobrietyReading",
     "SobrietyService",
-    "policy_from_settings",
+    "risk_observation",
 ]

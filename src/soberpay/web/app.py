@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,15 +22,17 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from soberpay import errors
+from soberpay.rooms.events import RoomObservation, RoomStatus
+from soberpay.rooms.status import SqlRoomStatus
 from soberpay.web.auth import AuthStore, RateLimits, Signer, load_or_create_secret
 from soberpay.web.context import WebContext
 from soberpay.web.i18n import install_i18n
 from soberpay.web.metrics import Metrics
 from soberpay.web.ports import PaymentsPort
-from soberpay.web.rooms import DEMO_CLIP, RoomManager, RoomObservation, RoomWorker, VisionRoomProcessor, open_source
 
 if TYPE_CHECKING:
     from soberpay.bootstrap import Container
+    from soberpay.rooms.host import RoomHost
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
@@ -53,69 +56,44 @@ def build_payments(container: Container) -> tuple[PaymentsPort, str]:
     return ServicePayments.from_container(container), "service"
 
 
-def build_sobriety(container: Container) -> Any:
-    """The per-guest sobriety monitor for room workers, over the container's sobriety service."""
-    from soberpay.web.engine import SobrietyRoomMonitor
+class WebRoomEvents:
+    """The web's subscriber when the rooms run in its process (``web.run_rooms``, one venue, one process).
 
-    return SobrietyRoomMonitor(container.sobriety)
+    Judgements go through the payments port, which steps the risk state and keeps the staff dashboard's
+    sobriety plot; stage timings feed ``/metrics``. Status is read live from the host, so no heartbeat rows.
+    """
 
+    def __init__(self, web: WebContext) -> None:
+        self.web = web
 
-def start_room_workers(web: WebContext) -> None:
-    container = web.container
-    settings = container.settings
-    sobriety = build_sobriety(container)
-
-    def on_observation(room_id: str, obs: RoomObservation) -> None:
-        for stage, seconds in obs.timings.items():
-            web.metrics.model_seconds.labels(stage).observe(seconds)
-        for j in obs.judgements:
-            web.payments.apply_sobriety(
-                j.customer_id,
-                p_drunk=j.p_drunk,
-                similarity=j.similarity,
-                posture_abnormal=j.posture_abnormal,
-                judged_drunk=j.judged_drunk,
-                evidence=j.evidence,
+    def observed(self, room_id: str, observation: RoomObservation) -> None:
+        for stage, seconds in observation.timings.items():
+            self.web.metrics.model_seconds.labels(stage).observe(seconds)
+        for j in observation.judgements:
+            o = j.observation
+            self.web.payments.apply_sobriety(
+                j.guest_id,
+                p_drunk=o.p_drunk,
+                similarity=o.similarity_to_normal,
+                posture_abnormal=o.posture_abnormal,
+                judged_drunk=o.judged_drunk,
+                evidence=o.reason,
                 room_id=room_id,
             )
 
-    processor: VisionRoomProcessor | None
-    try:
-        from soberpay.adapters.vision.pipeline import build_detector, build_embedder
+    def heartbeat(self, statuses: Sequence[RoomStatus], at: datetime) -> None:
+        pass  # routes read the host's workers directly
 
-        ident = container.identity
-        processor = VisionRoomProcessor(
-            detector=build_detector(settings),
-            embedder=build_embedder(settings),
-            identify_embedding=ident.identify_embedding,
-            has_monitoring_consent=lambda cid: ident.has_consent(cid, "sobriety_monitoring"),
-            min_face_px=settings.identity.min_face_px,
-            min_score=settings.identity.min_detector_score,
-            max_side=settings.sobriety.max_frame_side,
-            sobriety=sobriety,
-        )
-    except Exception as exc:  # models missing: rooms still report fps/lag, the dashboard shows why
-        log.warning("room vision unavailable: %s", exc)
-        processor = None
-    for room in web.auth.rooms():
-        if not room.camera_source:
-            continue
-        demo = room.camera_source == "demo"
-        spec = str(DEMO_CLIP) if demo else room.camera_source
-        worker = RoomWorker(
-            room.id,
-            spec,
-            open_source(spec),
-            processor,
-            on_observation=on_observation,
-            queue_size=web.settings.room_queue_size,
-            loop=demo or not ("://" in spec or spec.isdigit()),
-            max_fps=web.settings.room_max_fps,
-            every_n=web.settings.room_process_every_n,
-        )
-        if processor is None:
-            worker.stats.last_error = "face models unavailable: frames are counted but not analysed"
-        web.rooms.add(worker)
+
+def start_rooms_in_process(web: WebContext) -> RoomHost:
+    """Run the room workers inside this (single) web process; their live status replaces the heartbeat rows."""
+    from soberpay.rooms.host import RoomHost
+
+    cameras = [(r.id, r.camera_source) for r in web.auth.rooms() if r.camera_source]
+    host = RoomHost.for_rooms(web.container, cameras, WebRoomEvents(web))
+    web.rooms = host
+    host.start()
+    return host
 
 
 def create_app(container: Container, *, payments: PaymentsPort | None = None, run_rooms: bool | None = None) -> FastAPI:
@@ -136,19 +114,20 @@ def create_app(container: Container, *, payments: PaymentsPort | None = None, ru
             settings.web.register_rate_per_min,
         ),
         metrics=Metrics(),
-        rooms=RoomManager(),
+        rooms=SqlRoomStatus(container.session_factory, container.clock.now),
         payments_kind=kind,
     )
     start_rooms = settings.web.run_rooms if run_rooms is None else run_rooms
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if start_rooms:
-            start_room_workers(web)
+        # Without in-process rooms, room status comes from the heartbeat rows of `soberpay rooms`.
+        host = start_rooms_in_process(web) if start_rooms else None
         try:
             yield
         finally:
-            web.rooms.stop_all()
+            if host is not None:
+                host.stop()
 
     app = FastAPI(
         title="soberpay venue service",

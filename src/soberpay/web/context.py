@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from soberpay.rooms.events import RoomStatusSource
 from soberpay.web.auth import AuthStore, RateLimits, Signer
 from soberpay.web.metrics import Metrics
 from soberpay.web.ports import PaymentsPort
-from soberpay.web.rooms import RoomManager
 
 if TYPE_CHECKING:
     from soberpay.bootstrap import Container
@@ -23,7 +23,7 @@ class WebContext:
     signer: Signer
     limits: RateLimits
     metrics: Metrics
-    rooms: RoomManager
+    rooms: RoomStatusSource  # the in-process room host, or the heartbeat rows of `soberpay rooms`
     payments_kind: str  # "service" (PaymentService) or "injected" (tests)
     templates: Any = None
 

@@ -23,7 +23,6 @@ from soberpay.web.ports import (
     PurchaseOutcome,
     SobrietyPoint,
 )
-from soberpay.web.rooms import GuestJudgement
 
 if TYPE_CHECKING:
     from soberpay.bootstrap import Container
@@ -242,39 +241,3 @@ class ServicePayments:
     def sobriety_history(self, customer_id: str) -> list[SobrietyPoint]:
         with self._lock:
             return list(self._timeline.get(customer_id, ()))
-
-
-class SobrietyRoomMonitor:
-    """Feeds a room camera's view of one identified guest to ``SobrietyService.process_frame``.
-
-    A room frame shows several people, so the guest's region is cropped around their face box:
-    1.5 face widths to each side, half a face height above and 7 face heights below (head, trunk
-    and arms for the pose signals). The crop is a view of the in-memory frame; nothing is stored.
-    Consent is checked by the room processor before this is called (and again by the service).
-    """
-
-    def __init__(self, service: Any) -> None:
-        self.service = service
-
-    @staticmethod
-    def crop(frame: Any, box: tuple[float, float, float, float]) -> Any:
-        x, y, w, h = box
-        height, width = frame.shape[:2]
-        x0, x1 = max(0, int(x - 1.5 * w)), min(width, int(x + 2.5 * w))
-        y0, y1 = max(0, int(y - 0.5 * h)), min(height, int(y + 8.0 * h))
-        return frame[y0:y1, x0:x1]
-
-    def observe(self, room_id: str, customer_id: str, t: float, frame: Any, face: Any) -> GuestJudgement | None:
-        assessment = self.service.process_frame(customer_id, self.crop(frame, face.box), t)
-        if assessment is None:
-            return None
-        j = assessment.judgement
-        state = getattr(j.state, "value", str(j.state))
-        return GuestJudgement(
-            customer_id=customer_id,
-            p_drunk=None if j.p_drunk is None else min(1.0, max(0.0, float(j.p_drunk))),
-            similarity=None if j.similarity_to_normal is None else min(1.0, max(0.0, float(j.similarity_to_normal))),
-            posture_abnormal=bool(j.posture_abnormal),
-            judged_drunk=None if state == "abstain" else state == "drunk",
-            evidence=(j.explain() if hasattr(j, "explain") else state)[:300],
-        )

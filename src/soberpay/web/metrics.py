@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from soberpay.rooms.events import RoomStatus
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -46,11 +48,11 @@ class Metrics:
         )
         self.rate_limited = Counter("soberpay_rate_limited", "Requests refused by rate limits", ["bucket"], registry=r)
 
-    def render(self, rooms: dict[str, Any], alert_kinds: dict[str, int] | None = None) -> bytes:
+    def render(self, rooms: Mapping[str, RoomStatus], alert_kinds: dict[str, int] | None = None) -> bytes:
         for kind, count in (alert_kinds or {}).items():
             self.alerts.labels(kind).set(count)
-        for room_id, worker in rooms.items():
-            self.room_fps.labels(room_id).set(worker.stats.fps)
-            self.room_lag.labels(room_id).set(worker.stats.lag_s)
-            self.room_dropped.labels(room_id).set(worker.stats.dropped)
+        for room_id, status in rooms.items():
+            self.room_fps.labels(room_id).set(status.fps)
+            self.room_lag.labels(room_id).set(status.lag_s)
+            self.room_dropped.labels(room_id).set(status.dropped)
         return generate_latest(self.registry)

@@ -106,7 +106,7 @@ def train_fusion(
 
     started = time.time()
     emb = embedder if embedder is not None else PoseCnnEmbedder()
-    from soberpay.services.sobriety import default_expression
+    from soberpay.adapters.sobriety.monitor import default_expression
 
     expression = default_expression()  # the real expression classifier when shipped, else a stand-in
     ds = dataset or generate(

@@ -11,6 +11,7 @@ TABLE_MODULES = (
     "soberpay.adapters.db.payment_tables",
     "soberpay.adapters.db.sobriety_tables",
     "soberpay.adapters.db.web_tables",
+    "soberpay.adapters.db.room_tables",
 )
 
 

@@ -39,4 +39,4 @@ def metrics(web: Web) -> Response:
     kinds: dict[str, int] = {}
     for alert in web.payments.alerts(0, 1000):
         kinds[alert.kind] = kinds.get(alert.kind, 0) + 1
-    return Response(web.metrics.render(web.rooms.workers, kinds), media_type=CONTENT_TYPE_LATEST)
+    return Response(web.metrics.render(web.rooms.statuses(), kinds), media_type=CONTENT_TYPE_LATEST)

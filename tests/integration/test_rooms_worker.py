@@ -1,5 +1,5 @@
 """Live room workers: bounded queue that drops the oldest frames, fps/lag reporting, error isolation,
-and the vision processor's identify → consent-gated sobriety path (with hand-written fakes)."""
+and the vision pipeline's identify → consent-gated sobriety path (with hand-written fakes)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from soberpay.domain.risk import SobrietyObservation
 from soberpay.ports import DetectedFace
-from soberpay.web.rooms import DEMO_CLIP, GuestJudgement, RoomObservation, RoomWorker, VisionRoomProcessor, open_source
+from soberpay.rooms import (
+    DEMO_CLIP,
+    GuestJudgement,
+    RoomObservation,
+    RoomWorker,
+    SobrietyRoomMonitor,
+    VisionRoomProcessor,
+    open_source,
+)
 
 
 def _frame(i: int) -> np.ndarray:
@@ -77,7 +86,7 @@ def test_slow_processor_drops_frames_and_reports_fps_and_lag() -> None:
         _wait(lambda: worker.stats.captured >= 250 and worker.stats.processed >= 5)
     finally:
         worker.stop()
-    stats = worker.stats.as_dict()
+    stats = worker.stats.snapshot().as_dict()
     assert stats["dropped"] > 0  # back-pressure: frames dropped, not queued without bound
     assert stats["captured"] == 250 and stats["processed"] + stats["dropped"] <= 250
     assert stats["fps"] > 0 and stats["lag_s"] >= 0 and stats["faces"] == 1
@@ -143,7 +152,7 @@ class FakeMonitor:
         self, room_id: str, customer_id: str, t: float, frame: np.ndarray, face: DetectedFace
     ) -> GuestJudgement:
         self.calls.append(customer_id)
-        return GuestJudgement(customer_id, 0.8, 0.6, True, True, "synthetic")
+        return GuestJudgement(customer_id, SobrietyObservation(0.8, True, 0.6, True, "synthetic"))
 
 
 def test_vision_processor_identifies_and_monitors_only_consenting_guests() -> None:
@@ -161,7 +170,7 @@ def test_vision_processor_identifies_and_monitors_only_consenting_guests() -> No
     obs = processor.process("r1", 0.0, np.zeros((480, 1280, 3), dtype=np.uint8))
     assert obs.faces == 3 and [g[0] for g in obs.guests] == ["alice", "bob"]
     assert monitor.calls == ["alice"]  # bob did not consent to sobriety monitoring
-    assert [j.customer_id for j in obs.judgements] == ["alice"] and "detect" in obs.timings
+    assert [j.guest_id for j in obs.judgements] == ["alice"] and "detect" in obs.timings
 
 
 class FakeSobrietyService:
@@ -183,12 +192,12 @@ class FakeSobrietyService:
 
 
 def test_sobriety_room_monitor_crops_the_guest_and_maps_the_judgement() -> None:
-    from soberpay.web.engine import SobrietyRoomMonitor
-
     service = FakeSobrietyService()
     monitor = SobrietyRoomMonitor(service)
     face = DetectedFace((100, 50, 40, 40), ((0.0, 0.0),) * 5, 0.9)
     j = monitor.observe("r1", "alice", 3.0, np.zeros((480, 640, 3), dtype=np.uint8), face)
     assert service.shapes == [(340, 160, 3)]  # y 30..370, x 40..200: the guest, not the whole room
-    assert j is not None and j.judged_drunk is True and j.p_drunk == 0.82 and j.similarity == 0.61
-    assert j.posture_abnormal and "drunk" in j.evidence
+    assert j is not None and j.guest_id == "alice"
+    o = j.observation
+    assert o.judged_drunk is True and o.p_drunk == 0.82 and o.similarity_to_normal == 0.61
+    assert o.posture_abnormal and "drunk" in o.reason

@@ -4,9 +4,10 @@ Per room, a **capture thread** reads frames (file path, device index or RTSP URL
 demo room replays the bundled clip in a loop) into a bounded queue. When the queue is full the
 OLDEST frame is dropped (and counted): the processor always works on recent frames and memory never
 grows. A **processing thread** takes frames and runs the room processor — face detection,
-identification of present guests and, when available and consented, the sobriety monitor — and
-pushes judgements to the payment engine. Each worker reports fps, lag (now − capture time of the
-frame just processed), dropped frames and who is present. Frames stay in memory only.
+identification of present guests and, when available and consented, the sobriety monitor
+(``soberpay.rooms.pipeline``) — and hands each observation to the host's subscriber. Each worker
+reports fps, lag (now − capture time of the frame just processed), dropped frames and who is
+present. Frames stay in memory only.
 """
 
 from __future__ import annotations
@@ -18,33 +19,14 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from soberpay.ports import FrameSource, ImageBGR
+from soberpay.rooms.events import PRESENT_S, RoomObservation, RoomStatus
 
 log = logging.getLogger(__name__)
 
 DEMO_CLIP = Path(__file__).resolve().parents[1] / "assets" / "demo_room.avi"
-
-
-@dataclass(frozen=True)
-class GuestJudgement:
-    """What the sobriety monitor says about one guest now (mapped onto payments' SobrietyObservation)."""
-
-    customer_id: str
-    p_drunk: float | None
-    similarity: float | None
-    posture_abnormal: bool
-    judged_drunk: bool | None
-    evidence: str
-
-
-@dataclass(frozen=True)
-class RoomObservation:
-    faces: int = 0
-    guests: tuple[tuple[str, float], ...] = ()  # (customer_id, similarity) of identified guests
-    judgements: tuple[GuestJudgement, ...] = ()
-    timings: dict[str, float] = field(default_factory=dict)  # stage → seconds
 
 
 class RoomProcessor(Protocol):
@@ -62,25 +44,25 @@ class RoomStats:
     processed: int = 0
     dropped: int = 0
     faces: int = 0
-    present: dict[str, float] = field(default_factory=dict)  # customer_id → last seen (monotonic)
+    present: dict[str, float] = field(default_factory=dict)  # guest_id → last seen (monotonic)
     last_error: str = ""
     loops: int = 0
 
-    def as_dict(self, now: float | None = None) -> dict[str, Any]:
+    def snapshot(self, now: float | None = None) -> RoomStatus:
         now = time.monotonic() if now is None else now
-        return {
-            "room_id": self.room_id,
-            "running": self.running,
-            "fps": round(self.fps, 2),
-            "lag_s": round(self.lag_s, 3),
-            "captured": self.captured,
-            "processed": self.processed,
-            "dropped": self.dropped,
-            "faces": self.faces,
-            "present": sorted(cid for cid, seen in self.present.items() if now - seen < 30.0),
-            "last_error": self.last_error,
-            "loops": self.loops,
-        }
+        return RoomStatus(
+            room_id=self.room_id,
+            running=self.running,
+            fps=self.fps,
+            lag_s=self.lag_s,
+            captured=self.captured,
+            processed=self.processed,
+            dropped=self.dropped,
+            faces=self.faces,
+            present=tuple(sorted(g for g, seen in self.present.items() if now - seen < PRESENT_S)),
+            last_error=self.last_error,
+            loops=self.loops,
+        )
 
 
 def open_source(spec: str) -> Callable[[], FrameSource]:
@@ -217,102 +199,11 @@ class RoomWorker:
             self.stats.lag_s = now - captured_at
             self.stats.processed += 1
             self.stats.faces = obs.faces
-            for cid, _score in obs.guests:
-                self.stats.present[cid] = now
+            for guest_id, _score in obs.guests:
+                self.stats.present[guest_id] = now
             if self._on_observation is not None:
                 try:
                     self._on_observation(self.room_id, obs)
                 except Exception as exc:
                     log.warning("room %s observation handler error: %s", self.room_id, exc)
                     self.stats.last_error = f"engine: {exc}"
-
-
-class VisionRoomProcessor:
-    """Detect faces, identify guests by 1:N search, run the sobriety monitor for consenting guests.
-
-    ``sobriety`` is optional: an object with ``observe(room_id, customer_id, t, frame, face)``
-    returning a ``GuestJudgement`` or None (the sobriety service, when installed).
-    """
-
-    def __init__(
-        self,
-        *,
-        detector: Any,
-        embedder: Any,
-        identify_embedding: Callable[[Any], Any],
-        has_monitoring_consent: Callable[[str], bool],
-        min_face_px: float,
-        min_score: float,
-        max_side: int = 640,
-        sobriety: Any | None = None,
-    ) -> None:
-        self._detector = detector
-        self._embedder = embedder
-        self._identify = identify_embedding
-        self._consent = has_monitoring_consent
-        self._min_face_px = min_face_px
-        self._min_score = min_score
-        self._max_side = max_side
-        self._sobriety = sobriety
-        self._consent_cache: dict[str, tuple[float, bool]] = {}
-
-    def _consented(self, customer_id: str) -> bool:
-        now = time.monotonic()
-        hit = self._consent_cache.get(customer_id)
-        if hit is None or now - hit[0] > 30.0:
-            hit = (now, bool(self._consent(customer_id)))
-            self._consent_cache[customer_id] = hit
-        return hit[1]
-
-    def process(self, room_id: str, t: float, frame: ImageBGR) -> RoomObservation:
-        import cv2
-
-        timings: dict[str, float] = {}
-        h, w = frame.shape[:2]
-        if max(h, w) > self._max_side:
-            s = self._max_side / max(h, w)
-            frame = cv2.resize(frame, (int(w * s), int(h * s)), interpolation=cv2.INTER_AREA).astype("uint8")
-        t0 = time.perf_counter()
-        faces = self._detector.detect(frame)
-        timings["detect"] = time.perf_counter() - t0
-        guests: list[tuple[str, float]] = []
-        judgements: list[GuestJudgement] = []
-        for face in faces:
-            if face.score < self._min_score or min(face.box[2], face.box[3]) < self._min_face_px:
-                continue
-            t1 = time.perf_counter()
-            decision = self._identify(self._embedder.embed(frame, face))
-            timings["identify"] = timings.get("identify", 0.0) + time.perf_counter() - t1
-            if not decision.accepted or decision.customer_id is None:
-                continue
-            guests.append((decision.customer_id, float(decision.score)))
-            if self._sobriety is not None and self._consented(decision.customer_id):
-                t2 = time.perf_counter()
-                judgement = self._sobriety.observe(room_id, decision.customer_id, t, frame, face)
-                timings["sobriety"] = timings.get("sobriety", 0.0) + time.perf_counter() - t2
-                if judgement is not None:
-                    judgements.append(judgement)
-        return RoomObservation(len(faces), tuple(guests), tuple(judgements), timings)
-
-
-class RoomManager:
-    """Owns the workers of all rooms; the web app starts/stops it with its lifespan."""
-
-    def __init__(self) -> None:
-        self.workers: dict[str, RoomWorker] = {}
-
-    def add(self, worker: RoomWorker, start: bool = True) -> None:
-        old = self.workers.pop(worker.room_id, None)
-        if old is not None:
-            old.stop()
-        self.workers[worker.room_id] = worker
-        if start:
-            worker.start()
-
-    def stats(self, room_id: str) -> dict[str, Any] | None:
-        w = self.workers.get(room_id)
-        return w.stats.as_dict() if w else None
-
-    def stop_all(self) -> None:
-        for w in self.workers.values():
-            w.stop()

@@ -1,0 +1,159 @@
+"""The room host: builds one worker per room with a camera, runs them, reports to its ``RoomEvents``.
+
+The same host runs inside ``soberpay serve``/``soberpay demo`` (the web app subscribes) and as its own
+process under ``soberpay rooms`` (``PaymentsRoomEvents`` + heartbeat rows); see ``soberpay.rooms.events``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from soberpay.rooms.events import HEARTBEAT_S, RoomEvents, RoomObservation, RoomStatus
+from soberpay.rooms.pipeline import SobrietyRoomMonitor, VisionRoomProcessor
+from soberpay.rooms.worker import DEMO_CLIP, RoomProcessor, RoomWorker, open_source
+
+if TYPE_CHECKING:
+    from soberpay.bootstrap import Container
+
+log = logging.getLogger(__name__)
+
+NO_MODELS = "face models unavailable: frames are counted but not analysed"
+
+
+def vision_processor(container: Container) -> VisionRoomProcessor:
+    """Face detection + identification + consent-gated sobriety, over the container's services."""
+    from soberpay.adapters.vision.pipeline import build_detector, build_embedder
+    from soberpay.domain.identity import ConsentPurpose
+
+    settings = container.settings
+    identity = container.identity
+    return VisionRoomProcessor(
+        detector=build_detector(settings),
+        embedder=build_embedder(settings),
+        identify_embedding=identity.identify_embedding,
+        has_monitoring_consent=lambda guest_id: identity.has_consent(guest_id, ConsentPurpose.SOBRIETY_MONITORING),
+        min_face_px=settings.identity.min_face_px,
+        min_score=settings.identity.min_detector_score,
+        max_side=settings.sobriety.max_frame_side,
+        sobriety=SobrietyRoomMonitor(container.sobriety),
+    )
+
+
+class RoomHost:
+    """Runs the room workers and reports each observation and a periodic heartbeat to ``events``.
+
+    Also the web's ``RoomStatusSource`` when the rooms run in the web process (live, no database).
+    """
+
+    def __init__(self, events: RoomEvents, now: Callable[[], datetime], heartbeat_s: float = HEARTBEAT_S) -> None:
+        self.events = events
+        self.workers: dict[str, RoomWorker] = {}
+        self._now = now
+        self._heartbeat_s = heartbeat_s
+        self._stop = threading.Event()
+        self._beat: threading.Thread | None = None
+
+    @classmethod
+    def for_rooms(
+        cls,
+        container: Container,
+        rooms: Iterable[tuple[str, str]],
+        events: RoomEvents,
+        *,
+        processor: RoomProcessor | None = None,
+        heartbeat_s: float = HEARTBEAT_S,
+    ) -> RoomHost:
+        """A host with one worker per (room id, camera source); ``processor`` defaults to the vision pipeline."""
+        host = cls(events, container.clock.now, heartbeat_s)
+        problem = ""
+        if processor is None:
+            try:
+                processor = vision_processor(container)
+            except Exception as exc:  # models missing: rooms still report fps/lag, the dashboard shows why
+                log.warning("room vision unavailable: %s", exc)
+                problem = NO_MODELS
+        web = container.settings.web
+        for room_id, source in rooms:
+            demo = source == "demo"
+            spec = str(DEMO_CLIP) if demo else source
+            worker = RoomWorker(
+                room_id,
+                spec,
+                open_source(spec),
+                processor,
+                on_observation=host._observed,
+                queue_size=web.room_queue_size,
+                loop=demo or not ("://" in spec or spec.isdigit()),
+                max_fps=web.room_max_fps,
+                every_n=web.room_process_every_n,
+            )
+            worker.stats.last_error = problem
+            host.workers[room_id] = worker
+        return host
+
+    def _observed(self, room_id: str, observation: RoomObservation) -> None:
+        self.events.observed(room_id, observation)
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._stop.clear()
+        for worker in self.workers.values():
+            worker.start()
+        self._beat = threading.Thread(target=self._heartbeats, name="rooms-heartbeat", daemon=True)
+        self._beat.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._beat is not None:
+            self._beat.join(self._heartbeat_s + 5.0)
+            self._beat = None
+        for worker in self.workers.values():
+            worker.stop()
+        self._publish()  # the last word: stopped, so readers do not wait for the heartbeat to go stale
+
+    def _heartbeats(self) -> None:
+        while not self._stop.wait(self._heartbeat_s):
+            self._publish()
+
+    def _publish(self) -> None:
+        try:
+            self.events.heartbeat(list(self.statuses().values()), self._now())
+        except Exception as exc:  # a database hiccup must not stop the cameras
+            log.warning("room heartbeat failed: %s", exc)
+
+    # --- RoomStatusSource ---------------------------------------------------------------------
+
+    def statuses(self) -> dict[str, RoomStatus]:
+        return {room_id: w.stats.snapshot() for room_id, w in self.workers.items()}
+
+    def stats(self, room_id: str) -> dict[str, Any] | None:
+        worker = self.workers.get(room_id)
+        return None if worker is None else worker.stats.snapshot().as_dict()
+
+
+def run_rooms(container: Container, stop: threading.Event, *, processor: RoomProcessor | None = None) -> RoomHost:
+    """Run every room with a camera in this process until ``stop`` is set (``soberpay rooms``).
+
+    Judgements step the payments' risk state; each room's status is written as a heartbeat row that
+    the web reads. Rooms added while running start with the next run.
+    """
+    from soberpay.rooms.events import PaymentsRoomEvents
+    from soberpay.rooms.status import SqlRoomStatus, camera_rooms
+
+    status = SqlRoomStatus(container.session_factory, container.clock.now)
+    events = PaymentsRoomEvents(container.payments, status)
+    host = RoomHost.for_rooms(container, camera_rooms(container.session_factory), events, processor=processor)
+    host.start()
+    try:
+        stop.wait()
+    finally:
+        host.stop()
+    return host
+
+
+__all__ = ["NO_MODELS", "RoomHost", "run_rooms", "vision_processor"]
