@@ -2,4 +2,5 @@
 
 from soberpay.cli import main
 
-main()
+if __name__ == "__main__":  # importing the module (e.g. to list its names) must not run the CLI
+    main()
