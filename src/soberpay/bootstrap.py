@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from soberpay.adapters.clock import SystemClock
 from soberpay.adapters.crypto import AesGcmKeyRing, Argon2idHasher
 from soberpay.adapters.db.base import make_engine, make_session_factory
+from soberpay.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from soberpay.config import Settings
-from soberpay.ports import Clock, FaceAnalyser
+from soberpay.ports import AbstractUnitOfWork, Clock, FaceAnalyser
 
 if TYPE_CHECKING:
     from soberpay.services.identity import IdentityService
@@ -46,6 +47,10 @@ class Container:
     @cached_property
     def session_factory(self) -> sessionmaker[Session]:
         return make_session_factory(self.engine)
+
+    def uow(self) -> AbstractUnitOfWork:
+        """The services' unit-of-work factory: a fresh unit of work per call."""
+        return SqlAlchemyUnitOfWork(self.session_factory)
 
     @cached_property
     def cipher(self) -> AesGcmKeyRing:
@@ -118,7 +123,7 @@ class Container:
         if pay.use_behaviour_model and model.is_file():
             behaviour = OnnxBehaviourScorer(model)
         return PaymentService(
-            session_factory=self.session_factory,
+            uow=self.uow,
             identity=self.identity,
             clock=self.clock,
             settings=pay,
