@@ -90,12 +90,12 @@ class Container:
 
     @cached_property
     def identity(self) -> IdentityService:
-        from soberpay.adapters.db.erasure import delete_all_derived_data, delete_monitoring_data
+        from soberpay.adapters.embeddings import Float32EmbeddingCodec
         from soberpay.adapters.index import NumpyTemplateIndex
         from soberpay.services.identity import IdentityService
 
         return IdentityService(
-            session_factory=self.session_factory,
+            uow=self.uow,
             cipher=self.cipher,
             hasher=self.hasher,
             clock=self.clock,
@@ -104,10 +104,9 @@ class Container:
             match_threshold=self.settings.match_threshold,
             analyser_factory=self.build_analyser,
             index=NumpyTemplateIndex(),
+            codec=Float32EmbeddingCodec(),
             decode_image=self.decode_image,
             decode_video=self.decode_video,
-            erase_monitoring_data=delete_monitoring_data,
-            erase_all_derived_data=delete_all_derived_data,
         )
 
     @cached_property
