@@ -194,3 +194,14 @@ def test_alerts_are_acknowledged_once(w: World) -> None:
     w.pay.acknowledge(alert.id, "amy")
     assert w.db.actions().count("alert.acknowledged") == 1
     assert alert.id not in [a.id for a in w.pay.alerts()]
+
+
+def test_purchase_audit_records_the_actor_and_the_room(w: World) -> None:
+    g = w.ident.add()
+    w.pay.topup(g.id, 10_000, "topup-00001")
+    w.pay.purchase(g.id, "cola", 1, "room-buy-001", actor="staff:amy", room_id="room-7")
+    charged = w.pay.audit(g.id, prefix="payment.charged")[0]
+    assert charged.actor == "staff:amy" and charged.details["room_id"] == "room-7"
+    assert w.pay.audit(g.id, prefix="visit.opened")[0].actor == "staff:amy"
+    w.pay.pay_by_face(face(g.id), "cola", 1, "face-buy-001")
+    assert w.pay.audit(g.id, prefix="payment.charged")[0].actor == "guest"  # default: the guest

@@ -7,7 +7,7 @@ suspended as a pending request instead of being charged.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -32,12 +32,21 @@ from soberpay.services.payments.results import PaymentResult
 from soberpay.services.payments.steps import charge, consumption, expire_due, open_visit, persist_risk
 
 
+@dataclass(frozen=True)
+class Origin:
+    """Who asked for the purchase and from which room, for the audit log (not part of the idempotency
+    fingerprint: a retry from another terminal is the same purchase)."""
+
+    actor: str = "guest"
+    room_id: str | None = None
+
+
 class Purchases:
     def __init__(self, ctx: PaymentContext) -> None:
         self._ctx = ctx
 
     def pay_by_face(
-        self, image: bytes, sku: str, quantity: int, idempotency_key: str, password: str | None = None
+        self, image: bytes, sku: str, quantity: int, idempotency_key: str, password: str | None, origin: Origin
     ) -> PaymentResult:
         self._validate(sku, quantity, idempotency_key)
         decision = self._ctx.identity.identify(image)
@@ -47,15 +56,22 @@ class Purchases:
         if not self._ctx.identity.has_consent(guest_id, FACE_PAYMENT):
             raise ConsentRequired("the guest has not consented to face payment", customer_id=guest_id)
         auth = Auth("face", face_verified=True, face_score=float(decision.score))
-        return self._purchase(guest_id, sku, quantity, idempotency_key, auth, password)
+        return self._purchase(guest_id, sku, quantity, idempotency_key, auth, password, origin)
 
     def pay_by_phone(
-        self, phone: str, password: str, sku: str, quantity: int, idempotency_key: str, face_image: bytes | None
+        self,
+        phone: str,
+        password: str,
+        sku: str,
+        quantity: int,
+        idempotency_key: str,
+        face_image: bytes | None,
+        origin: Origin,
     ) -> PaymentResult:
         self._validate(sku, quantity, idempotency_key)
         guest = self._ctx.identity.find_by_phone(phone)
         auth = self.face_auth(guest.id, face_image, method="phone")
-        return self._purchase(guest.id, sku, quantity, idempotency_key, auth, password)
+        return self._purchase(guest.id, sku, quantity, idempotency_key, auth, password, origin)
 
     def purchase(
         self,
@@ -65,11 +81,12 @@ class Purchases:
         idempotency_key: str,
         password: str | None,
         face_image: bytes | None,
+        origin: Origin,
     ) -> PaymentResult:
         self._validate(sku, quantity, idempotency_key)
         self._ctx.guest(guest_id)
         auth = self.face_auth(guest_id, face_image, method="customer_id")
-        return self._purchase(guest_id, sku, quantity, idempotency_key, auth, password)
+        return self._purchase(guest_id, sku, quantity, idempotency_key, auth, password, origin)
 
     # --- evidence, checked before the transaction -----------------------------------------------
 
@@ -101,7 +118,7 @@ class Purchases:
     # --- the decision ---------------------------------------------------------------------------
 
     def _purchase(
-        self, guest_id: str, sku: str, quantity: int, key: str, auth: Auth, password: str | None
+        self, guest_id: str, sku: str, quantity: int, key: str, auth: Auth, password: str | None, origin: Origin
     ) -> PaymentResult:
         ctx = self._ctx
         item = ctx.catalogue.get(sku)
@@ -112,7 +129,7 @@ class Purchases:
         observation = ctx.observe(guest_id)
 
         def decide(uow: AbstractUnitOfWork, now: datetime) -> Decided[PaymentResult]:
-            return self._decide(uow, now, guest, item, quantity, key, auth, observation)
+            return self._decide(uow, now, guest, item, quantity, key, auth, observation, origin)
 
         def restore(prior: Mapping[str, Any]) -> PaymentResult:
             return PaymentResult.from_dict(prior, replayed=True)
@@ -132,9 +149,10 @@ class Purchases:
         key: str,
         auth: Auth,
         observation: SobrietyObservation | None,
+        origin: Origin,
     ) -> Decided[PaymentResult]:
         ctx, gid = self._ctx, guest.id
-        visit = open_visit(ctx, uow, gid, now, "guest")
+        visit = open_visit(ctx, uow, gid, now, origin.actor)
         expire_due(ctx, uow, now, gid)
         before = uow.payments.risk(gid)
         st = step(before, now, observation, consumption(ctx, uow, guest, visit, now, (item, quantity)), ctx.risk_policy)
@@ -179,7 +197,7 @@ class Purchases:
             uow.payments.add_pending(
                 new_pending(pending_id, pctx, visit.id, reason, ctx.settings.pending_expiry_minutes)
             )
-        self._record(uow, now, gid, decision, key, order_id=order_id, pending_id=pending_id)
+        self._record(uow, now, gid, decision, key, origin, order_id=order_id, pending_id=pending_id)
         result = PaymentResult(
             outcome=decision.outcome,
             rule=decision.rule,
@@ -206,19 +224,22 @@ class Purchases:
         guest_id: str,
         decision: PurchaseDecision,
         key: str,
+        origin: Origin,
         *,
         order_id: str | None,
         pending_id: str | None,
     ) -> None:
         """The decision's audit events and staff notifications."""
+        room = {"room_id": origin.room_id} if origin.room_id is not None else {}
         for ev in decision.events:
             self._ctx.audit(
                 uow,
                 now,
-                "guest",
+                origin.actor,
                 ev.action,
                 guest_id,
                 **ev.details,
+                **room,
                 outcome=decision.outcome.value,
                 explanation=decision.explanation,
                 order_id=order_id,

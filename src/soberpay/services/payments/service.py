@@ -17,7 +17,7 @@ from soberpay.services.payments.context import PaymentContext
 from soberpay.services.payments.counter import Counter
 from soberpay.services.payments.guests import GuestIdentity
 from soberpay.services.payments.pending import PendingRequests
-from soberpay.services.payments.purchase import Purchases
+from soberpay.services.payments.purchase import Origin, Purchases
 from soberpay.services.payments.queries import PaymentQueries
 from soberpay.services.payments.results import CheckoutResult, LedgerView, PaymentResult, RiskView, TopupResult
 from soberpay.services.payments.staff import StaffActions
@@ -68,10 +68,21 @@ class PaymentService:
     # --- purchase -------------------------------------------------------------------------------
 
     def pay_by_face(
-        self, image: bytes, sku: str, quantity: int, idempotency_key: str, password: str | None = None
+        self,
+        image: bytes,
+        sku: str,
+        quantity: int,
+        idempotency_key: str,
+        password: str | None = None,
+        *,
+        actor: str = "guest",
+        room_id: str | None = None,
     ) -> PaymentResult:
-        """Face-first payment (1:N). A tagged guest's regular item also needs ``password`` (dual verification)."""
-        return self._purchases.pay_by_face(image, sku, quantity, idempotency_key, password)
+        """Face-first payment (1:N). A tagged guest's regular item also needs ``password`` (dual verification).
+
+        ``actor`` and ``room_id`` (where the order was placed) are recorded in the audit log."""
+        origin = Origin(actor, room_id)
+        return self._purchases.pay_by_face(image, sku, quantity, idempotency_key, password, origin)
 
     def pay_by_phone(
         self,
@@ -81,9 +92,13 @@ class PaymentService:
         quantity: int,
         idempotency_key: str,
         face_image: bytes | None = None,
+        *,
+        actor: str = "guest",
+        room_id: str | None = None,
     ) -> PaymentResult:
         """Phone + 6-digit password (no face consent needed); a tagged guest also needs ``face_image``."""
-        return self._purchases.pay_by_phone(phone, password, sku, quantity, idempotency_key, face_image)
+        origin = Origin(actor, room_id)
+        return self._purchases.pay_by_phone(phone, password, sku, quantity, idempotency_key, face_image, origin)
 
     def purchase(
         self,
@@ -94,10 +109,13 @@ class PaymentService:
         *,
         password: str | None = None,
         face_image: bytes | None = None,
+        actor: str = "guest",
+        room_id: str | None = None,
     ) -> PaymentResult:
         """For a caller that already identified the guest (e.g. a staff terminal): evidence is optional
         for untagged guests, and a tagged guest needs ``face_image`` + ``password`` (dual verification)."""
-        return self._purchases.purchase(customer_id, sku, quantity, idempotency_key, password, face_image)
+        origin = Origin(actor, room_id)
+        return self._purchases.purchase(customer_id, sku, quantity, idempotency_key, password, face_image, origin)
 
     # --- pending requests -----------------------------------------------------------------------
 
