@@ -15,12 +15,15 @@ NOT_YET_PURE = {"sobriety.py"}
 
 
 def _imports(path: Path) -> list[str]:
+    """Absolute names of every import, relative ones resolved (``from ..adapters import x``)."""
+    package = ["soberpay", *path.relative_to(SERVICES.parent).parent.parts]
     names: list[str] = []
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             names += [a.name for a in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.append(node.module)
+        elif isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            names.append(".".join([*base, *([node.module] if node.module else [])]))
     return names
 
 
