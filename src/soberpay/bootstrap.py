@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from soberpay.adapters.clock import SystemClock
 from soberpay.adapters.crypto import AesGcmKeyRing, Argon2idHasher
 from soberpay.adapters.db.base import make_engine, make_session_factory
+from soberpay.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from soberpay.config import Settings
-from soberpay.ports import Clock, FaceAnalyser
+from soberpay.ports import AbstractUnitOfWork, Clock, FaceAnalyser
 
 if TYPE_CHECKING:
     from soberpay.services.identity import IdentityService
@@ -47,6 +48,10 @@ class Container:
     @cached_property
     def session_factory(self) -> sessionmaker[Session]:
         return make_session_factory(self.engine)
+
+    def uow(self) -> AbstractUnitOfWork:
+        """The services' unit-of-work factory: a fresh unit of work per call."""
+        return SqlAlchemyUnitOfWork(self.session_factory)
 
     @cached_property
     def cipher(self) -> AesGcmKeyRing:
@@ -86,12 +91,12 @@ class Container:
 
     @cached_property
     def identity(self) -> IdentityService:
-        from soberpay.adapters.db.erasure import delete_all_derived_data, delete_monitoring_data
+        from soberpay.adapters.embeddings import Float32EmbeddingCodec
         from soberpay.adapters.index import NumpyTemplateIndex
         from soberpay.services.identity import IdentityService
 
         return IdentityService(
-            session_factory=self.session_factory,
+            uow=self.uow,
             cipher=self.cipher,
             hasher=self.hasher,
             clock=self.clock,
@@ -100,10 +105,9 @@ class Container:
             match_threshold=self.settings.match_threshold,
             analyser_factory=self.build_analyser,
             index=NumpyTemplateIndex(),
+            codec=Float32EmbeddingCodec(),
             decode_image=self.decode_image,
             decode_video=self.decode_video,
-            erase_monitoring_data=delete_monitoring_data,
-            erase_all_derived_data=delete_all_derived_data,
         )
 
     @cached_property
@@ -119,7 +123,7 @@ class Container:
         if pay.use_behaviour_model and model.is_file():
             behaviour = OnnxBehaviourScorer(model)
         return PaymentService(
-            session_factory=self.session_factory,
+            uow=self.uow,
             identity=self.identity,
             clock=self.clock,
             settings=pay,

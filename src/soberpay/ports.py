@@ -1,18 +1,31 @@
 """Ports: the interfaces the services depend on. Adapters implement them; tests use fakes.
 
 Vision ports speak numpy (they sit at the adapter boundary); the pure domain never sees arrays,
-only the floats and decisions these ports produce.
+only the floats and decisions these ports produce. Services treat ``Embedding`` as an opaque value:
+array work (byte encoding, similarity) happens behind ``EmbeddingCodec``.
+
+Persistence is one port, the unit of work (cosmicpython chapter 6): a ``with uow:`` block is one
+database transaction holding every repository, the audit log, the staff notifications (the outbox)
+and the idempotency records. Nothing is written unless the block calls ``uow.commit()``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+import abc
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from types import TracebackType
+from typing import Any, Protocol, Self, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
+
+from soberpay.domain.identity import ConsentPurpose, ConsentRecord
+from soberpay.domain.ledger import Posting
+from soberpay.domain.purchase import PasswordGuard, PendingRequest, PendingStatus, StoredResult
+from soberpay.domain.risk import RiskRecord
+from soberpay.domain.spending import PastOrder
 
 ImageBGR = npt.NDArray[np.uint8]  # H×W×3 uint8, OpenCV channel order
 Embedding = npt.NDArray[np.float32]  # 1-d, L2-normalised
@@ -121,3 +134,245 @@ class FaceAnalyser(Protocol):
 
     def analyse(self, image: ImageBGR) -> FaceAnalysis: ...
     def best_from_frames(self, frames: Iterable[ImageBGR], top_k: int = 5) -> list[FaceAnalysis]: ...
+
+
+@runtime_checkable
+class EmbeddingCodec(Protocol):
+    """Array work the identity service needs on embeddings, so it never imports numpy."""
+
+    def to_bytes(self, embedding: Embedding) -> bytes: ...
+    def from_bytes(self, data: bytes) -> Embedding: ...
+    def similarity(self, a: Embedding, b: Embedding) -> float: ...
+
+
+# --- persistence: records the repositories hand out ------------------------------------------------
+
+
+class DuplicateRecord(Exception):
+    """A unique constraint rejected a write: usually a concurrent request committed the same key first.
+
+    The unit of work raises it (in place of the driver's error) when the block or its commit fails."""
+
+
+@dataclass(frozen=True)
+class GuestRecord:
+    """A guest as stored, secrets included (ciphertexts and the password hash); erasure blanks them."""
+
+    id: str
+    created_at: datetime
+    name: str | None = None
+    phone: str | None = None
+    national_id_key_id: str | None = None
+    national_id_enc: bytes | None = None
+    national_id_masked: str | None = None
+    password_hash: str | None = None
+    sex: str | None = None
+    weight_kg: float | None = None
+    erased_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class TemplateRecord:
+    """One encrypted face template (the plaintext is the embedder's vector, see ``EmbeddingCodec``)."""
+
+    customer_id: str
+    embedder: str
+    key_id: str
+    blob: bytes
+    quality: float
+    created_at: datetime
+    id: int | None = None  # assigned by the store
+
+
+@dataclass(frozen=True)
+class Visit:
+    id: str
+    customer_id: str
+    opened_at: datetime
+    status: str = "open"  # open / closed
+    closed_at: datetime | None = None
+    total_fen: int = 0
+
+
+@dataclass(frozen=True)
+class OrderRecord:
+    id: str
+    customer_id: str
+    visit_id: str
+    at: datetime
+    sku: str
+    name: str
+    category: str
+    unit_price_fen: int
+    quantity: int
+    amount_fen: int
+    alcohol_g: float
+    rule: str
+    posting_id: str
+    pending_id: str | None = None
+    refunded_fen: int = 0
+
+
+@dataclass(frozen=True)
+class LedgerLine:
+    posting_id: str
+    at: datetime
+    kind: str
+    customer_id: str | None
+    memo: str
+    entries: tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True)
+class Alert:
+    id: int
+    at: datetime
+    kind: str
+    customer_id: str | None
+    message: str
+    acknowledged: bool
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    customer_id: str | None
+    details: dict[str, Any]
+
+
+# --- persistence: repositories ----------------------------------------------------------------------
+
+
+class PaymentRepository(Protocol):
+    """Accounts, ledger, visits, orders, risk state, password guards and pending requests."""
+
+    def ensure_accounts(self, guest_id: str | None, now: datetime) -> None: ...
+    def lock_guest(self, guest_id: str) -> None:
+        """Row lock on the guest's account: serialises every money decision for this guest."""
+
+    def balance(self, guest_id: str) -> int: ...
+    def write_posting(self, posting: Posting, idempotency_key: str | None) -> None:
+        """Store a balanced posting and keep the posting guest's cached balance in step."""
+
+    def account_sums(self) -> dict[str, int]: ...
+    def ledger_lines(self, guest_id: str | None, limit: int) -> list[LedgerLine]: ...
+    def open_visit(self, guest_id: str) -> Visit | None: ...
+    def add_visit(self, visit: Visit) -> None: ...
+    def close_visit(self, visit_id: str, closed_at: datetime, total_fen: int, bill: Mapping[str, Any]) -> None: ...
+    def orders(self, guest_id: str, visit_id: str | None = None) -> list[OrderRecord]: ...
+    def order(self, order_id: str) -> OrderRecord | None: ...
+    def add_order(self, order: OrderRecord) -> None: ...
+    def add_refund(self, order_id: str, amount_fen: int) -> None: ...
+    def history(self, guest_id: str, exclude_visit: str | None) -> list[PastOrder]: ...
+    def risk(self, guest_id: str) -> RiskRecord: ...
+    def save_risk(self, record: RiskRecord) -> None: ...
+    def guard(self, guest_id: str) -> PasswordGuard: ...
+    def save_guard(self, guest_id: str, guard: PasswordGuard) -> None: ...
+    def pending(self, request_id: str) -> PendingRequest | None: ...
+    def pending_requests(
+        self,
+        guest_id: str | None = None,
+        statuses: tuple[PendingStatus, ...] | None = None,
+        visit_id: str | None = None,
+    ) -> list[PendingRequest]: ...
+    def add_pending(self, request: PendingRequest) -> None: ...
+    def save_pending(self, request: PendingRequest) -> None: ...
+
+
+class IdempotencyStore(Protocol):
+    def stored(self, key: str) -> StoredResult | None: ...
+    def store(
+        self, key: str, operation: str, fp: str, guest_id: str | None, result: Mapping[str, Any], now: datetime
+    ) -> None:
+        """Record a result; a concurrent duplicate key fails here (``DuplicateRecord``) or at commit."""
+
+
+class NotificationOutbox(Protocol):
+    """Staff notifications, written in the decision's transaction and read by the staff pages."""
+
+    def notify(self, now: datetime, kind: str, guest_id: str | None, message: str) -> None: ...
+    def alerts(self, include_acknowledged: bool, limit: int) -> list[Alert]: ...
+    def acknowledge(self, alert_id: int, actor: str, now: datetime) -> Alert | None:
+        """Mark acknowledged (no-op when it already is); the alert as it was before, None when unknown."""
+
+
+class AuditLog(Protocol):
+    """Append-only; details never hold secrets or personal data."""
+
+    def append(
+        self, at: datetime, actor: str, action: str, guest_id: str | None, details: Mapping[str, Any]
+    ) -> None: ...
+    def entries(self, guest_id: str | None, limit: int, prefix: str | None) -> list[AuditEntry]: ...
+    def newest_id(self, actions: Sequence[str]) -> int | None: ...
+
+
+class GuestRepository(Protocol):
+    def add(self, guest: GuestRecord) -> None: ...
+    def get(self, guest_id: str) -> GuestRecord | None: ...
+    def by_phone(self, phone: str) -> GuestRecord | None: ...
+    def live(self) -> list[GuestRecord]:
+        """Guests not erased, oldest first."""
+
+    def save(self, guest: GuestRecord) -> None: ...
+    def with_national_id_not_under(self, key_id: str) -> list[GuestRecord]: ...
+
+
+class ConsentRepository(Protocol):
+    def active(self, guest_id: str, purpose: ConsentPurpose) -> ConsentRecord | None: ...
+    def add(self, consent: ConsentRecord) -> None: ...
+    def revoke(self, guest_id: str, purpose: ConsentPurpose, now: datetime) -> None: ...
+    def revoke_all(self, guest_id: str, now: datetime) -> None: ...
+    def for_guest(self, guest_id: str) -> list[ConsentRecord]: ...
+
+
+class TemplateRepository(Protocol):
+    def for_embedder(self, embedder: str) -> list[TemplateRecord]: ...
+    def for_guest(self, guest_id: str, embedder: str | None = None) -> list[TemplateRecord]:
+        """Oldest first."""
+
+    def count(self, embedder: str) -> int: ...
+    def add(self, template: TemplateRecord) -> None: ...
+    def delete(self, template_id: int) -> None: ...
+    def delete_for_guest(self, guest_id: str) -> int: ...
+    def not_under(self, key_id: str) -> list[TemplateRecord]: ...
+    def save_ciphertext(self, template_id: int, key_id: str, blob: bytes) -> None: ...
+
+
+class DerivedData(Protocol):
+    """Personal data other areas derive from a guest (sobriety measurements), deleted on request."""
+
+    def delete_monitoring(self, guest_id: str) -> int: ...
+    def delete_all(self, guest_id: str) -> int: ...
+
+
+class AbstractUnitOfWork(abc.ABC):
+    """One transaction over every store. ``with uow:`` opens it; leaving without ``commit()`` rolls back."""
+
+    payments: PaymentRepository
+    idempotency: IdempotencyStore
+    notifications: NotificationOutbox
+    audit: AuditLog
+    guests: GuestRepository
+    consents: ConsentRepository
+    templates: TemplateRepository
+    derived: DerivedData
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.rollback()
+
+    @abc.abstractmethod
+    def commit(self) -> None: ...
+
+    @abc.abstractmethod
+    def rollback(self) -> None: ...
+
+
+UnitOfWorkFactory = Callable[[], AbstractUnitOfWork]

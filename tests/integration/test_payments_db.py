@@ -22,6 +22,7 @@ from soberpay.adapters.db.payment_tables import (
     PostingRow,
     RiskStateRow,
 )
+from soberpay.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from soberpay.config import PaymentSettings
 from soberpay.domain.ledger import guest_account
 from soberpay.errors import Conflict, ConsentRequired, InvalidInput, NotFound
@@ -75,7 +76,7 @@ def make_env(url: str, **overrides: object) -> Iterator[Env]:
 
     settings = PaymentSettings(**overrides)  # type: ignore[arg-type]
     pay = PaymentService(
-        session_factory=sessions,
+        uow=lambda: SqlAlchemyUnitOfWork(sessions),
         identity=ident,
         clock=clock,
         settings=settings,
@@ -236,13 +237,13 @@ def test_crash_mid_transaction_rolls_back_everything(env: Env) -> None:
     env.sob.drunk(g.id)  # this decision would also tag the guest
     before = (env.count(PostingRow), env.count(OrderRow), env.count(AuditRow), env.count(RiskStateRow))
     for point in ("after_posting", "before_commit"):
-        env.faults = {point}
-        env.pay._fault = lambda p, pt=point: (_ for _ in ()).throw(Crash(p)) if p == pt else None  # noqa: E731
+        env.faults.clear()
+        env.faults.add(point)
         with pytest.raises(Crash):
             env.pay.purchase(g.id, "cola", 1, "crash-key-01", password="123456", face_image=face(g.id))
         assert (env.count(PostingRow), env.count(OrderRow), env.count(AuditRow), env.count(RiskStateRow)) == before
         assert env.pay.balance(g.id) == 10_000 and env.count(IdempotencyRow) == 1  # only the top-up's
-    env.pay._fault = lambda p: None
+    env.faults.clear()
     r = env.pay.purchase(g.id, "cola", 1, "crash-key-01", password="123456", face_image=face(g.id))
     assert r.outcome == "charged" and r.risk_state == "tagged"
     env.invariants()

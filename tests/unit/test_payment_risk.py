@@ -57,24 +57,6 @@ def test_tracker_verdict_wins_over_raw_probability() -> None:
     assert spike.record.state is RiskState.NORMAL  # a momentary spike the tracker has not confirmed
 
 
-def test_reading_adapter_maps_the_sobriety_area_states() -> None:
-    from dataclasses import dataclass
-
-    from soberpay.services.payments import observation_from_reading
-
-    @dataclass
-    class Reading:
-        p_drunk: float | None
-        posture_abnormal: bool
-        similarity_to_normal: float | None
-        state: str
-        reason: str = ""
-
-    assert observation_from_reading(Reading(0.9, True, 0.4, "drunk")).judged_drunk is True
-    assert observation_from_reading(Reading(0.1, False, 0.95, "sober")).judged_drunk is False
-    assert observation_from_reading(Reading(None, False, None, "abstain")).judged_drunk is None
-
-
 def test_warning_needs_consumption_and_posture_together() -> None:
     only_spend = step(RiskRecord("g"), T0, SOBER, SPIKE, POLICY)
     assert only_spend.record.state is RiskState.NORMAL and only_spend.record.level is RiskLevel.ELEVATED

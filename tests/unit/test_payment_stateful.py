@@ -27,6 +27,7 @@ from soberpay.adapters.clock import ManualClock
 from soberpay.adapters.db.all_tables import load_all_tables
 from soberpay.adapters.db.base import make_engine, make_session_factory
 from soberpay.adapters.db.payment_tables import EntryRow, OrderRow, PaymentAccountRow, PostingRow
+from soberpay.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from soberpay.config import PaymentSettings
 from soberpay.domain.catalogue import Tier, TierPolicy, tier_of
 from soberpay.errors import Conflict, PaymentRefused
@@ -54,7 +55,7 @@ class PaymentMachine(RuleBasedStateMachine):
         self.clock = ManualClock()
         self.crash_at: str | None = None
         self.pay = PaymentService(
-            session_factory=self.sessions,
+            uow=lambda: SqlAlchemyUnitOfWork(self.sessions),
             identity=self.ident,
             clock=self.clock,
             settings=PaymentSettings(recovery_dwell_seconds=120, min_lock_seconds=300),

@@ -16,9 +16,9 @@ from rich.table import Table
 from soberpay.assets import read_asset
 from soberpay.cli._apps import app
 from soberpay.cli._common import console, handle_errors
+from soberpay.cli.payment_demo import run_payment_walkthrough
 from soberpay.config import Settings
 from soberpay.errors import SoberpayError
-from soberpay.services.payment_demo import run_payment_walkthrough
 
 DEMO_GUESTS = [
     # name, phone, PRC ID (valid checksums, fictitious), consents, enrolment photos

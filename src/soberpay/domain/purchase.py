@@ -46,6 +46,30 @@ class Outcome(StrEnum):
     REFUSED = "refused"
 
 
+class PaymentRule(StrEnum):
+    """Why a payment decision came out as it did (the ``rule`` beside the ``outcome``). The values are
+    the strings the HTTP API and the stored idempotent results carry."""
+
+    # charged
+    UNTAGGED = "untagged"
+    DUAL_VERIFIED = "dual_verified"
+    CONFIRMED_AFTER_RECOVERY = "confirmed_after_recovery"
+    # suspended / verification required
+    TAGGED_HIGH_PRICE = "tagged_high_price"
+    DUAL_VERIFICATION = "dual_verification"
+    PHONE_NEEDS_PASSWORD = "phone_needs_password"
+    CONFIRM_NEEDS_AUTH = "confirm_needs_auth"
+    # refusals
+    PASSWORD_LOCKED = "password_locked"
+    PASSWORD_LOCKOUT = "password_lockout"
+    WRONG_PASSWORD = "wrong_password"
+    FACE_MISMATCH = "face_mismatch"
+    DUAL_VERIFICATION_UNAVAILABLE = "dual_verification_unavailable"
+    INSUFFICIENT_BALANCE = "insufficient_balance"
+    STILL_TAGGED = "still_tagged"
+    EXPIRED = "expired"
+
+
 @dataclass(frozen=True)
 class AuditEvent:
     action: str  # "payment.charged", "payment.suspended", ...
@@ -147,7 +171,7 @@ class PurchaseContext:
 @dataclass(frozen=True)
 class PurchaseDecision:
     outcome: Outcome
-    rule: str
+    rule: PaymentRule
     explanation: str
     charge_fen: int = 0
     requires: tuple[str, ...] = ()  # for verification_required: "face", "password"
@@ -194,7 +218,7 @@ def decide_purchase(ctx: PurchaseContext, policy: PasswordPolicy) -> PurchaseDec
             assert guard.locked_until is not None
             return PurchaseDecision(
                 Outcome.LOCKED_OUT,
-                "password_locked",
+                PaymentRule.PASSWORD_LOCKED,
                 f"password payment is locked until {guard.locked_until:%H:%M} UTC after repeated wrong passwords",
                 events=(AuditEvent("payment.locked_out", base),),
             )
@@ -207,7 +231,7 @@ def decide_purchase(ctx: PurchaseContext, policy: PasswordPolicy) -> PurchaseDec
                 notes = (Notification("lockout", f"guest {ctx.customer_id[:8]}: {res.explanation}"),)
             return PurchaseDecision(
                 outcome,
-                "password_lockout" if res.locked_now else "wrong_password",
+                PaymentRule.PASSWORD_LOCKOUT if res.locked_now else PaymentRule.WRONG_PASSWORD,
                 f"{what} not charged: {res.explanation}",
                 guard=guard,
                 events=(AuditEvent(f"payment.{outcome.value}", {**base, "failures": guard.failures}),),
@@ -216,7 +240,7 @@ def decide_purchase(ctx: PurchaseContext, policy: PasswordPolicy) -> PurchaseDec
     if ctx.auth.face_verified is False:
         return PurchaseDecision(
             Outcome.FACE_REJECTED,
-            "face_mismatch",
+            PaymentRule.FACE_MISMATCH,
             f"{what} not charged: the face does not match the guest"
             + (f" (similarity {ctx.auth.face_score:.3f})" if ctx.auth.face_score is not None else ""),
             guard=guard if guard != ctx.guard else None,
@@ -225,7 +249,7 @@ def decide_purchase(ctx: PurchaseContext, policy: PasswordPolicy) -> PurchaseDec
     if ctx.auth.method == "phone" and ctx.auth.password_ok is not True:
         return PurchaseDecision(
             Outcome.VERIFICATION_REQUIRED,
-            "phone_needs_password",
+            PaymentRule.PHONE_NEEDS_PASSWORD,
             "paying by phone number needs the 6-digit payment password",
             requires=("password",),
         )
@@ -240,7 +264,7 @@ def decide_purchase(ctx: PurchaseContext, policy: PasswordPolicy) -> PurchaseDec
         )
         return PurchaseDecision(
             Outcome.SUSPENDED,
-            "tagged_high_price",
+            PaymentRule.TAGGED_HIGH_PRICE,
             text,
             guard=new_guard,
             events=(AuditEvent("payment.suspended", {**base, "reason": ctx.risk.tag_reason}),),
@@ -248,7 +272,7 @@ def decide_purchase(ctx: PurchaseContext, policy: PasswordPolicy) -> PurchaseDec
         )
 
     # 3. Tagged + regular: dual verification (face AND password).
-    rule = "untagged"
+    rule = PaymentRule.UNTAGGED
     how = "guest not tagged"
     if ctx.risk.tagged:
         missing = []
@@ -259,11 +283,11 @@ def decide_purchase(ctx: PurchaseContext, policy: PasswordPolicy) -> PurchaseDec
         if "face" in missing and not ctx.auth.face_available:
             return PurchaseDecision(
                 Outcome.REFUSED,
-                "dual_verification_unavailable",
+                PaymentRule.DUAL_VERIFICATION_UNAVAILABLE,
                 f"{what} not charged: the guest is tagged and dual verification needs a face match, but the "
                 "guest has no face-payment consent; staff assistance needed",
                 guard=new_guard,
-                events=(AuditEvent("payment.refused", {**base, "rule": "dual_verification_unavailable"}),),
+                events=(AuditEvent("payment.refused", {**base, "rule": PaymentRule.DUAL_VERIFICATION_UNAVAILABLE}),),
                 notifications=(
                     Notification("staff_required", f"guest {ctx.customer_id[:8]}: tagged, cannot dual-verify"),
                 ),
@@ -271,13 +295,13 @@ def decide_purchase(ctx: PurchaseContext, policy: PasswordPolicy) -> PurchaseDec
         if missing:
             return PurchaseDecision(
                 Outcome.VERIFICATION_REQUIRED,
-                "dual_verification",
+                PaymentRule.DUAL_VERIFICATION,
                 f"the guest is {ctx.risk.state.value} ({ctx.risk.tag_reason}): {item.name} is a regular item, so "
                 f"it needs dual verification — still missing: {' and '.join(missing)}",
                 requires=tuple(missing),
                 guard=new_guard,
             )
-        rule = "dual_verified"
+        rule = PaymentRule.DUAL_VERIFIED
         how = "tagged guest passed dual verification (face + password)"
 
     # 4. Money.
@@ -285,10 +309,10 @@ def decide_purchase(ctx: PurchaseContext, policy: PasswordPolicy) -> PurchaseDec
     if after < -ctx.credit_limit_fen:
         return PurchaseDecision(
             Outcome.REFUSED,
-            "insufficient_balance",
+            PaymentRule.INSUFFICIENT_BALANCE,
             f"{what} not charged: balance {fen_to_yuan(ctx.balance_fen)} is not enough",
             guard=new_guard,
-            events=(AuditEvent("payment.refused", {**base, "rule": "insufficient_balance"}),),
+            events=(AuditEvent("payment.refused", {**base, "rule": PaymentRule.INSUFFICIENT_BALANCE}),),
         )
     return PurchaseDecision(
         Outcome.CHARGED,
@@ -373,7 +397,7 @@ def _ensure_open(req: PendingRequest) -> None:
 class ConfirmDecision:
     request: PendingRequest
     outcome: Outcome
-    rule: str
+    rule: PaymentRule
     explanation: str
     charge_fen: int = 0
 
@@ -389,31 +413,36 @@ def decide_confirm(
     """Confirm → charged now at the original price, only when recovered; expired → cancelled."""
     req = expire_if_due(req, now)
     if req.status is PendingStatus.EXPIRED:
-        return ConfirmDecision(req, Outcome.REFUSED, "expired", f"request {req.id} expired at {req.expires_at:%H:%M}")
+        return ConfirmDecision(
+            req, Outcome.REFUSED, PaymentRule.EXPIRED, f"request {req.id} expired at {req.expires_at:%H:%M}"
+        )
     _ensure_open(req)
     if risk.tagged:
         return ConfirmDecision(
             req,
             Outcome.REFUSED,
-            "still_tagged",
+            PaymentRule.STILL_TAGGED,
             f"the guest is still {risk.state.value}: high-price items stay locked until recovery",
         )
     if not authenticated:
         return ConfirmDecision(
-            req, Outcome.VERIFICATION_REQUIRED, "confirm_needs_auth", "confirming needs the guest's face or password"
+            req,
+            Outcome.VERIFICATION_REQUIRED,
+            PaymentRule.CONFIRM_NEEDS_AUTH,
+            "confirming needs the guest's face or password",
         )
     if balance_fen - req.amount_fen < -credit_limit_fen:
         return ConfirmDecision(
             req,
             Outcome.REFUSED,
-            "insufficient_balance",
+            PaymentRule.INSUFFICIENT_BALANCE,
             f"balance {fen_to_yuan(balance_fen)} is not enough for {fen_to_yuan(req.amount_fen)}",
         )
     done = replace(req, status=PendingStatus.CONFIRMED, resolved_at=now, note="confirmed by the guest after recovery")
     return ConfirmDecision(
         done,
         Outcome.CHARGED,
-        "confirmed_after_recovery",
+        PaymentRule.CONFIRMED_AFTER_RECOVERY,
         f"{req.quantity} × {req.name} charged at the original price {fen_to_yuan(req.unit_price_fen)} each "
         f"({fen_to_yuan(req.amount_fen)}), confirmed by the guest after recovery",
         charge_fen=req.amount_fen,
@@ -483,6 +512,7 @@ __all__ = [
     "PasswordGuard",
     "PasswordPolicy",
     "PasswordResult",
+    "PaymentRule",
     "PendingRequest",
     "PendingStatus",
     "PurchaseContext",

@@ -1,22 +1,18 @@
 """Identity use cases: register, consent, enrol, identify, verify, erase, rotate keys.
 
-Everything comes in through the constructor (ports); the service owns transactions: each call is
-one unit of work, and any error leaves the database unchanged.
+Everything comes in through the constructor (ports); each call is one unit of work, and any error
+leaves the database unchanged. Embeddings are opaque here: the ``EmbeddingCodec`` port turns them
+into bytes and back and scores them, so this module does no array work.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
 
-import numpy as np
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
-
-from soberpay.adapters.db.audit import append_audit
-from soberpay.adapters.db.identity_tables import AuditRow, ConsentRow, CustomerRow, FaceTemplateRow
 from soberpay.config import IdentitySettings
 from soberpay.domain.identity import (
     CONSENT_TEXT_VERSION,
@@ -38,21 +34,25 @@ from soberpay.domain.identity import (
 )
 from soberpay.errors import Conflict, ConsentRequired, InvalidInput, LowQuality, NotFound
 from soberpay.ports import (
+    AbstractUnitOfWork,
     Cipher,
     Clock,
+    DuplicateRecord,
     Embedding,
+    EmbeddingCodec,
     FaceAnalyser,
     FaceAnalysis,
+    GuestRecord,
     ImageBGR,
     PasswordHasher,
     TemplateIndex,
+    TemplateRecord,
+    UnitOfWorkFactory,
 )
 
 ImageDecoder = Callable[[bytes], ImageBGR]
 # Audited actions that change the stored face templates (see IdentityService._ensure_index).
 TEMPLATE_CHANGING_ACTIONS = ("face.enrolled", "consent.revoked", "customer.erased")
-# Deletes a guest's derived personal data held by other areas, inside our transaction; returns rows.
-DataEraser = Callable[[Session, str], int]
 VideoDecoder = Callable[[bytes | str], Iterable[ImageBGR]]
 
 
@@ -68,7 +68,7 @@ class IdentityService:
     def __init__(
         self,
         *,
-        session_factory: sessionmaker[Session],
+        uow: UnitOfWorkFactory,
         cipher: Cipher,
         hasher: PasswordHasher,
         clock: Clock,
@@ -77,12 +77,11 @@ class IdentityService:
         match_threshold: float,
         analyser_factory: Callable[[], FaceAnalyser],
         index: TemplateIndex,
+        codec: EmbeddingCodec,
         decode_image: ImageDecoder,
         decode_video: VideoDecoder,
-        erase_monitoring_data: DataEraser | None = None,
-        erase_all_derived_data: DataEraser | None = None,
     ) -> None:
-        self._sessions = session_factory
+        self._uow = uow
         self._cipher = cipher
         self._hasher = hasher
         self._clock = clock
@@ -92,12 +91,11 @@ class IdentityService:
         self._analyser_factory = analyser_factory
         self._analyser: FaceAnalyser | None = None
         self._index = index
-        self._index_generation: tuple[object, ...] | None = None  # (count, max id) of the loaded templates
+        self._codec = codec
+        self._index_generation: tuple[object, ...] | None = None  # (newest change, count) of the loaded templates
         self._indexed_keys: set[str] = set()
         self._decode_image = decode_image
         self._decode_video = decode_video
-        self._erase_monitoring = erase_monitoring_data
-        self._erase_derived = erase_all_derived_data
 
     # --- plumbing ----------------------------------------------------------------------------
 
@@ -112,9 +110,8 @@ class IdentityService:
             self._analyser = self._analyser_factory()
         return self._analyser
 
-    def _decrypt_template(self, row: FaceTemplateRow) -> Embedding:
-        plain = self._cipher.decrypt(row.key_id, row.blob, template_aad(row.customer_id, row.embedder))
-        return np.frombuffer(plain, dtype=np.float32).copy()
+    def _decrypt_template(self, t: TemplateRecord) -> Embedding:
+        return self._codec.from_bytes(self._cipher.decrypt(t.key_id, t.blob, template_aad(t.customer_id, t.embedder)))
 
     def _ensure_index(self) -> None:
         """Keep the in-memory index in step with the database.
@@ -124,44 +121,42 @@ class IdentityService:
         same transaction, and the audit log is append-only, so the newest such audit id (plus the
         template count) identifies the template set without ever being reused.
         """
-        with self._sessions() as session:
-            newest_change = session.scalar(
-                select(func.max(AuditRow.id)).where(AuditRow.action.in_(TEMPLATE_CHANGING_ACTIONS))
-            )
-            count = session.scalar(
-                select(func.count(FaceTemplateRow.id)).where(FaceTemplateRow.embedder == self._embedder)
-            )
-            generation = (newest_change, count)
+        with self._uow() as uow:
+            generation = (uow.audit.newest_id(TEMPLATE_CHANGING_ACTIONS), uow.templates.count(self._embedder))
             if generation == self._index_generation:
                 return
-            rows = session.scalars(select(FaceTemplateRow).where(FaceTemplateRow.embedder == self._embedder)).all()
-            for key in self._indexed_keys:
-                self._index.remove(key)
-            self._indexed_keys = set()
-            for row in rows:
-                self._index.add(row.customer_id, self._decrypt_template(row))
-                self._indexed_keys.add(row.customer_id)
+            templates = uow.templates.for_embedder(self._embedder)
+        for key in self._indexed_keys:
+            self._index.remove(key)
+        self._indexed_keys = set()
+        for t in templates:
+            self._index.add(t.customer_id, self._decrypt_template(t))
+            self._indexed_keys.add(t.customer_id)
         self._index_generation = generation
 
     @staticmethod
-    def _to_customer(row: CustomerRow) -> Customer:
+    def _to_customer(g: GuestRecord) -> Customer:
         return Customer(
-            id=row.id,
-            name=row.name or "(erased)",
-            phone=row.phone or "",
-            national_id_masked=row.national_id_masked or "",
-            created_at=row.created_at,
-            sex=row.sex,
-            weight_kg=row.weight_kg,
-            erased_at=row.erased_at,
+            id=g.id,
+            name=g.name or "(erased)",
+            phone=g.phone or "",
+            national_id_masked=g.national_id_masked or "",
+            created_at=g.created_at,
+            sex=g.sex,
+            weight_kg=g.weight_kg,
+            erased_at=g.erased_at,
         )
 
     @staticmethod
-    def _live_row(session: Session, customer_id: str) -> CustomerRow:
-        row = session.get(CustomerRow, customer_id)
-        if row is None or row.erased_at is not None:
-            raise NotFound("unknown guest", customer_id=customer_id)
-        return row
+    def _live(uow: AbstractUnitOfWork, guest_id: str) -> GuestRecord:
+        guest = uow.guests.get(guest_id)
+        if guest is None or guest.erased_at is not None:
+            raise NotFound("unknown guest", customer_id=guest_id)
+        return guest
+
+    @staticmethod
+    def _audit(uow: AbstractUnitOfWork, at: datetime, actor: str, action: str, guest_id: str | None, **d: Any) -> None:
+        uow.audit.append(at, actor, action, guest_id, d)
 
     # --- registration & consent ----------------------------------------------------------------
 
@@ -182,11 +177,12 @@ class IdentityService:
         validate_payment_password(password)
         sex = validate_sex(sex)
         weight_kg = validate_weight(weight_kg)
-        customer_id = uuid.uuid4().hex
-        key_id, blob = self._cipher.encrypt(national_id.encode(), national_id_aad(customer_id))
+        guest_id = uuid.uuid4().hex
+        key_id, blob = self._cipher.encrypt(national_id.encode(), national_id_aad(guest_id))
         now = self._clock.now()
-        row = CustomerRow(
-            id=customer_id,
+        guest = GuestRecord(
+            id=guest_id,
+            created_at=now,
             name=name,
             phone=phone,
             national_id_key_id=key_id,
@@ -195,52 +191,48 @@ class IdentityService:
             password_hash=self._hasher.hash(password),
             sex=sex,
             weight_kg=weight_kg,
-            created_at=now,
         )
-        with self._sessions.begin() as session:
-            if session.scalar(select(CustomerRow.id).where(CustomerRow.phone == phone)) is not None:
-                raise Conflict("phone number already registered", field="phone")
-            session.add(row)
-            append_audit(session, at=now, actor=actor, action="customer.registered", customer_id=customer_id)
-            try:
-                session.flush()
-            except IntegrityError as exc:  # a concurrent registration won the race
-                raise Conflict("phone number already registered", field="phone") from exc
-        return self._to_customer(row)
+        try:
+            with self._uow() as uow:
+                if uow.guests.by_phone(phone) is not None:
+                    raise Conflict("phone number already registered", field="phone")
+                uow.guests.add(guest)
+                self._audit(uow, now, actor, "customer.registered", guest_id)
+                uow.commit()
+        except DuplicateRecord as exc:  # a concurrent registration won the race
+            raise Conflict("phone number already registered", field="phone") from exc
+        return self._to_customer(guest)
 
     def get(self, customer_id: str) -> Customer:
-        with self._sessions() as session:
-            return self._to_customer(self._live_row(session, customer_id))
+        with self._uow() as uow:
+            return self._to_customer(self._live(uow, customer_id))
 
     def find_by_phone(self, phone: str) -> Customer:
         phone = normalise_phone(phone)
-        with self._sessions() as session:
-            row = session.scalar(select(CustomerRow).where(CustomerRow.phone == phone))
-            if row is None or row.erased_at is not None:
-                raise NotFound("no guest with this phone number")
-            return self._to_customer(row)
+        with self._uow() as uow:
+            guest = uow.guests.by_phone(phone)
+        if guest is None or guest.erased_at is not None:
+            raise NotFound("no guest with this phone number")
+        return self._to_customer(guest)
 
     def list_customers(self) -> list[Customer]:
-        with self._sessions() as session:
-            rows = session.scalars(
-                select(CustomerRow).where(CustomerRow.erased_at.is_(None)).order_by(CustomerRow.created_at)
-            ).all()
-            return [self._to_customer(r) for r in rows]
+        with self._uow() as uow:
+            return [self._to_customer(g) for g in uow.guests.live()]
 
     def reveal_national_id(self, customer_id: str) -> str:
         """Decrypt the ID number (manager use only; the caller audits why)."""
-        with self._sessions() as session:
-            row = self._live_row(session, customer_id)
-            assert row.national_id_key_id is not None and row.national_id_enc is not None
-            return self._cipher.decrypt(
-                row.national_id_key_id, row.national_id_enc, national_id_aad(customer_id)
-            ).decode()
+        with self._uow() as uow:
+            guest = self._live(uow, customer_id)
+        if guest.national_id_key_id is None or guest.national_id_enc is None:
+            raise NotFound("no ID number stored for this guest", customer_id=customer_id)
+        return self._cipher.decrypt(
+            guest.national_id_key_id, guest.national_id_enc, national_id_aad(customer_id)
+        ).decode()
 
     def check_password(self, customer_id: str, password: str) -> bool:
         """True when the 6-digit payment password matches. No side effects: lockout is the payment domain's."""
-        with self._sessions() as session:
-            row = self._live_row(session, customer_id)
-            hashed = row.password_hash
+        with self._uow() as uow:
+            hashed = self._live(uow, customer_id).password_hash
         if hashed is None:
             return False
         try:
@@ -252,74 +244,49 @@ class IdentityService:
     def grant_consent(self, customer_id: str, purpose: ConsentPurpose | str, actor: str = "guest") -> ConsentRecord:
         purpose = _purpose(purpose)
         now = self._clock.now()
-        with self._sessions.begin() as session:
-            self._live_row(session, customer_id)
-            existing = self._active_consent(session, customer_id, purpose)
-            if existing is None:
-                existing = ConsentRow(
-                    customer_id=customer_id, purpose=purpose.value, text_version=CONSENT_TEXT_VERSION, granted_at=now
-                )
-                session.add(existing)
-                append_audit(
-                    session,
-                    at=now,
-                    actor=actor,
-                    action="consent.granted",
-                    customer_id=customer_id,
-                    details={"purpose": purpose.value, "text_version": CONSENT_TEXT_VERSION},
-                )
-            return _consent_record(existing)
+        with self._uow() as uow:
+            self._live(uow, customer_id)
+            existing = uow.consents.active(customer_id, purpose)
+            if existing is not None:
+                return existing
+            consent = ConsentRecord(customer_id, purpose, now, CONSENT_TEXT_VERSION)
+            uow.consents.add(consent)
+            self._audit(
+                uow,
+                now,
+                actor,
+                "consent.granted",
+                customer_id,
+                purpose=purpose.value,
+                text_version=CONSENT_TEXT_VERSION,
+            )
+            uow.commit()
+        return consent
 
     def revoke_consent(self, customer_id: str, purpose: ConsentPurpose | str, actor: str = "guest") -> None:
-        """Revoking face-payment consent deletes the guest's templates in the same transaction."""
+        """Revoking face-payment consent deletes the guest's templates in the same transaction; revoking
+        sobriety monitoring deletes the measurements and the learnt normal."""
         purpose = _purpose(purpose)
         now = self._clock.now()
-        with self._sessions.begin() as session:
-            self._live_row(session, customer_id)
-            row = self._active_consent(session, customer_id, purpose)
-            if row is None:
+        with self._uow() as uow:
+            self._live(uow, customer_id)
+            if uow.consents.active(customer_id, purpose) is None:
                 return
-            row.revoked_at = now
-            deleted = 0
+            uow.consents.revoke(customer_id, purpose, now)
             if purpose is ConsentPurpose.FACE_PAYMENT:
-                deleted = self._delete_templates(session, customer_id)
-            elif self._erase_monitoring is not None:
-                deleted = self._erase_monitoring(session, customer_id)
-            append_audit(
-                session,
-                at=now,
-                actor=actor,
-                action="consent.revoked",
-                customer_id=customer_id,
-                details={"purpose": purpose.value, "rows_deleted": deleted},
-            )
+                deleted = uow.templates.delete_for_guest(customer_id)
+            else:
+                deleted = uow.derived.delete_monitoring(customer_id)
+            self._audit(uow, now, actor, "consent.revoked", customer_id, purpose=purpose.value, rows_deleted=deleted)
+            uow.commit()
 
     def has_consent(self, customer_id: str, purpose: ConsentPurpose | str) -> bool:
-        with self._sessions() as session:
-            return self._active_consent(session, customer_id, _purpose(purpose)) is not None
+        with self._uow() as uow:
+            return uow.consents.active(customer_id, _purpose(purpose)) is not None
 
     def consents(self, customer_id: str) -> list[ConsentRecord]:
-        with self._sessions() as session:
-            rows = session.scalars(
-                select(ConsentRow).where(ConsentRow.customer_id == customer_id).order_by(ConsentRow.id)
-            ).all()
-            return [_consent_record(r) for r in rows]
-
-    @staticmethod
-    def _active_consent(session: Session, customer_id: str, purpose: ConsentPurpose) -> ConsentRow | None:
-        return session.scalar(
-            select(ConsentRow).where(
-                ConsentRow.customer_id == customer_id,
-                ConsentRow.purpose == purpose.value,
-                ConsentRow.revoked_at.is_(None),
-            )
-        )
-
-    def _delete_templates(self, session: Session, customer_id: str) -> int:
-        rows = session.scalars(select(FaceTemplateRow).where(FaceTemplateRow.customer_id == customer_id)).all()
-        for row in rows:
-            session.delete(row)
-        return len(rows)
+        with self._uow() as uow:
+            return uow.consents.for_guest(customer_id)
 
     # --- enrolment ------------------------------------------------------------------------------
 
@@ -354,64 +321,33 @@ class IdentityService:
         for analysis in analyses:
             for hit in self._index.search(analysis.embedding, k=3):
                 if hit.key != customer_id and hit.score >= dup_threshold:
-                    raise Conflict(
-                        "this face is already enrolled under another guest",
-                        score=round(hit.score, 3),
-                    )
+                    raise Conflict("this face is already enrolled under another guest", score=round(hit.score, 3))
+        keep = self._settings.templates_per_guest
         now = self._clock.now()
-        with self._sessions.begin() as session:
-            self._live_row(session, customer_id)
-            existing = session.scalars(
-                select(FaceTemplateRow)
-                .where(FaceTemplateRow.customer_id == customer_id, FaceTemplateRow.embedder == self._embedder)
-                .order_by(FaceTemplateRow.created_at)
-            ).all()
+        aad = template_aad(customer_id, self._embedder)
+        with self._uow() as uow:
+            self._live(uow, customer_id)
+            existing = uow.templates.for_guest(customer_id, self._embedder)
             # Keep at most templates_per_guest, newest win.
-            overflow = len(existing) + len(analyses) - self._settings.templates_per_guest
-            for row in existing[: max(0, overflow)]:
-                session.delete(row)
-            for analysis in analyses[-self._settings.templates_per_guest :]:
-                emb = np.asarray(analysis.embedding, dtype=np.float32)
-                key_id, blob = self._cipher.encrypt(emb.tobytes(), template_aad(customer_id, self._embedder))
-                session.add(
-                    FaceTemplateRow(
-                        customer_id=customer_id,
-                        embedder=self._embedder,
-                        key_id=key_id,
-                        blob=blob,
-                        quality=float(analysis.quality.sharpness),
-                        created_at=now,
-                    )
-                )
-            append_audit(
-                session,
-                at=now,
-                actor=actor,
-                action="face.enrolled",
-                customer_id=customer_id,
-                details={"templates": len(analyses), "embedder": self._embedder},
-            )
+            for old in existing[: max(0, len(existing) + len(analyses) - keep)]:
+                if old.id is not None:
+                    uow.templates.delete(old.id)
+            for analysis in analyses[-keep:]:
+                key_id, blob = self._cipher.encrypt(self._codec.to_bytes(analysis.embedding), aad)
+                quality = float(analysis.quality.sharpness)
+                uow.templates.add(TemplateRecord(customer_id, self._embedder, key_id, blob, quality, now))
+            self._audit(uow, now, actor, "face.enrolled", customer_id, templates=len(analyses), embedder=self._embedder)
+            uow.commit()
         return EnrolmentResult(
             customer_id=customer_id,
-            templates_stored=min(len(analyses), self._settings.templates_per_guest),
+            templates_stored=min(len(analyses), keep),
             qualities=tuple(round(float(a.quality.sharpness), 1) for a in analyses),
             rejected=rejected,
         )
 
-    def _decrypt_templates(self, customer_id: str) -> list[Embedding]:
-        with self._sessions() as session:
-            rows = session.scalars(
-                select(FaceTemplateRow).where(
-                    FaceTemplateRow.customer_id == customer_id, FaceTemplateRow.embedder == self._embedder
-                )
-            ).all()
-            return [self._decrypt_template(r) for r in rows]
-
     def template_count(self, customer_id: str) -> int:
-        with self._sessions() as session:
-            return len(
-                session.scalars(select(FaceTemplateRow.id).where(FaceTemplateRow.customer_id == customer_id)).all()
-            )
+        with self._uow() as uow:
+            return len(uow.templates.for_guest(customer_id))
 
     # --- matching -------------------------------------------------------------------------------
 
@@ -429,11 +365,13 @@ class IdentityService:
     def verify(self, customer_id: str, image: bytes | ImageBGR) -> VerificationDecision:
         img = self._decode_image(image) if isinstance(image, bytes | bytearray) else image
         self.get(customer_id)
-        templates = self._decrypt_templates(customer_id)
+        with self._uow() as uow:
+            stored = uow.templates.for_guest(customer_id, self._embedder)
+        templates = [self._decrypt_template(t) for t in stored]
         if not templates:
             raise NotFound("guest has no enrolled face", customer_id=customer_id)
         emb = self.analyser.analyse(img).embedding
-        score = max(float(np.dot(t, emb)) for t in templates)
+        score = max(self._codec.similarity(t, emb) for t in templates)
         return decide_verification(customer_id, score, self._threshold)
 
     # --- erasure & keys -------------------------------------------------------------------------
@@ -441,55 +379,39 @@ class IdentityService:
     def erase(self, customer_id: str, actor: str = "guest") -> None:
         """Delete templates and personal fields; keep an anonymised row so ledger/audit stay consistent."""
         now = self._clock.now()
-        with self._sessions.begin() as session:
-            row = self._live_row(session, customer_id)
-            deleted = self._delete_templates(session, customer_id)
-            derived = self._erase_derived(session, customer_id) if self._erase_derived is not None else 0
-            for consent in session.scalars(
-                select(ConsentRow).where(ConsentRow.customer_id == customer_id, ConsentRow.revoked_at.is_(None))
-            ):
-                consent.revoked_at = now
-            row.name = None
-            row.phone = None
-            row.national_id_enc = None
-            row.national_id_key_id = None
-            row.national_id_masked = None
-            row.password_hash = None
-            row.sex = None
-            row.weight_kg = None
-            row.erased_at = now
-            append_audit(
-                session,
-                at=now,
-                actor=actor,
-                action="customer.erased",
-                customer_id=customer_id,
-                details={"templates_deleted": deleted, "derived_rows_deleted": derived},
+        with self._uow() as uow:
+            guest = self._live(uow, customer_id)
+            deleted = uow.templates.delete_for_guest(customer_id)
+            derived = uow.derived.delete_all(customer_id)
+            uow.consents.revoke_all(customer_id, now)
+            uow.guests.save(GuestRecord(id=guest.id, created_at=guest.created_at, erased_at=now))
+            self._audit(
+                uow, now, actor, "customer.erased", customer_id, templates_deleted=deleted, derived_rows_deleted=derived
             )
+            uow.commit()
 
     def reencrypt_all(self) -> int:
         """Re-encrypt every template and ID number under the cipher's current key (after rotation)."""
         count = 0
         current = self._cipher.current_key_id
-        with self._sessions.begin() as session:
-            for trow in session.scalars(select(FaceTemplateRow).where(FaceTemplateRow.key_id != current)):
-                aad = template_aad(trow.customer_id, trow.embedder)
-                plain = self._cipher.decrypt(trow.key_id, trow.blob, aad)
-                trow.key_id, trow.blob = self._cipher.encrypt(plain, aad)
+        with self._uow() as uow:
+            for t in uow.templates.not_under(current):
+                aad = template_aad(t.customer_id, t.embedder)
+                key_id, blob = self._cipher.encrypt(self._cipher.decrypt(t.key_id, t.blob, aad), aad)
+                if t.id is not None:
+                    uow.templates.save_ciphertext(t.id, key_id, blob)
                 count += 1
-            for crow in session.scalars(
-                select(CustomerRow).where(
-                    CustomerRow.national_id_enc.is_not(None), CustomerRow.national_id_key_id != current
+            for g in uow.guests.with_national_id_not_under(current):
+                if g.national_id_key_id is None or g.national_id_enc is None:
+                    continue  # the query returns only guests with a stored ID number
+                aad = national_id_aad(g.id)
+                key_id, blob = self._cipher.encrypt(
+                    self._cipher.decrypt(g.national_id_key_id, g.national_id_enc, aad), aad
                 )
-            ):
-                aad = national_id_aad(crow.id)
-                assert crow.national_id_key_id is not None and crow.national_id_enc is not None
-                plain = self._cipher.decrypt(crow.national_id_key_id, crow.national_id_enc, aad)
-                crow.national_id_key_id, crow.national_id_enc = self._cipher.encrypt(plain, aad)
+                uow.guests.save(replace(g, national_id_key_id=key_id, national_id_enc=blob))
                 count += 1
-            append_audit(
-                session, at=self._clock.now(), actor="operator", action="keys.reencrypted", details={"rows": count}
-            )
+            self._audit(uow, self._clock.now(), "operator", "keys.reencrypted", None, rows=count)
+            uow.commit()
         return count
 
 
@@ -510,13 +432,3 @@ def _purpose(value: ConsentPurpose | str) -> ConsentPurpose:
         raise InvalidInput(
             f"unknown consent purpose {value!r}; expected one of {[p.value for p in ConsentPurpose]}"
         ) from exc
-
-
-def _consent_record(row: ConsentRow) -> ConsentRecord:
-    return ConsentRecord(
-        customer_id=row.customer_id,
-        purpose=ConsentPurpose(row.purpose),
-        granted_at=row.granted_at,
-        text_version=row.text_version,
-        revoked_at=row.revoked_at,
-    )

@@ -1,9 +1,10 @@
-"""Row ↔ domain mapping and queries for the payment tables (used inside the service's transactions)."""
+"""SQLAlchemy implementations of the payment stores: rows ↔ records and the queries, inside the
+unit of work's session (the unit of work owns the transaction)."""
 
 from __future__ import annotations
 
 import json
-import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -27,32 +28,28 @@ from soberpay.domain.ledger import VENUE_ACCOUNTS, Posting, guest_account
 from soberpay.domain.purchase import PasswordGuard, PendingRequest, PendingStatus, StoredResult
 from soberpay.domain.risk import RiskLevel, RiskRecord, RiskState, TagSource
 from soberpay.domain.spending import PastOrder
+from soberpay.ports import Alert, LedgerLine, OrderRecord, Visit
 
 
-def new_id() -> str:
-    return uuid.uuid4().hex
-
-
-class PaymentRepository:
-    """Thin, explicit queries over one SQLAlchemy session (the caller owns the transaction)."""
+class SqlAlchemyPaymentRepository:
+    """The ``PaymentRepository`` port over one session."""
 
     def __init__(self, session: Session) -> None:
         self.s = session
 
     # --- accounts & ledger ------------------------------------------------------------------
 
-    @staticmethod
-    def ensure_accounts(session: Session, customer_id: str | None, now: datetime) -> None:
-        """Create the guest / venue account rows if missing (own transaction; races are harmless)."""
+    def ensure_accounts(self, guest_id: str | None, now: datetime) -> None:
+        """Create the guest / venue account rows if missing (a concurrent creator winning is harmless)."""
         wanted: list[tuple[str, str | None, str]] = [(a, None, "venue") for a in VENUE_ACCOUNTS]
-        if customer_id is not None:
-            wanted.append((guest_account(customer_id), customer_id, "guest"))
+        if guest_id is not None:
+            wanted.append((guest_account(guest_id), guest_id, "guest"))
         for account_id, cid, kind in wanted:
-            if session.get(PaymentAccountRow, account_id) is not None:
+            if self.s.get(PaymentAccountRow, account_id) is not None:
                 continue
             try:
-                with session.begin_nested():
-                    session.add(
+                with self.s.begin_nested():
+                    self.s.add(
                         PaymentAccountRow(
                             id=account_id, customer_id=cid, kind=kind, signed_fen=0, version=0, created_at=now
                         )
@@ -60,25 +57,20 @@ class PaymentRepository:
             except IntegrityError:
                 pass
 
-    def lock_guest_account(self, customer_id: str) -> PaymentAccountRow:
-        """Row lock on the guest account: serialises every money decision for this guest."""
+    def lock_guest(self, guest_id: str) -> None:
+        # SELECT … FOR UPDATE on PostgreSQL; SQLite already holds the write lock (BEGIN IMMEDIATE).
         row = self.s.scalar(
-            select(PaymentAccountRow).where(PaymentAccountRow.id == guest_account(customer_id)).with_for_update()
+            select(PaymentAccountRow).where(PaymentAccountRow.id == guest_account(guest_id)).with_for_update()
         )
         if row is None:
             raise RuntimeError("guest account missing: call ensure_accounts first")
-        return row
 
-    def guest_balance(self, customer_id: str) -> int:
-        """Read-only balance (no lock) for display."""
-        row = self.s.get(PaymentAccountRow, guest_account(customer_id))
+    def balance(self, guest_id: str) -> int:
+        # After lock_guest this is the locked row from the session's identity map (no second query).
+        row = self.s.get(PaymentAccountRow, guest_account(guest_id))
         return 0 if row is None else -row.signed_fen
 
-    @staticmethod
-    def balance_of(row: PaymentAccountRow) -> int:
-        return -row.signed_fen
-
-    def write_posting(self, posting: Posting, idempotency_key: str | None, guest_row: PaymentAccountRow | None) -> None:
+    def write_posting(self, posting: Posting, idempotency_key: str | None) -> None:
         self.s.add(
             PostingRow(
                 id=posting.id,
@@ -92,6 +84,8 @@ class PaymentRepository:
             )
         )
         self.s.flush()
+        guest_row_id = guest_account(posting.customer_id) if posting.customer_id else None
+        guest_row = self.s.get(PaymentAccountRow, guest_row_id) if guest_row_id else None
         for e in posting.entries:
             self.s.add(EntryRow(posting_id=posting.id, account_id=e.account, amount_fen=e.amount_fen))
             if guest_row is not None and e.account == guest_row.id:
@@ -102,45 +96,99 @@ class PaymentRepository:
         rows = self.s.execute(select(EntryRow.account_id, func.sum(EntryRow.amount_fen)).group_by(EntryRow.account_id))
         return {a: int(v or 0) for a, v in rows}
 
-    def postings(self, customer_id: str | None = None, limit: int = 200) -> list[tuple[PostingRow, list[EntryRow]]]:
+    def ledger_lines(self, guest_id: str | None, limit: int) -> list[LedgerLine]:
         q = select(PostingRow).order_by(PostingRow.at.desc(), PostingRow.id).limit(limit)
-        if customer_id is not None:
-            q = q.where(PostingRow.customer_id == customer_id)
+        if guest_id is not None:
+            q = q.where(PostingRow.customer_id == guest_id)
         out = []
         for p in self.s.scalars(q):
-            entries = list(self.s.scalars(select(EntryRow).where(EntryRow.posting_id == p.id).order_by(EntryRow.id)))
-            out.append((p, entries))
+            entries = self.s.scalars(select(EntryRow).where(EntryRow.posting_id == p.id).order_by(EntryRow.id))
+            lines = tuple((e.account_id, e.amount_fen) for e in entries)
+            out.append(LedgerLine(p.id, p.at, p.kind, p.customer_id, p.memo, lines))
         return out
 
     # --- visits & orders --------------------------------------------------------------------
 
-    def open_visit(self, customer_id: str) -> VisitRow | None:
-        return self.s.scalar(
+    def open_visit(self, guest_id: str) -> Visit | None:
+        row = self.s.scalar(
             select(VisitRow)
-            .where(VisitRow.customer_id == customer_id, VisitRow.status == "open")
+            .where(VisitRow.customer_id == guest_id, VisitRow.status == "open")
             .order_by(VisitRow.opened_at.desc())
         )
+        return None if row is None else Visit(row.id, row.customer_id, row.opened_at, row.status, None, row.total_fen)
 
-    def orders(self, customer_id: str, visit_id: str | None = None) -> list[OrderRow]:
-        q = select(OrderRow).where(OrderRow.customer_id == customer_id).order_by(OrderRow.at, OrderRow.id)
+    def add_visit(self, visit: Visit) -> None:
+        self.s.add(
+            VisitRow(
+                id=visit.id,
+                customer_id=visit.customer_id,
+                opened_at=visit.opened_at,
+                status=visit.status,
+                total_fen=visit.total_fen,
+            )
+        )
+        self.s.flush()
+
+    def close_visit(self, visit_id: str, closed_at: datetime, total_fen: int, bill: Mapping[str, Any]) -> None:
+        row = self.s.get(VisitRow, visit_id)
+        if row is None:
+            raise RuntimeError(f"visit {visit_id} vanished inside its transaction")
+        row.status = "closed"
+        row.closed_at = closed_at
+        row.total_fen = total_fen
+        row.bill = json.dumps(bill, default=str, ensure_ascii=False)
+
+    def orders(self, guest_id: str, visit_id: str | None = None) -> list[OrderRecord]:
+        q = select(OrderRow).where(OrderRow.customer_id == guest_id).order_by(OrderRow.at, OrderRow.id)
         if visit_id is not None:
             q = q.where(OrderRow.visit_id == visit_id)
-        return list(self.s.scalars(q))
+        return [_order(o) for o in self.s.scalars(q)]
 
-    def history(self, customer_id: str, exclude_visit: str | None) -> list[PastOrder]:
-        q = select(OrderRow).where(OrderRow.customer_id == customer_id)
+    def order(self, order_id: str) -> OrderRecord | None:
+        row = self.s.get(OrderRow, order_id)
+        return None if row is None else _order(row)
+
+    def add_order(self, order: OrderRecord) -> None:
+        self.s.add(
+            OrderRow(
+                id=order.id,
+                customer_id=order.customer_id,
+                visit_id=order.visit_id,
+                at=order.at,
+                sku=order.sku,
+                name=order.name[:80],
+                category=order.category,
+                unit_price_fen=order.unit_price_fen,
+                quantity=order.quantity,
+                amount_fen=order.amount_fen,
+                alcohol_g=order.alcohol_g,
+                rule=order.rule,
+                posting_id=order.posting_id,
+                pending_id=order.pending_id,
+                refunded_fen=order.refunded_fen,
+            )
+        )
+
+    def add_refund(self, order_id: str, amount_fen: int) -> None:
+        row = self.s.get(OrderRow, order_id)
+        if row is None:
+            raise RuntimeError(f"order {order_id} vanished inside its transaction")
+        row.refunded_fen += amount_fen
+
+    def history(self, guest_id: str, exclude_visit: str | None) -> list[PastOrder]:
+        q = select(OrderRow).where(OrderRow.customer_id == guest_id)
         if exclude_visit is not None:
             q = q.where(OrderRow.visit_id != exclude_visit)
         return [PastOrder(o.visit_id, o.amount_fen, o.category, o.quantity) for o in self.s.scalars(q)]
 
     # --- risk & guard -----------------------------------------------------------------------
 
-    def risk(self, customer_id: str) -> RiskRecord:
-        row = self.s.get(RiskStateRow, customer_id)
+    def risk(self, guest_id: str) -> RiskRecord:
+        row = self.s.get(RiskStateRow, guest_id)
         if row is None:
-            return RiskRecord(customer_id)
+            return RiskRecord(guest_id)
         return RiskRecord(
-            customer_id=customer_id,
+            customer_id=guest_id,
             state=RiskState(row.state),
             level=RiskLevel(row.level),
             tag_source=TagSource(row.tag_source) if row.tag_source else None,
@@ -153,95 +201,87 @@ class PaymentRepository:
             updated_at=row.updated_at,
         )
 
-    def save_risk(self, rec: RiskRecord) -> None:
-        row = self.s.get(RiskStateRow, rec.customer_id)
+    def save_risk(self, record: RiskRecord) -> None:
+        row = self.s.get(RiskStateRow, record.customer_id)
         if row is None:
-            row = RiskStateRow(customer_id=rec.customer_id)
+            row = RiskStateRow(customer_id=record.customer_id)
             self.s.add(row)
-        row.state = rec.state.value
-        row.level = rec.level.value
-        row.tag_source = rec.tag_source.value if rec.tag_source else None
-        row.tag_reason = rec.tag_reason[:600]
-        row.tagged_at = rec.tagged_at
-        row.last_trigger_at = rec.last_trigger_at
-        row.recovering_since = rec.recovering_since
-        row.sticky = rec.sticky
-        row.staff_clear_until = rec.staff_clear_until
-        row.updated_at = rec.updated_at
+        row.state = record.state.value
+        row.level = record.level.value
+        row.tag_source = record.tag_source.value if record.tag_source else None
+        row.tag_reason = record.tag_reason[:600]
+        row.tagged_at = record.tagged_at
+        row.last_trigger_at = record.last_trigger_at
+        row.recovering_since = record.recovering_since
+        row.sticky = record.sticky
+        row.staff_clear_until = record.staff_clear_until
+        row.updated_at = record.updated_at
 
-    def guard(self, customer_id: str) -> PasswordGuard:
-        row = self.s.get(PasswordGuardRow, customer_id)
+    def guard(self, guest_id: str) -> PasswordGuard:
+        row = self.s.get(PasswordGuardRow, guest_id)
         return PasswordGuard() if row is None else PasswordGuard(row.failures, row.locked_until)
 
-    def save_guard(self, customer_id: str, guard: PasswordGuard) -> None:
-        row = self.s.get(PasswordGuardRow, customer_id)
+    def save_guard(self, guest_id: str, guard: PasswordGuard) -> None:
+        row = self.s.get(PasswordGuardRow, guest_id)
         if row is None:
-            row = PasswordGuardRow(customer_id=customer_id)
+            row = PasswordGuardRow(customer_id=guest_id)
             self.s.add(row)
         row.failures = guard.failures
         row.locked_until = guard.locked_until
 
     # --- pending ----------------------------------------------------------------------------
 
-    @staticmethod
-    def to_pending(row: PendingRequestRow) -> PendingRequest:
-        return PendingRequest(
-            id=row.id,
-            customer_id=row.customer_id,
-            visit_id=row.visit_id,
-            sku=row.sku,
-            name=row.name,
-            category=row.category,
-            unit_price_fen=row.unit_price_fen,
-            quantity=row.quantity,
-            reason=row.reason,
-            created_at=row.created_at,
-            expires_at=row.expires_at,
-            status=PendingStatus(row.status),
-            resolved_at=row.resolved_at,
-            note=row.note,
-        )
+    def pending(self, request_id: str) -> PendingRequest | None:
+        row = self.s.get(PendingRequestRow, request_id)
+        return None if row is None else _pending(row)
 
-    def add_pending(self, req: PendingRequest) -> None:
+    def pending_requests(
+        self,
+        guest_id: str | None = None,
+        statuses: tuple[PendingStatus, ...] | None = None,
+        visit_id: str | None = None,
+    ) -> list[PendingRequest]:
+        q = select(PendingRequestRow).order_by(PendingRequestRow.created_at, PendingRequestRow.id)
+        if guest_id is not None:
+            q = q.where(PendingRequestRow.customer_id == guest_id)
+        if statuses is not None:
+            q = q.where(PendingRequestRow.status.in_([s.value for s in statuses]))
+        if visit_id is not None:
+            q = q.where(PendingRequestRow.visit_id == visit_id)
+        return [_pending(r) for r in self.s.scalars(q)]
+
+    def add_pending(self, request: PendingRequest) -> None:
         self.s.add(
             PendingRequestRow(
-                id=req.id,
-                customer_id=req.customer_id,
-                visit_id=req.visit_id,
-                sku=req.sku,
-                name=req.name[:80],
-                category=req.category,
-                unit_price_fen=req.unit_price_fen,
-                quantity=req.quantity,
-                reason=req.reason[:600],
-                status=req.status.value,
-                created_at=req.created_at,
-                expires_at=req.expires_at,
-                resolved_at=req.resolved_at,
-                note=req.note,
+                id=request.id,
+                customer_id=request.customer_id,
+                visit_id=request.visit_id,
+                sku=request.sku,
+                name=request.name[:80],
+                category=request.category,
+                unit_price_fen=request.unit_price_fen,
+                quantity=request.quantity,
+                reason=request.reason[:600],
+                status=request.status.value,
+                created_at=request.created_at,
+                expires_at=request.expires_at,
+                resolved_at=request.resolved_at,
+                note=request.note,
             )
         )
 
-    def save_pending(self, req: PendingRequest) -> None:
-        row = self.s.get(PendingRequestRow, req.id)
-        assert row is not None
-        row.status = req.status.value
-        row.resolved_at = req.resolved_at
-        row.note = req.note[:200]
+    def save_pending(self, request: PendingRequest) -> None:
+        row = self.s.get(PendingRequestRow, request.id)
+        if row is None:
+            raise RuntimeError(f"pending request {request.id} vanished inside its transaction")
+        row.status = request.status.value
+        row.resolved_at = request.resolved_at
+        row.note = request.note[:200]
 
-    def pending_rows(
-        self, customer_id: str | None = None, statuses: tuple[str, ...] | None = None, visit_id: str | None = None
-    ) -> list[PendingRequestRow]:
-        q = select(PendingRequestRow).order_by(PendingRequestRow.created_at, PendingRequestRow.id)
-        if customer_id is not None:
-            q = q.where(PendingRequestRow.customer_id == customer_id)
-        if statuses is not None:
-            q = q.where(PendingRequestRow.status.in_(statuses))
-        if visit_id is not None:
-            q = q.where(PendingRequestRow.visit_id == visit_id)
-        return list(self.s.scalars(q))
 
-    # --- idempotency ------------------------------------------------------------------------
+class SqlAlchemyIdempotencyStore:
+    def __init__(self, session: Session) -> None:
+        self.s = session
 
     def stored(self, key: str) -> StoredResult | None:
         row = self.s.get(IdempotencyRow, key)
@@ -250,21 +290,83 @@ class PaymentRepository:
         return StoredResult(row.key, row.operation, row.fingerprint, json.loads(row.result))
 
     def store(
-        self, key: str, operation: str, fp: str, customer_id: str | None, result: dict[str, Any], now: datetime
+        self, key: str, operation: str, fp: str, guest_id: str | None, result: Mapping[str, Any], now: datetime
     ) -> None:
         self.s.add(
             IdempotencyRow(
                 key=key,
                 operation=operation,
                 fingerprint=fp,
-                customer_id=customer_id,
+                customer_id=guest_id,
                 result=json.dumps(result, sort_keys=True, default=str, ensure_ascii=False),
                 created_at=now,
             )
         )
         self.s.flush()  # a concurrent duplicate key fails here, inside the transaction
 
-    # --- notifications ----------------------------------------------------------------------
 
-    def notify(self, now: datetime, kind: str, customer_id: str | None, message: str) -> None:
-        self.s.add(NotificationRow(at=now, kind=kind, customer_id=customer_id, message=message[:600]))
+class SqlAlchemyNotificationOutbox:
+    def __init__(self, session: Session) -> None:
+        self.s = session
+
+    def notify(self, now: datetime, kind: str, guest_id: str | None, message: str) -> None:
+        self.s.add(NotificationRow(at=now, kind=kind, customer_id=guest_id, message=message[:600]))
+
+    def alerts(self, include_acknowledged: bool, limit: int) -> list[Alert]:
+        q = select(NotificationRow).order_by(NotificationRow.at.desc(), NotificationRow.id.desc()).limit(limit)
+        if not include_acknowledged:
+            q = q.where(NotificationRow.acknowledged_at.is_(None))
+        return [_alert(r) for r in self.s.scalars(q)]
+
+    def acknowledge(self, alert_id: int, actor: str, now: datetime) -> Alert | None:
+        row = self.s.get(NotificationRow, alert_id)
+        if row is None:
+            return None
+        before = _alert(row)
+        if row.acknowledged_at is None:
+            row.acknowledged_at = now
+            row.acknowledged_by = actor
+        return before
+
+
+def _alert(r: NotificationRow) -> Alert:
+    return Alert(r.id, r.at, r.kind, r.customer_id, r.message, r.acknowledged_at is not None)
+
+
+def _order(o: OrderRow) -> OrderRecord:
+    return OrderRecord(
+        id=o.id,
+        customer_id=o.customer_id,
+        visit_id=o.visit_id,
+        at=o.at,
+        sku=o.sku,
+        name=o.name,
+        category=o.category,
+        unit_price_fen=o.unit_price_fen,
+        quantity=o.quantity,
+        amount_fen=o.amount_fen,
+        alcohol_g=o.alcohol_g,
+        rule=o.rule,
+        posting_id=o.posting_id,
+        pending_id=o.pending_id,
+        refunded_fen=o.refunded_fen,
+    )
+
+
+def _pending(row: PendingRequestRow) -> PendingRequest:
+    return PendingRequest(
+        id=row.id,
+        customer_id=row.customer_id,
+        visit_id=row.visit_id,
+        sku=row.sku,
+        name=row.name,
+        category=row.category,
+        unit_price_fen=row.unit_price_fen,
+        quantity=row.quantity,
+        reason=row.reason,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        status=PendingStatus(row.status),
+        resolved_at=row.resolved_at,
+        note=row.note,
+    )

@@ -50,7 +50,7 @@ def _show(console: Console, title: str, r: PaymentResult) -> None:
 
 
 def run_payment_walkthrough(container: Any, console: Console, ids: dict[str, str] | None = None) -> None:
-    """``container`` needs ``session_factory``, ``identity``, ``settings``; ``ids`` maps demo names → ids."""
+    """``container`` needs ``uow``, ``identity``, ``settings``; ``ids`` maps demo names → ids."""
     from soberpay.adapters.behaviour_onnx import DEFAULT_MODEL, OnnxBehaviourScorer
     from soberpay.adapters.catalogue_file import load_catalogue
     from soberpay.assets import read_asset
@@ -65,7 +65,7 @@ def run_payment_walkthrough(container: Any, console: Console, ids: dict[str, str
     sobriety = ScriptedSobriety()
     behaviour = OnnxBehaviourScorer(DEFAULT_MODEL) if DEFAULT_MODEL.is_file() else None
     pay = PaymentService(
-        session_factory=container.session_factory,
+        uow=container.uow,
         identity=container.identity,
         clock=clock,
         settings=settings,
@@ -110,11 +110,10 @@ def run_payment_walkthrough(container: Any, console: Console, ids: dict[str, str
             clock.advance(minutes=20)
         pay.checkout(barack, key("past-checkout"))
         clock.advance(minutes=7 * 24 * 60)
-    from soberpay.adapters.db.payment_repository import PaymentRepository
     from soberpay.domain.spending import build_profile
 
-    with container.session_factory() as session:
-        profile = build_profile(PaymentRepository(session).history(barack, None), pay.spending_policy)
+    with container.uow() as uow:
+        profile = build_profile(uow.payments.history(barack, None), pay.spending_policy)
     console.print(
         f"mean order {fen_to_yuan(round(profile.mean_order_fen or 0))} → order threshold "
         f"{fen_to_yuan(round(profile.order_threshold_fen))}; mean visit "

@@ -1,0 +1,199 @@
+"""``PaymentService``: the one object the CLI and the HTTP API call. A thin facade over the use-case
+classes, keeping the public method names and signatures in one place."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+from soberpay.config import PaymentSettings, SobrietySettings
+from soberpay.domain.behaviour import BehaviourScorer
+from soberpay.domain.catalogue import Catalogue
+from soberpay.domain.ledger import Bill
+from soberpay.domain.purchase import PendingRequest
+from soberpay.domain.risk import SobrietyObservation, SobrietySignal
+from soberpay.ports import Alert, AuditEntry, Clock, UnitOfWorkFactory
+from soberpay.services.payments.context import PaymentContext
+from soberpay.services.payments.counter import Counter
+from soberpay.services.payments.guests import GuestIdentity
+from soberpay.services.payments.pending import PendingRequests
+from soberpay.services.payments.purchase import Origin, Purchases
+from soberpay.services.payments.queries import PaymentQueries
+from soberpay.services.payments.results import CheckoutResult, LedgerView, PaymentResult, RiskView, TopupResult
+from soberpay.services.payments.staff import StaffActions
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class PaymentService:
+    def __init__(
+        self,
+        *,
+        uow: UnitOfWorkFactory,
+        identity: GuestIdentity,
+        clock: Clock,
+        settings: PaymentSettings,
+        catalogue: Catalogue,
+        sobriety: SobrietySignal | None = None,
+        behaviour: BehaviourScorer | None = None,
+        id_factory: Callable[[], str] = new_id,
+        fault: Callable[[str], None] | None = None,
+        sobriety_settings: SobrietySettings | None = None,
+    ) -> None:
+        ctx = PaymentContext(
+            uow=uow,
+            identity=identity,
+            clock=clock,
+            settings=settings,
+            catalogue=catalogue,
+            sobriety=sobriety,
+            behaviour=behaviour,
+            id_factory=id_factory,
+            fault=fault,
+            sobriety_settings=sobriety_settings,
+        )
+        self._purchases = Purchases(ctx)
+        self._pending = PendingRequests(ctx, self._purchases)
+        self._staff = StaffActions(ctx)
+        self._counter = Counter(ctx)
+        self._queries = PaymentQueries(ctx)
+        self.settings = settings
+        self.catalogue = catalogue
+        self.tier_policy = ctx.tier_policy
+        self.password_policy = ctx.password_policy
+        self.risk_policy = ctx.risk_policy
+        self.spending_policy = ctx.spending_policy
+        self.bac_assumptions = ctx.bac_assumptions
+
+    # --- purchase -------------------------------------------------------------------------------
+
+    def pay_by_face(
+        self,
+        image: bytes,
+        sku: str,
+        quantity: int,
+        idempotency_key: str,
+        password: str | None = None,
+        *,
+        actor: str = "guest",
+        room_id: str | None = None,
+    ) -> PaymentResult:
+        """Face-first payment (1:N). A tagged guest's regular item also needs ``password`` (dual verification).
+
+        ``actor`` and ``room_id`` (where the order was placed) are recorded in the audit log."""
+        origin = Origin(actor, room_id)
+        return self._purchases.pay_by_face(image, sku, quantity, idempotency_key, password, origin)
+
+    def pay_by_phone(
+        self,
+        phone: str,
+        password: str,
+        sku: str,
+        quantity: int,
+        idempotency_key: str,
+        face_image: bytes | None = None,
+        *,
+        actor: str = "guest",
+        room_id: str | None = None,
+    ) -> PaymentResult:
+        """Phone + 6-digit password (no face consent needed); a tagged guest also needs ``face_image``."""
+        origin = Origin(actor, room_id)
+        return self._purchases.pay_by_phone(phone, password, sku, quantity, idempotency_key, face_image, origin)
+
+    def purchase(
+        self,
+        customer_id: str,
+        sku: str,
+        quantity: int,
+        idempotency_key: str,
+        *,
+        password: str | None = None,
+        face_image: bytes | None = None,
+        actor: str = "guest",
+        room_id: str | None = None,
+    ) -> PaymentResult:
+        """For a caller that already identified the guest (e.g. a staff terminal): evidence is optional
+        for untagged guests, and a tagged guest needs ``face_image`` + ``password`` (dual verification)."""
+        origin = Origin(actor, room_id)
+        return self._purchases.purchase(customer_id, sku, quantity, idempotency_key, password, face_image, origin)
+
+    # --- pending requests -----------------------------------------------------------------------
+
+    def list_pending(self, customer_id: str | None = None, include_closed: bool = False) -> list[PendingRequest]:
+        return self._pending.find(customer_id, include_closed)
+
+    def expire_pending(self) -> int:
+        return self._pending.expire()
+
+    def confirm_pending(
+        self,
+        request_id: str,
+        idempotency_key: str,
+        *,
+        password: str | None = None,
+        face_image: bytes | None = None,
+        actor: str = "guest",
+    ) -> PaymentResult:
+        """The recovered guest confirms a suspended request (face or password): charged at the original price."""
+        return self._pending.confirm(request_id, idempotency_key, password, face_image, actor)
+
+    def discard_pending(
+        self, request_id: str, actor: str = "guest", note: str = "discarded by the guest"
+    ) -> PendingRequest:
+        return self._pending.discard(request_id, actor, note)
+
+    # --- risk and staff actions -----------------------------------------------------------------
+
+    def refresh_risk(self, customer_id: str, observation: SobrietyObservation | None = None) -> RiskView:
+        return self._staff.refresh_risk(customer_id, observation)
+
+    def risk_status(self, customer_id: str) -> RiskView:
+        return self._staff.risk_status(customer_id)
+
+    def staff_tag(self, customer_id: str, reason: str, actor: str) -> RiskView:
+        return self._staff.tag(customer_id, reason, actor)
+
+    def staff_untag(self, customer_id: str, reason: str, actor: str) -> RiskView:
+        return self._staff.untag(customer_id, reason, actor)
+
+    def staff_unlock(self, customer_id: str, reason: str, actor: str) -> str:
+        return self._staff.unlock(customer_id, reason, actor)
+
+    def acknowledge(self, alert_id: int, actor: str) -> None:
+        self._staff.acknowledge(alert_id, actor)
+
+    # --- visits and the counter -----------------------------------------------------------------
+
+    def open_visit(self, customer_id: str, actor: str = "staff") -> str:
+        return self._counter.open_visit(customer_id, actor)
+
+    def balance(self, customer_id: str) -> int:
+        return self._counter.balance(customer_id)
+
+    def topup(self, customer_id: str, amount_fen: int, idempotency_key: str, actor: str = "cashier") -> TopupResult:
+        """Cash in at the counter → the guest's prepaid balance."""
+        return self._counter.topup(customer_id, amount_fen, idempotency_key, actor)
+
+    def checkout(
+        self, customer_id: str, idempotency_key: str, *, pay_out_balance: bool = False, actor: str = "cashier"
+    ) -> CheckoutResult:
+        return self._counter.checkout(customer_id, idempotency_key, pay_out_balance, actor)
+
+    def refund(self, order_id: str, amount_fen: int | None, reason: str, actor: str, idempotency_key: str) -> int:
+        return self._counter.refund(order_id, amount_fen, reason, actor, idempotency_key)
+
+    # --- read models ----------------------------------------------------------------------------
+
+    def ledger(self, customer_id: str | None = None, limit: int = 200) -> LedgerView:
+        return self._queries.ledger(customer_id, limit)
+
+    def bill(self, customer_id: str) -> Bill:
+        return self._queries.bill(customer_id)
+
+    def alerts(self, include_acknowledged: bool = False, limit: int = 100) -> list[Alert]:
+        return self._queries.alerts(include_acknowledged, limit)
+
+    def audit(self, customer_id: str | None = None, limit: int = 100, prefix: str | None = None) -> list[AuditEntry]:
+        return self._queries.audit(customer_id, limit, prefix)
