@@ -26,5 +26,39 @@ def test_downgrade_to_base_and_back(db_url: str) -> None:
     engine.dispose()
     upgrade(db_url)
     engine = create_engine(db_url)
-    assert "customers" in inspect(engine).get_table_names()
+    assert "guests" in inspect(engine).get_table_names()
     engine.dispose()
+
+
+def test_guest_rename_keeps_rows_and_keys(db_url: str) -> None:
+    """0005 renames customers → guests with their rows, and foreign keys still point at the guests."""
+    from sqlalchemy import text
+
+    downgrade(db_url, "base")
+    upgrade(db_url, "0004_web")
+    engine = create_engine(db_url)
+    now = "2026-11-30 10:00:00+00:00"
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO customers (id, name, phone, national_id_key_id, national_id_enc, national_id_masked, "
+            "password_hash, created_at) VALUES ('g1', 'Li Wei', '13800000000', 'k1', :b, '1101**', 'h', :now)"
+        ), {"b": b"x", "now": now})
+        conn.execute(text(
+            "INSERT INTO consents (customer_id, purpose, granted_at, text_version) "
+            "VALUES ('g1', 'face_payment', :now, 'v1')"
+        ), {"now": now})
+    engine.dispose()
+    upgrade(db_url)
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT name FROM guests WHERE id = 'g1'")).scalar_one() == "Li Wei"
+        assert conn.execute(text("SELECT guest_id FROM consents")).scalar_one() == "g1"
+    fks = inspect(engine).get_foreign_keys("consents")
+    assert [(fk["referred_table"], fk["constrained_columns"]) for fk in fks] == [("guests", ["guest_id"])]
+    engine.dispose()
+    downgrade(db_url, "0004_web")  # and back: the old names return with the rows
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT customer_id FROM consents")).scalar_one() == "g1"
+    engine.dispose()
+    upgrade(db_url)
