@@ -21,8 +21,8 @@ def test_purchase_throughput_vs_topup(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'bench.db'}"
     upgrade(url)
     env = next(make_env(url))
-    cid = env.ident.add().id
-    env.sob.sober(cid)
+    guest_id = env.ident.add().id
+    env.sob.sober(guest_id)
 
     def per_call(fn: object, label: str) -> float:
         t0 = time.perf_counter()
@@ -30,13 +30,13 @@ def test_purchase_throughput_vs_topup(tmp_path: Path) -> None:
             fn(f"bench-{label}-{i:05d}")  # type: ignore[operator]
         return (time.perf_counter() - t0) / N
 
-    topup_s = per_call(lambda k: env.pay.topup(cid, 10_000, k), "top")
-    buy_s = per_call(lambda k: env.pay.purchase(cid, "cola", 1, k), "buy")
+    topup_s = per_call(lambda k: env.pay.topup(guest_id, 10_000, k), "top")
+    buy_s = per_call(lambda k: env.pay.purchase(guest_id, "cola", 1, k), "buy")
     env.pay._behaviour = OnnxBehaviourScorer()
-    lstm_s = per_call(lambda k: env.pay.purchase(cid, "cola", 1, k), "lstm")
+    lstm_s = per_call(lambda k: env.pay.purchase(guest_id, "cola", 1, k), "lstm")
     t0 = time.perf_counter()
     with ThreadPoolExecutor(4) as pool:
-        list(pool.map(lambda i: env.pay.purchase(cid, "song-1", 1, f"bench-par-{i:05d}"), range(N)))
+        list(pool.map(lambda i: env.pay.purchase(guest_id, "song-1", 1, f"bench-par-{i:05d}"), range(N)))
     par_s = (time.perf_counter() - t0) / N
     print(
         f"\ntop-up {topup_s * 1e3:.2f} ms (baseline 1.00) | purchase decision {buy_s / topup_s:.2f}x | "

@@ -41,7 +41,7 @@ def test_room_worker_throughput(tmp_path: Path) -> None:
         detector=build_detector(settings),
         embedder=build_embedder(settings),
         identify_embedding=ident.identify_embedding,
-        has_monitoring_consent=lambda cid: False,
+        has_monitoring_consent=lambda guest_id: False,
         min_face_px=settings.identity.min_face_px,
         min_score=settings.identity.min_detector_score,
     )

@@ -1,7 +1,7 @@
 """Hand-written fakes for the payment service's ports: identity, sobriety signal, behaviour scorer, clock.
 
 FakeIdentity stores guests in memory and (when given a session factory) also inserts the
-``customers`` row the payment tables reference. Face "images" are ``b"face:<customer id>"``;
+``guests`` row the payment tables reference. Face "images" are ``b"face:<guest id>"``;
 anything else is an unknown face. Passwords are kept in memory in clear — fakes only.
 """
 
@@ -13,13 +13,13 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from soberpay.adapters.db.identity_tables import CustomerRow
+from soberpay.adapters.db.identity_tables import GuestRow
 from soberpay.domain.risk import SobrietyObservation
 from soberpay.errors import NotFound
 
 
 @dataclass(frozen=True)
-class FakeCustomer:
+class FakeGuest:
     id: str
     name: str
     phone: str
@@ -29,7 +29,7 @@ class FakeCustomer:
 
 @dataclass(frozen=True)
 class FakeIdentityDecision:
-    customer_id: str | None
+    guest_id: str | None
     accepted: bool
     score: float
     margin: float
@@ -42,14 +42,14 @@ class FakeVerification:
     score: float
 
 
-def face(customer_id: str) -> bytes:
-    return f"face:{customer_id}".encode()
+def face(guest_id: str) -> bytes:
+    return f"face:{guest_id}".encode()
 
 
 @dataclass
 class FakeIdentity:
     sessions: sessionmaker[Session] | None = None
-    customers: dict[str, FakeCustomer] = field(default_factory=dict)
+    guests: dict[str, FakeGuest] = field(default_factory=dict)
     passwords: dict[str, str] = field(default_factory=dict)
     consents: set[str] = field(default_factory=set)
     password_checks: int = 0
@@ -62,41 +62,41 @@ class FakeIdentity:
         weight_kg: float | None = None,
         face_consent: bool = True,
         phone: str | None = None,
-    ) -> FakeCustomer:
-        cid = uuid.uuid4().hex
-        phone = phone or f"139{len(self.customers):08d}"
-        c = FakeCustomer(cid, name, phone, sex, weight_kg)
-        self.customers[cid] = c
-        self.passwords[cid] = password
+    ) -> FakeGuest:
+        guest_id = uuid.uuid4().hex
+        phone = phone or f"139{len(self.guests):08d}"
+        c = FakeGuest(guest_id, name, phone, sex, weight_kg)
+        self.guests[guest_id] = c
+        self.passwords[guest_id] = password
         if face_consent:
-            self.consents.add(cid)
+            self.consents.add(guest_id)
         if self.sessions is not None:
             with self.sessions.begin() as s:
                 s.add(
-                    CustomerRow(
-                        id=cid, name=name, phone=phone, sex=sex, weight_kg=weight_kg, created_at=datetime.now(UTC)
+                    GuestRow(
+                        id=guest_id, name=name, phone=phone, sex=sex, weight_kg=weight_kg, created_at=datetime.now(UTC)
                     )
                 )
         return c
 
-    def get(self, customer_id: str) -> FakeCustomer:
+    def get(self, guest_id: str) -> FakeGuest:
         try:
-            return self.customers[customer_id]
+            return self.guests[guest_id]
         except KeyError:
-            raise NotFound("unknown guest", customer_id=customer_id) from None
+            raise NotFound("unknown guest", guest_id=guest_id) from None
 
-    def find_by_phone(self, phone: str) -> FakeCustomer:
-        for c in self.customers.values():
+    def find_by_phone(self, phone: str) -> FakeGuest:
+        for c in self.guests.values():
             if c.phone == phone:
                 return c
         raise NotFound("no guest with this phone number")
 
-    def has_consent(self, customer_id: str, purpose: str) -> bool:
-        return purpose == "face_payment" and customer_id in self.consents
+    def has_consent(self, guest_id: str, purpose: str) -> bool:
+        return purpose == "face_payment" and guest_id in self.consents
 
-    def check_password(self, customer_id: str, password: str) -> bool:
+    def check_password(self, guest_id: str, password: str) -> bool:
         self.password_checks += 1
-        return self.passwords.get(customer_id) == password
+        return self.passwords.get(guest_id) == password
 
     def _owner(self, image: bytes) -> str | None:
         text = bytes(image).decode(errors="replace")
@@ -110,8 +110,8 @@ class FakeIdentity:
             return FakeIdentityDecision(None, False, 0.1, 0.0, "best similarity 0.100 is below the threshold 0.363")
         return FakeIdentityDecision(owner, True, 0.8, 0.5, "similarity 0.800 ≥ threshold 0.363")
 
-    def verify(self, customer_id: str, image: bytes) -> FakeVerification:
-        ok = self._owner(image) == customer_id
+    def verify(self, guest_id: str, image: bytes) -> FakeVerification:
+        ok = self._owner(image) == guest_id
         return FakeVerification(ok, 0.8 if ok else 0.1)
 
 
@@ -123,25 +123,25 @@ class FakeSobriety:
 
     def set(
         self,
-        customer_id: str,
+        guest_id: str,
         p_drunk: float | None = 0.1,
         posture_abnormal: bool = False,
         similarity: float | None = 0.95,
         judged_drunk: bool | None = None,
     ) -> None:
-        self.readings[customer_id] = SobrietyObservation(p_drunk, posture_abnormal, similarity, judged_drunk)
+        self.readings[guest_id] = SobrietyObservation(p_drunk, posture_abnormal, similarity, judged_drunk)
 
-    def sober(self, customer_id: str) -> None:
-        self.set(customer_id, 0.05, False, 0.97)
+    def sober(self, guest_id: str) -> None:
+        self.set(guest_id, 0.05, False, 0.97)
 
-    def drunk(self, customer_id: str) -> None:
-        self.set(customer_id, 0.9, True, 0.5)
+    def drunk(self, guest_id: str) -> None:
+        self.set(guest_id, 0.9, True, 0.5)
 
-    def clear(self, customer_id: str) -> None:
-        self.readings.pop(customer_id, None)
+    def clear(self, guest_id: str) -> None:
+        self.readings.pop(guest_id, None)
 
-    def latest(self, customer_id: str) -> SobrietyObservation | None:
-        return self.readings.get(customer_id)
+    def latest(self, guest_id: str) -> SobrietyObservation | None:
+        return self.readings.get(guest_id)
 
 
 class FakeBehaviour:

@@ -83,17 +83,17 @@ class FakePaymentRepository:
         return sums
 
     def ledger_lines(self, guest_id: str | None, limit: int) -> list[LedgerLine]:
-        chosen = [p for p, _ in self.db.postings if guest_id is None or p.customer_id == guest_id]
+        chosen = [p for p, _ in self.db.postings if guest_id is None or p.guest_id == guest_id]
         chosen.sort(key=lambda p: p.at, reverse=True)
         return [
             LedgerLine(
-                p.id, p.at, p.kind.value, p.customer_id, p.memo, tuple((e.account, e.amount_fen) for e in p.entries)
+                p.id, p.at, p.kind.value, p.guest_id, p.memo, tuple((e.account, e.amount_fen) for e in p.entries)
             )
             for p in chosen[:limit]
         ]
 
     def open_visit(self, guest_id: str) -> Visit | None:
-        open_ = [v for v in self.db.visits.values() if v.customer_id == guest_id and v.status == "open"]
+        open_ = [v for v in self.db.visits.values() if v.guest_id == guest_id and v.status == "open"]
         return max(open_, key=lambda v: v.opened_at, default=None)
 
     def add_visit(self, visit: Visit) -> None:
@@ -106,7 +106,7 @@ class FakePaymentRepository:
 
     def orders(self, guest_id: str, visit_id: str | None = None) -> list[OrderRecord]:
         return sorted(
-            (o for o in self.db.orders.values() if o.customer_id == guest_id and visit_id in (None, o.visit_id)),
+            (o for o in self.db.orders.values() if o.guest_id == guest_id and visit_id in (None, o.visit_id)),
             key=lambda o: (o.at, o.id),
         )
 
@@ -126,14 +126,14 @@ class FakePaymentRepository:
         return [
             PastOrder(o.visit_id, o.amount_fen, o.category, o.quantity)
             for o in self.db.orders.values()
-            if o.customer_id == guest_id and o.visit_id != exclude_visit
+            if o.guest_id == guest_id and o.visit_id != exclude_visit
         ]
 
     def risk(self, guest_id: str) -> RiskRecord:
         return self.db.risk.get(guest_id) or RiskRecord(guest_id)
 
     def save_risk(self, record: RiskRecord) -> None:
-        self.db.risk[record.customer_id] = record
+        self.db.risk[record.guest_id] = record
 
     def guard(self, guest_id: str) -> PasswordGuard:
         return self.db.guards.get(guest_id) or PasswordGuard()
@@ -154,7 +154,7 @@ class FakePaymentRepository:
             (
                 r
                 for r in self.db.pending.values()
-                if guest_id in (None, r.customer_id)
+                if guest_id in (None, r.guest_id)
                 and (statuses is None or r.status in statuses)
                 and visit_id in (None, r.visit_id)
             ),
@@ -213,7 +213,7 @@ class FakeAuditLog:
         chosen = [
             e
             for e in reversed(self.db.audit)
-            if guest_id in (None, e.customer_id) and (prefix is None or e.action.startswith(prefix))
+            if guest_id in (None, e.guest_id) and (prefix is None or e.action.startswith(prefix))
         ]
         return chosen[:limit]
 
@@ -252,23 +252,23 @@ class FakeConsentRepository:
 
     def active(self, guest_id: str, purpose: ConsentPurpose) -> ConsentRecord | None:
         return next(
-            (c for c in self.db.consents if (c.customer_id, c.purpose) == (guest_id, purpose) and c.active), None
+            (c for c in self.db.consents if (c.guest_id, c.purpose) == (guest_id, purpose) and c.active), None
         )
 
     def add(self, consent: ConsentRecord) -> None:
         self.db.consents.append(consent)
 
     def revoke(self, guest_id: str, purpose: ConsentPurpose, now: datetime) -> None:
-        self._revoke(lambda c: c.customer_id == guest_id and c.purpose == purpose, now)
+        self._revoke(lambda c: c.guest_id == guest_id and c.purpose == purpose, now)
 
     def revoke_all(self, guest_id: str, now: datetime) -> None:
-        self._revoke(lambda c: c.customer_id == guest_id, now)
+        self._revoke(lambda c: c.guest_id == guest_id, now)
 
     def _revoke(self, match: Callable[[ConsentRecord], bool], now: datetime) -> None:
         self.db.consents = [replace(c, revoked_at=now) if match(c) and c.active else c for c in self.db.consents]
 
     def for_guest(self, guest_id: str) -> list[ConsentRecord]:
-        return [c for c in self.db.consents if c.customer_id == guest_id]
+        return [c for c in self.db.consents if c.guest_id == guest_id]
 
 
 class FakeTemplateRepository:
@@ -280,7 +280,7 @@ class FakeTemplateRepository:
 
     def for_guest(self, guest_id: str, embedder: str | None = None) -> list[TemplateRecord]:
         return sorted(
-            (t for t in self.db.templates.values() if t.customer_id == guest_id and embedder in (None, t.embedder)),
+            (t for t in self.db.templates.values() if t.guest_id == guest_id and embedder in (None, t.embedder)),
             key=lambda t: t.created_at,
         )
 
@@ -295,7 +295,7 @@ class FakeTemplateRepository:
         self.db.templates.pop(template_id, None)
 
     def delete_for_guest(self, guest_id: str) -> int:
-        doomed = [i for i, t in self.db.templates.items() if t.customer_id == guest_id]
+        doomed = [i for i, t in self.db.templates.items() if t.guest_id == guest_id]
         for i in doomed:
             del self.db.templates[i]
         return len(doomed)

@@ -175,7 +175,7 @@ class GuestRecord:
 class TemplateRecord:
     """One encrypted face template (the plaintext is the embedder's vector, see ``EmbeddingCodec``)."""
 
-    customer_id: str
+    guest_id: str
     embedder: str
     key_id: str
     blob: bytes
@@ -187,7 +187,7 @@ class TemplateRecord:
 @dataclass(frozen=True)
 class Visit:
     id: str
-    customer_id: str
+    guest_id: str
     opened_at: datetime
     status: str = "open"  # open / closed
     closed_at: datetime | None = None
@@ -197,7 +197,7 @@ class Visit:
 @dataclass(frozen=True)
 class OrderRecord:
     id: str
-    customer_id: str
+    guest_id: str
     visit_id: str
     at: datetime
     sku: str
@@ -218,7 +218,7 @@ class LedgerLine:
     posting_id: str
     at: datetime
     kind: str
-    customer_id: str | None
+    guest_id: str | None
     memo: str
     entries: tuple[tuple[str, int], ...]
 
@@ -228,7 +228,7 @@ class Alert:
     id: int
     at: datetime
     kind: str
-    customer_id: str | None
+    guest_id: str | None
     message: str
     acknowledged: bool
 
@@ -239,7 +239,7 @@ class AuditEntry:
     at: datetime
     actor: str
     action: str
-    customer_id: str | None
+    guest_id: str | None
     details: dict[str, Any]
 
 

@@ -132,7 +132,7 @@ def _files(person: str, n: int) -> list[dict[str, Any]]:
 
 
 def _guest_id(live: Live, name: str) -> str:
-    return next(c.id for c in live.app.state.web.container.identity.list_customers() if c.name == name)
+    return next(c.id for c in live.app.state.web.container.identity.list_guests() if c.name == name)
 
 
 def _override(staff: Any, live: Live, gid: str, action: str, reason: str) -> None:
@@ -338,7 +338,7 @@ def test_sobriety_observations_tag_and_plot(browser: Any, live: Live) -> None:
         )
         if i == 18:
             assert payments.risk(guest.id).state == "tagged"
-    kinds = {a.kind for a in payments.alerts() if a.customer_id == guest.id}
+    kinds = {a.kind for a in payments.alerts() if a.guest_id == guest.id}
     assert "tagged" in kinds
     ctx = _context(browser, live)
     page = ctx.new_page()

@@ -56,7 +56,7 @@ def test_demo_venue_seeding_is_idempotent(tmp_path: Path) -> None:
         assert all(ident.template_count(gid) >= 1 for gid in first.guests.values())
         assert web.payments.balance(first.guests["Joe Biden"]) == 100_000
         second = seed_demo(web)
-        assert second.guests == first.guests and len(ident.list_customers()) == 3
+        assert second.guests == first.guests and len(ident.list_guests()) == 3
         assert web.payments.balance(first.guests["Joe Biden"]) == 100_000  # top-up not repeated
         assert web.auth.authenticate("manager", "demo-manager-pass").role == "manager"
     finally:

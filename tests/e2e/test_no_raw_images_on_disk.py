@@ -24,7 +24,7 @@ faces = Path(sys.argv[2])
 g = c.identity.register(name="T", phone="13800000009", national_id="11010519491231002X", password="123456")
 c.identity.grant_consent(g.id, "face_payment")
 c.identity.enroll_images(g.id, [(faces / "obama.jpg").read_bytes(), (faces / "obama2.jpg").read_bytes()])
-assert c.identity.identify((faces / "obama3.jpg").read_bytes()).customer_id == g.id
+assert c.identity.identify((faces / "obama3.jpg").read_bytes()).guest_id == g.id
 print("ok")
 """
 

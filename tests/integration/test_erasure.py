@@ -20,7 +20,7 @@ def _guest_with_monitoring_data(c: Container) -> str:
     with c.session_factory.begin() as s:
         s.add(
             SobrietyJudgementRow(
-                customer_id=g.id,
+                guest_id=g.id,
                 at=now,
                 state="sober",
                 p_drunk=0.1,
@@ -33,21 +33,21 @@ def _guest_with_monitoring_data(c: Container) -> str:
     return g.id
 
 
-def _count(c: Container, table: type, cid: str) -> int:
+def _count(c: Container, table: type, guest_id: str) -> int:
     with c.session_factory() as s:
-        return s.scalar(select(func.count()).select_from(table).where(table.customer_id == cid)) or 0  # type: ignore[attr-defined]
+        return s.scalar(select(func.count()).select_from(table).where(table.guest_id == guest_id)) or 0  # type: ignore[attr-defined]
 
 
 def test_revoking_monitoring_consent_deletes_records_and_baseline(fake_container: Container) -> None:
-    cid = _guest_with_monitoring_data(fake_container)
-    fake_container.identity.revoke_consent(cid, "sobriety_monitoring")
-    assert _count(fake_container, SobrietyRecordRow, cid) == 0
-    assert _count(fake_container, SobrietyBaselineRow, cid) == 0
-    assert _count(fake_container, SobrietyJudgementRow, cid) == 1  # evidence behind past payment decisions stays
+    guest_id = _guest_with_monitoring_data(fake_container)
+    fake_container.identity.revoke_consent(guest_id, "sobriety_monitoring")
+    assert _count(fake_container, SobrietyRecordRow, guest_id) == 0
+    assert _count(fake_container, SobrietyBaselineRow, guest_id) == 0
+    assert _count(fake_container, SobrietyJudgementRow, guest_id) == 1  # evidence behind past payment decisions stays
 
 
 def test_erasure_deletes_all_derived_data(fake_container: Container) -> None:
-    cid = _guest_with_monitoring_data(fake_container)
-    fake_container.identity.erase(cid)
+    guest_id = _guest_with_monitoring_data(fake_container)
+    fake_container.identity.erase(guest_id)
     for table in (SobrietyRecordRow, SobrietyBaselineRow, SobrietyJudgementRow):
-        assert _count(fake_container, table, cid) == 0
+        assert _count(fake_container, table, guest_id) == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from soberpay.adapters.db.identity_tables import AuditRow, ConsentRow, CustomerRow, FaceTemplateRow
+from soberpay.adapters.db.identity_tables import AuditRow, ConsentRow, FaceTemplateRow, GuestRow
 from soberpay.bootstrap import Container
 from soberpay.errors import BadImage, Conflict, ConsentRequired, InvalidInput, MultipleFaces, NoFace, NotFound
 from tests.fakes import fake_image
@@ -17,7 +17,7 @@ ID_B = "440524198001010013"
 def _counts(c: Container) -> tuple[int, ...]:
     with c.session_factory() as s:
         return tuple(
-            s.scalar(select(func.count()).select_from(t)) or 0 for t in (CustomerRow, ConsentRow, FaceTemplateRow)
+            s.scalar(select(func.count()).select_from(t)) or 0 for t in (GuestRow, ConsentRow, FaceTemplateRow)
         )
 
 
@@ -31,7 +31,7 @@ def test_register_stores_hashed_password_and_encrypted_id(fake_container: Contai
     cust = fake_container.identity.register(name="Li Lei", phone="138 0013 8000", national_id=ID_A, password="246810")
     assert cust.phone == "13800138000" and cust.national_id_masked == "110***********002X"
     with fake_container.session_factory() as s:
-        row = s.get(CustomerRow, cust.id)
+        row = s.get(GuestRow, cust.id)
         assert row is not None and row.password_hash is not None and row.national_id_enc is not None
         assert row.password_hash.startswith("$argon2id$") and "246810" not in row.password_hash
         assert ID_A.encode() not in row.national_id_enc
@@ -80,22 +80,22 @@ def test_enrol_requires_consent_and_identify(fake_container: Container) -> None:
     ident.enroll_images(other, [fake_image("han", 1)])
 
     decision = ident.identify(fake_image("lilei", 9))
-    assert decision.accepted and decision.customer_id == cust.id and decision.margin > 0
+    assert decision.accepted and decision.guest_id == cust.id and decision.margin > 0
     assert ident.verify(cust.id, fake_image("lilei", 7)).accepted
     assert not ident.verify(cust.id, fake_image("han", 7)).accepted
     stranger = ident.identify(fake_image("stranger", 1))
-    assert not stranger.accepted and stranger.customer_id is None
+    assert not stranger.accepted and stranger.guest_id is None
 
 
 def test_templates_are_encrypted_and_bound_to_owner(fake_container: Container) -> None:
-    cid = _guest(fake_container)
-    fake_container.identity.enroll_images(cid, [fake_image("lilei", 1)])
+    guest_id = _guest(fake_container)
+    fake_container.identity.enroll_images(guest_id, [fake_image("lilei", 1)])
     with fake_container.session_factory() as s:
         row = s.scalars(select(FaceTemplateRow)).one()
         assert len(row.blob) == 12 + 128 * 4 + 16  # nonce + float32 vector + GCM tag
         from soberpay.errors import ConfigError
 
-        with pytest.raises(ConfigError):  # AAD binds the blob to its customer
+        with pytest.raises(ConfigError):  # AAD binds the blob to its guest
             fake_container.cipher.decrypt(row.key_id, row.blob, b"face-template:someoneelse:sface")
 
 
@@ -113,62 +113,62 @@ def test_duplicate_enrolment_under_another_guest_is_refused(fake_container: Cont
     "payload,error", [(b"noface", NoFace), (b"twofaces", MultipleFaces), (b"\x89PNG\r\n garbage", BadImage)]
 )
 def test_bad_enrolment_images_write_nothing(fake_container: Container, payload: bytes, error: type) -> None:
-    cid = _guest(fake_container)
+    guest_id = _guest(fake_container)
     before = _counts(fake_container)
     with pytest.raises(error):
-        fake_container.identity.enroll_images(cid, [fake_image("lilei", 1), payload])
+        fake_container.identity.enroll_images(guest_id, [fake_image("lilei", 1), payload])
     assert _counts(fake_container) == before
 
 
 def test_video_enrolment_reports_rejections(fake_container: Container) -> None:
-    cid = _guest(fake_container)
+    guest_id = _guest(fake_container)
     video = b"person=lilei;shot=1|noface|person=lilei;shot=2|twofaces"
-    result = fake_container.identity.enroll_video(cid, video)
+    result = fake_container.identity.enroll_video(guest_id, video)
     assert result.templates_stored == 2
     assert result.rejected == {"no_face": 1, "multiple_faces": 1}
 
 
 def test_template_cap_keeps_newest(fake_container: Container) -> None:
-    cid = _guest(fake_container)
+    guest_id = _guest(fake_container)
     fake_container.settings.identity.templates_per_guest = 3
-    fake_container.identity.enroll_images(cid, [fake_image("lilei", i) for i in range(2)])
-    fake_container.identity.enroll_images(cid, [fake_image("lilei", i) for i in range(2, 5)])
-    assert fake_container.identity.template_count(cid) == 3
+    fake_container.identity.enroll_images(guest_id, [fake_image("lilei", i) for i in range(2)])
+    fake_container.identity.enroll_images(guest_id, [fake_image("lilei", i) for i in range(2, 5)])
+    assert fake_container.identity.template_count(guest_id) == 3
 
 
 def test_revoking_face_consent_deletes_templates(fake_container: Container) -> None:
-    cid = _guest(fake_container)
-    fake_container.identity.enroll_images(cid, [fake_image("lilei", 1)])
-    fake_container.identity.revoke_consent(cid, "face_payment")
-    assert fake_container.identity.template_count(cid) == 0
+    guest_id = _guest(fake_container)
+    fake_container.identity.enroll_images(guest_id, [fake_image("lilei", 1)])
+    fake_container.identity.revoke_consent(guest_id, "face_payment")
+    assert fake_container.identity.template_count(guest_id) == 0
     assert not fake_container.identity.identify(fake_image("lilei", 2)).accepted
-    assert not fake_container.identity.has_consent(cid, "face_payment")
+    assert not fake_container.identity.has_consent(guest_id, "face_payment")
     # phone + password still work without face consent
-    assert fake_container.identity.find_by_phone("13800138000").id == cid
-    assert fake_container.identity.check_password(cid, "123456")
+    assert fake_container.identity.find_by_phone("13800138000").id == guest_id
+    assert fake_container.identity.check_password(guest_id, "123456")
 
 
 def test_unknown_consent_purpose(fake_container: Container) -> None:
-    cid = _guest(fake_container)
+    guest_id = _guest(fake_container)
     with pytest.raises(InvalidInput):
-        fake_container.identity.grant_consent(cid, "marketing")
+        fake_container.identity.grant_consent(guest_id, "marketing")
 
 
 def test_erase_keeps_anonymised_trail(fake_container: Container) -> None:
-    cid = _guest(fake_container)
-    fake_container.identity.enroll_images(cid, [fake_image("lilei", 1)])
-    fake_container.identity.erase(cid)
+    guest_id = _guest(fake_container)
+    fake_container.identity.enroll_images(guest_id, [fake_image("lilei", 1)])
+    fake_container.identity.erase(guest_id)
     with pytest.raises(NotFound):
-        fake_container.identity.get(cid)
+        fake_container.identity.get(guest_id)
     with pytest.raises(NotFound):
         fake_container.identity.find_by_phone("13800138000")
     with fake_container.session_factory() as s:
-        row = s.get(CustomerRow, cid)
+        row = s.get(GuestRow, guest_id)
         assert row is not None and row.erased_at is not None
         assert (row.name, row.phone, row.national_id_enc, row.password_hash) == (None, None, None, None)
         assert s.scalar(select(func.count()).select_from(FaceTemplateRow)) == 0
-        actions = [a.action for a in s.scalars(select(AuditRow).where(AuditRow.customer_id == cid))]
-        assert actions[-1] == "customer.erased"
+        actions = [a.action for a in s.scalars(select(AuditRow).where(AuditRow.guest_id == guest_id))]
+        assert actions[-1] == "guest.erased"
     # the phone number can register again
     fake_container.identity.register(name="New", phone="13800138000", national_id=ID_B, password="123456")
 
@@ -181,8 +181,8 @@ def test_unknown_guest(fake_container: Container) -> None:
 
 
 def test_key_rotation_reencrypts_everything(fake_container: Container) -> None:
-    cid = _guest(fake_container)
-    fake_container.identity.enroll_images(cid, [fake_image("lilei", 1)])
+    guest_id = _guest(fake_container)
+    fake_container.identity.enroll_images(guest_id, [fake_image("lilei", 1)])
     old = fake_container.cipher.current_key_id
     new = fake_container.cipher.rotate()
     assert new != old
@@ -190,8 +190,8 @@ def test_key_rotation_reencrypts_everything(fake_container: Container) -> None:
     fake_container.cipher.retire(old)
     with fake_container.session_factory() as s:
         assert {r.key_id for r in s.scalars(select(FaceTemplateRow))} == {new}
-    assert fake_container.identity.reveal_national_id(cid) == ID_A
-    assert fake_container.identity.identify(fake_image("lilei", 3)).customer_id == cid
+    assert fake_container.identity.reveal_national_id(guest_id) == ID_A
+    assert fake_container.identity.identify(fake_image("lilei", 3)).guest_id == guest_id
 
 
 def test_key_file_permissions(fake_container: Container) -> None:
@@ -211,11 +211,11 @@ def test_index_follows_changes_made_by_another_process(fake_container: Container
     a = _guest(fake_container)
     assert not second.identify(fake_image("lilei", 1)).accepted
     first.enroll_images(a, [fake_image("lilei", 1)])
-    assert second.identify(fake_image("lilei", 2)).customer_id == a
+    assert second.identify(fake_image("lilei", 2)).guest_id == a
     first.erase(a)
     b = _guest(fake_container, "Han", "13900139000", ID_B)
     first.enroll_images(b, [fake_image("han", 1)])  # same template count as before the erasure
     decision = second.identify(fake_image("lilei", 3))
-    assert decision.customer_id is None
-    assert second.identify(fake_image("han", 2)).customer_id == b
+    assert decision.guest_id is None
+    assert second.identify(fake_image("han", 2)).guest_id == b
     other.close()

@@ -18,7 +18,7 @@ c = build_container(Settings(data_dir=Path(sys.argv[1])))
 g = c.identity.register(name="T", phone="13800000009", national_id="11010519491231002X", password="123456")
 c.identity.grant_consent(g.id, "face_payment")
 c.identity.enroll_images(g.id, [read_asset("faces", "obama.jpg")])
-assert c.identity.identify(read_asset("faces", "obama3.jpg")).customer_id == g.id
+assert c.identity.identify(read_asset("faces", "obama3.jpg")).guest_id == g.id
 _ = c.payments
 from soberpay.adapters.sobriety.expression import ExpressionClassifier
 from soberpay.adapters.sobriety.fusion import FusionModel

@@ -31,11 +31,11 @@ def test_downgrade_to_base_and_back(db_url: str) -> None:
 
 
 def test_guest_rename_keeps_rows_and_keys(db_url: str) -> None:
-    """0005 renames customers → guests with their rows, and foreign keys still point at the guests."""
+    """0006 renames customers → guests with their rows, and foreign keys still point at the guests."""
     from sqlalchemy import text
 
     downgrade(db_url, "base")
-    upgrade(db_url, "0004_web")
+    upgrade(db_url, "0005_room_status")
     engine = create_engine(db_url)
     now = "2026-11-30 10:00:00+00:00"
     with engine.begin() as conn:
@@ -56,7 +56,7 @@ def test_guest_rename_keeps_rows_and_keys(db_url: str) -> None:
     fks = inspect(engine).get_foreign_keys("consents")
     assert [(fk["referred_table"], fk["constrained_columns"]) for fk in fks] == [("guests", ["guest_id"])]
     engine.dispose()
-    downgrade(db_url, "0004_web")  # and back: the old names return with the rows
+    downgrade(db_url, "0005_room_status")  # and back: the old names return with the rows
     engine = create_engine(db_url)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT customer_id FROM consents")).scalar_one() == "g1"

@@ -67,8 +67,8 @@ def test_parallel_confirmations_of_one_request_charge_once(env: Env) -> None:
     env.invariants()
 
 
-def _confirm(env: Env, pid: str, customer_id: str, key: str) -> str:
+def _confirm(env: Env, pid: str, guest_id: str, key: str) -> str:
     try:
-        return env.pay.confirm_pending(pid, key, face_image=face(customer_id)).outcome
+        return env.pay.confirm_pending(pid, key, face_image=face(guest_id)).outcome
     except Conflict:  # already confirmed by a faster thread
         return "conflict"

@@ -125,7 +125,7 @@ def test_demo_clip_loops_and_a_missing_file_is_reported() -> None:
 @dataclass
 class FakeDecision:
     accepted: bool
-    customer_id: str | None
+    guest_id: str | None
     score: float
 
 
@@ -149,10 +149,10 @@ class FakeMonitor:
         self.lock = threading.Lock()
 
     def observe(
-        self, room_id: str, customer_id: str, t: float, frame: np.ndarray, face: DetectedFace
+        self, room_id: str, guest_id: str, t: float, frame: np.ndarray, face: DetectedFace
     ) -> GuestJudgement:
-        self.calls.append(customer_id)
-        return GuestJudgement(customer_id, SobrietyObservation(0.8, True, 0.6, True, "synthetic"))
+        self.calls.append(guest_id)
+        return GuestJudgement(guest_id, SobrietyObservation(0.8, True, 0.6, True, "synthetic"))
 
 
 def test_vision_processor_identifies_and_monitors_only_consenting_guests() -> None:
@@ -161,7 +161,7 @@ def test_vision_processor_identifies_and_monitors_only_consenting_guests() -> No
         detector=FakeDetector(),
         embedder=FakeEmbedder(),
         identify_embedding=lambda emb: FakeDecision(True, emb, 0.9),
-        has_monitoring_consent=lambda cid: cid == "alice",
+        has_monitoring_consent=lambda guest_id: guest_id == "alice",
         min_face_px=40,
         min_score=0.8,
         max_side=640,
@@ -179,7 +179,7 @@ class FakeSobrietyService:
     def __init__(self) -> None:
         self.shapes: list[tuple[int, ...]] = []
 
-    def process_frame(self, customer_id: str, frame: np.ndarray, t: float) -> object:
+    def process_frame(self, guest_id: str, frame: np.ndarray, t: float) -> object:
         from soberpay.domain.sobriety import SobrietyJudgement, SobrietyState
 
         self.shapes.append(frame.shape)

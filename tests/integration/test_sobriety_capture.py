@@ -13,7 +13,7 @@ import pytest
 
 from soberpay.adapters.crypto import AesGcmKeyRing
 from soberpay.adapters.db.base import make_engine, make_session_factory
-from soberpay.adapters.db.identity_tables import CustomerRow
+from soberpay.adapters.db.identity_tables import GuestRow
 from soberpay.adapters.sobriety.capture import FeatureRecordCapturer
 from soberpay.adapters.sobriety.face_signals import FaceMeshSignals
 from soberpay.adapters.sobriety.store import InMemorySobrietyStore, PersistentPatternBook, SqlSobrietyStore
@@ -33,8 +33,8 @@ def sql_store(db_url: str) -> Iterator[SqlSobrietyStore]:
     engine = make_engine(db_url)
     sf = make_session_factory(engine)
     with sf.begin() as s:
-        for cid in ("g1", "g2"):
-            s.add(CustomerRow(id=cid, name=cid, created_at=NOW))
+        for guest_id in ("g1", "g2"):
+            s.add(GuestRow(id=guest_id, name=guest_id, created_at=NOW))
     yield SqlSobrietyStore(sf)
     engine.dispose()  # an undisposed pool leaks its connections (a ResourceWarning, an error in the suite)
 
@@ -60,7 +60,7 @@ def test_encrypted_record_round_trip_without_pixels(
     face = FaceMeshSignals(static_image_mode=True).analyse(obama, 0.0)
     assert face is not None
     ring = _ring()
-    cap = FeatureRecordCapturer(ring, sql_store, lambda cid: cid == "g1", lambda: NOW, max_keypoints=32)
+    cap = FeatureRecordCapturer(ring, sql_store, lambda guest_id: guest_id == "g1", lambda: NOW, max_keypoints=32)
     pose_xy = np.random.default_rng(0).uniform(0, 300, (33, 2))
     res = cap.capture(
         "g1",
@@ -127,7 +127,7 @@ def test_service_requires_consent_and_serves_payments_port() -> None:
     from soberpay.services.sobriety import SobrietyService
 
     store = InMemorySobrietyStore()
-    consent = lambda cid: cid == "g1"  # noqa: E731
+    consent = lambda guest_id: guest_id == "g1"  # noqa: E731
     monitors = VisionGuestMonitors(SobrietySettings(), store, _ring(), consent, lambda: NOW)
     svc = SobrietyService(monitors, store, consent, lambda: NOW)
     with pytest.raises(ConsentRequired):

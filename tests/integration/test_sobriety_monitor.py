@@ -128,11 +128,11 @@ def test_service_processes_frames_captures_and_persists() -> None:
         SobrietySettings(baseline_seconds=5.0),
         store,
         AesGcmKeyRing({"k": bytes(32)}, "k"),
-        lambda cid: cid == "g1",
+        lambda guest_id: guest_id == "g1",
         lambda: now,
         analyzer_factory=_FakeAnalyzer,
     )
-    svc = SobrietyService(monitors, store, lambda cid: cid == "g1", lambda: now, capture_every_seconds=10.0)
+    svc = SobrietyService(monitors, store, lambda guest_id: guest_id == "g1", lambda: now, capture_every_seconds=10.0)
     frame = np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8)
     out = [svc.process_frame("g1", frame, i / 15.0) for i in range(int(15 * 12))]
     got = [a for a in out if a is not None]

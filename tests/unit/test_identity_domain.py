@@ -55,14 +55,14 @@ def test_password_must_be_six_ascii_digits(bad: str) -> None:
 
 def test_identification_accepts_clear_winner() -> None:
     d = decide_identification([Candidate("a", 0.8), Candidate("b", 0.3)], threshold=0.4, min_margin=0.05)
-    assert d.status is MatchStatus.ACCEPTED and d.customer_id == "a"
+    assert d.status is MatchStatus.ACCEPTED and d.guest_id == "a"
     assert d.margin == pytest.approx(0.5)
     assert "0.800" in d.explanation
 
 
 def test_identification_abstains_on_near_tie() -> None:
     d = decide_identification([Candidate("a", 0.61), Candidate("b", 0.60)], threshold=0.4, min_margin=0.05)
-    assert d.status is MatchStatus.AMBIGUOUS and d.customer_id is None
+    assert d.status is MatchStatus.AMBIGUOUS and d.guest_id is None
 
 
 def test_identification_rejects_below_threshold_and_empty() -> None:

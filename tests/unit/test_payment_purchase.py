@@ -74,7 +74,7 @@ def test_recovering_counts_as_tagged() -> None:
 def test_tagged_regular_needs_face_and_password() -> None:
     d = decide_purchase(ctx(BEER, TAGGED, Auth("face", face_verified=True)), PW)
     assert d.outcome is Outcome.VERIFICATION_REQUIRED and d.requires == ("password",)
-    d = decide_purchase(ctx(BEER, TAGGED, Auth("customer_id")), PW)
+    d = decide_purchase(ctx(BEER, TAGGED, Auth("guest_id")), PW)
     assert d.requires == ("face", "password") and not d.moves_state
     d = decide_purchase(ctx(BEER, TAGGED, Auth("face", True, 0.8, password_ok=True)), PW)
     assert d.outcome is Outcome.CHARGED and d.rule == "dual_verified"
@@ -87,7 +87,7 @@ def test_tagged_without_face_consent_needs_staff() -> None:
 
 
 def test_face_mismatch_rejected() -> None:
-    d = decide_purchase(ctx(BEER, TAGGED, Auth("customer_id", face_verified=False, face_score=0.1, password_ok=True)),
+    d = decide_purchase(ctx(BEER, TAGGED, Auth("guest_id", face_verified=False, face_score=0.1, password_ok=True)),
                         PW)
     assert d.outcome is Outcome.FACE_REJECTED
 
@@ -199,12 +199,12 @@ def test_confirm_or_discard_twice_conflicts() -> None:
 
 
 def test_idempotency_replay_and_conflict() -> None:
-    fp = fingerprint("purchase", {"customer_id": "g", "sku": "beer", "quantity": 1})
-    assert fp == fingerprint("purchase", {"quantity": 1, "sku": "beer", "customer_id": "g"})
+    fp = fingerprint("purchase", {"guest_id": "g", "sku": "beer", "quantity": 1})
+    assert fp == fingerprint("purchase", {"quantity": 1, "sku": "beer", "guest_id": "g"})
     stored = StoredResult("key-12345", "purchase", fp, {"outcome": "charged"})
     assert replay(None, "purchase", fp) is None
     assert replay(stored, "purchase", fp) == {"outcome": "charged"}
-    other = fingerprint("purchase", {"customer_id": "g", "sku": "beer", "quantity": 2})
+    other = fingerprint("purchase", {"guest_id": "g", "sku": "beer", "quantity": 2})
     with pytest.raises(Conflict):
         replay(stored, "purchase", other)
     with pytest.raises(Conflict):

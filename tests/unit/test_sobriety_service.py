@@ -78,11 +78,11 @@ class FakeLog:
         self.rows: list[tuple[str, SobrietyJudgement]] = []
         self.stored: dict[str, Stored] = {}
 
-    def add_judgement(self, customer_id: str, at: datetime, j: SobrietyJudgement) -> None:
-        self.rows.append((customer_id, j))
+    def add_judgement(self, guest_id: str, at: datetime, j: SobrietyJudgement) -> None:
+        self.rows.append((guest_id, j))
 
-    def latest_judgement(self, customer_id: str) -> Stored | None:
-        return self.stored.get(customer_id)
+    def latest_judgement(self, guest_id: str) -> Stored | None:
+        return self.stored.get(guest_id)
 
 
 def service(states: list[SobrietyState]) -> tuple[SobrietyService, FakeMonitors, FakeLog]:

@@ -35,12 +35,12 @@ def register(
 ) -> None:
     """Register a guest. Consent is never implied: pass --consent for each purpose the guest agreed to."""
     c = get_container()
-    customer = c.identity.register(
+    guest = c.identity.register(
         name=name, phone=phone, national_id=national_id, password=password, sex=sex, weight_kg=weight_kg
     )
     for purpose in consent:
-        c.identity.grant_consent(customer.id, purpose)
-    console.print(f"registered [bold]{customer.name}[/] id={customer.id} ID={customer.national_id_masked}")
+        c.identity.grant_consent(guest.id, purpose)
+    console.print(f"registered [bold]{guest.name}[/] id={guest.id} ID={guest.national_id_masked}")
     if consent:
         console.print("consents: " + ", ".join(p.value for p in consent))
 
@@ -97,13 +97,13 @@ def enroll(
     if not images and not video:
         raise InvalidInput("give --images or --video")
     c = get_container()
-    cid = _resolve(guest)
+    guest_id = _resolve(guest)
     if video:
         with console.status("selecting quality-qualified frames…"):
-            result = c.identity.enroll_video(cid, video)
+            result = c.identity.enroll_video(guest_id, video)
     else:
-        result = c.identity.enroll_images(cid, [_read(p) for p in images])
-    console.print(f"[green]enrolled[/] {result.templates_stored} template(s) for {cid}")
+        result = c.identity.enroll_images(guest_id, [_read(p) for p in images])
+    console.print(f"[green]enrolled[/] {result.templates_stored} template(s) for {guest_id}")
     if result.rejected:
         console.print("rejected frames: " + ", ".join(f"{k}×{v}" for k, v in sorted(result.rejected.items())))
 
@@ -114,7 +114,7 @@ def identify(image: Path = typer.Argument(..., exists=True, dir_okay=False)) -> 
     """1:N identification of the single face in IMAGE."""
     c = get_container()
     decision = c.identity.identify(_read(image))
-    name = c.identity.get(decision.customer_id).name if decision.customer_id else "-"
+    name = c.identity.get(decision.guest_id).name if decision.guest_id else "-"
     colour = {"accepted": "green", "ambiguous": "yellow", "rejected": "red"}[decision.status.value]
     console.print(
         f"[{colour}]{decision.status.value}[/] guest={name} score={decision.score:.3f} "
@@ -143,9 +143,9 @@ def erase(guest: str, yes: bool = typer.Option(False, "--yes", help="confirm")) 
     if not yes:
         raise InvalidInput("erasure is irreversible: add --yes")
     c = get_container()
-    cid = _resolve(guest)
-    c.identity.erase(cid)
-    console.print(f"[yellow]erased[/] {cid}")
+    guest_id = _resolve(guest)
+    c.identity.erase(guest_id)
+    console.print(f"[yellow]erased[/] {guest_id}")
 
 
 @app.command("guests")
@@ -154,7 +154,7 @@ def list_guests() -> None:
     """List registered guests (masked ID numbers)."""
     c = get_container()
     table = Table("id", "name", "phone", "ID number", "templates")
-    for g in c.identity.list_customers():
+    for g in c.identity.list_guests():
         table.add_row(g.id, g.name, g.phone, g.national_id_masked, str(c.identity.template_count(g.id)))
     console.print(table)
 

@@ -30,11 +30,11 @@ class ScriptedSobriety:
     def __init__(self) -> None:
         self.readings: dict[str, SobrietyObservation] = {}
 
-    def set(self, customer_id: str, obs: SobrietyObservation) -> None:
-        self.readings[customer_id] = obs
+    def set(self, guest_id: str, obs: SobrietyObservation) -> None:
+        self.readings[guest_id] = obs
 
-    def latest(self, customer_id: str) -> SobrietyObservation | None:
-        return self.readings.get(customer_id)
+    def latest(self, guest_id: str) -> SobrietyObservation | None:
+        return self.readings.get(guest_id)
 
 
 def _show(console: Console, title: str, r: PaymentResult) -> None:

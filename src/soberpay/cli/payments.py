@@ -162,7 +162,7 @@ def print_ledger(view: Any, limit: int = 50) -> None:
         table.add_column(col)
     for line in list(view.lines)[:limit]:
         entries = "\n".join(f"{acct:<22} {fen_to_yuan(amt):>11}" for acct, amt in line.entries)
-        table.add_row(f"{line.at:%m-%d %H:%M}", line.kind, (line.customer_id or "")[:8], line.memo, entries)
+        table.add_row(f"{line.at:%m-%d %H:%M}", line.kind, (line.guest_id or "")[:8], line.memo, entries)
     console.print(table)
     sums = Table(title="Account balances (debit-positive)")
     sums.add_column("account")
@@ -241,7 +241,7 @@ def pending_list(
     for p in rows:
         table.add_row(
             p.id,
-            p.customer_id[:8],
+            p.guest_id[:8],
             f"{p.quantity} × {p.name}",
             fen_to_yuan(p.amount_fen),
             p.status.value,
@@ -342,7 +342,7 @@ def staff_alerts(
             str(a.id),
             f"{a.at:%m-%d %H:%M}",
             a.kind,
-            (a.customer_id or "")[:8],
+            (a.guest_id or "")[:8],
             a.message,
             "✓" if a.acknowledged else "",
         )
@@ -363,5 +363,5 @@ def staff_audit(
         table.add_column(col)
     for e in c.payments.audit(_resolve(guest) if guest else None, limit, action):
         details = ", ".join(f"{k}={v}" for k, v in sorted(e.details.items()) if k not in ("signals",) and v is not None)
-        table.add_row(str(e.id), f"{e.at:%m-%d %H:%M:%S}", e.actor, e.action, (e.customer_id or "")[:8], details[:160])
+        table.add_row(str(e.id), f"{e.at:%m-%d %H:%M:%S}", e.actor, e.action, (e.guest_id or "")[:8], details[:160])
     console.print(table)

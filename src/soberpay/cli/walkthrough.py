@@ -71,15 +71,15 @@ def run_identity_walkthrough(container: object) -> dict[str, str]:
     ids: dict[str, str] = {}
     table = Table("guest", "consents", "templates", "ID number (masked)")
     for name, phone, nid, consents, photos in DEMO_GUESTS:
-        customer = ident.register(name=name, phone=phone, national_id=nid, password=DEMO_PASSWORD)
+        guest = ident.register(name=name, phone=phone, national_id=nid, password=DEMO_PASSWORD)
         for purpose in consents:
-            ident.grant_consent(customer.id, purpose)
+            ident.grant_consent(guest.id, purpose)
         stored = 0
         if photos:
-            stored = ident.enroll_images(customer.id, [read_asset("faces", p) for p in photos]).templates_stored
-        ids[name] = customer.id
+            stored = ident.enroll_images(guest.id, [read_asset("faces", p) for p in photos]).templates_stored
+        ids[name] = guest.id
         table.add_row(
-            name, ", ".join(consents) or "none (pays by phone + password)", str(stored), customer.national_id_masked
+            name, ", ".join(consents) or "none (pays by phone + password)", str(stored), guest.national_id_masked
         )
     console.print(table)
 
@@ -89,7 +89,7 @@ def run_identity_walkthrough(container: object) -> dict[str, str]:
     explanations = []
     for label, probe in _probes():
         d = ident.identify(probe)
-        result.add_row(label, d.status.value, names.get(d.customer_id or "", "-"), f"{d.score:.3f}", f"{d.margin:.3f}")
+        result.add_row(label, d.status.value, names.get(d.guest_id or "", "-"), f"{d.score:.3f}", f"{d.margin:.3f}")
         explanations.append(f"{label}: {d.explanation}")
     console.print(result)
     for line in explanations:

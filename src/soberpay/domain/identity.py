@@ -1,4 +1,4 @@
-"""Identity: customers, consent, input validation and face-match decisions (pure Python).
+"""Identity: guests, consent, input validation and face-match decisions (pure Python).
 
 Face matching arrives here as plain floats (similarity scores from an adapter); the domain decides.
 """
@@ -35,7 +35,7 @@ CONSENT_TEXTS: dict[ConsentPurpose, str] = {
 
 
 @dataclass(frozen=True)
-class Customer:
+class Guest:
     id: str
     name: str
     phone: str
@@ -52,7 +52,7 @@ class Customer:
 
 @dataclass(frozen=True)
 class ConsentRecord:
-    customer_id: str
+    guest_id: str
     purpose: ConsentPurpose
     granted_at: datetime
     text_version: str
@@ -149,14 +149,14 @@ class MatchStatus(StrEnum):
 
 @dataclass(frozen=True)
 class Candidate:
-    customer_id: str
+    guest_id: str
     score: float
 
 
 @dataclass(frozen=True)
 class IdentityDecision:
     status: MatchStatus
-    customer_id: str | None
+    guest_id: str | None
     score: float
     margin: float
     threshold: float
@@ -170,7 +170,7 @@ class IdentityDecision:
 
 @dataclass(frozen=True)
 class VerificationDecision:
-    customer_id: str
+    guest_id: str
     accepted: bool
     score: float
     threshold: float
@@ -213,7 +213,7 @@ def decide_identification(
         )
     return IdentityDecision(
         MatchStatus.ACCEPTED,
-        best.customer_id,
+        best.guest_id,
         best.score,
         margin,
         threshold,
@@ -222,9 +222,9 @@ def decide_identification(
     )
 
 
-def decide_verification(customer_id: str, score: float, threshold: float) -> VerificationDecision:
+def decide_verification(guest_id: str, score: float, threshold: float) -> VerificationDecision:
     ok = score >= threshold
     verb = "≥" if ok else "<"
     return VerificationDecision(
-        customer_id, ok, score, threshold, f"similarity {score:.3f} {verb} threshold {threshold:.3f}"
+        guest_id, ok, score, threshold, f"similarity {score:.3f} {verb} threshold {threshold:.3f}"
     )

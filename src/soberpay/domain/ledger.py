@@ -6,7 +6,7 @@ Every money movement is a ``Posting`` of two or more entries whose signed amount
 =========================  =========  ================================================================
 account id                 normal     meaning
 =========================  =========  ================================================================
-``guest:<customer id>``    credit     the guest's prepaid balance (positive) or open tab (negative)
+``guest:<guest id>``    credit     the guest's prepaid balance (positive) or open tab (negative)
 ``venue:cash``             debit      money received at the counter (top-ups, tab settlement)
 ``venue:revenue``          credit     sales
 ``venue:refunds``          debit      refunds given (contra-revenue)
@@ -34,8 +34,8 @@ VENUE_REFUNDS = "venue:refunds"
 VENUE_ACCOUNTS = (VENUE_CASH, VENUE_REVENUE, VENUE_REFUNDS)
 
 
-def guest_account(customer_id: str) -> str:
-    return f"guest:{customer_id}"
+def guest_account(guest_id: str) -> str:
+    return f"guest:{guest_id}"
 
 
 class PostingKind(StrEnum):
@@ -59,7 +59,7 @@ class Posting:
     at: datetime
     entries: tuple[Entry, ...]
     memo: str = ""
-    customer_id: str | None = None
+    guest_id: str | None = None
     visit_id: str | None = None
 
     def __post_init__(self) -> None:
@@ -89,29 +89,29 @@ def _positive(amount_fen: int, what: str) -> int:
     return amount_fen
 
 
-def topup_entries(customer_id: str, amount_fen: int) -> tuple[Entry, ...]:
+def topup_entries(guest_id: str, amount_fen: int) -> tuple[Entry, ...]:
     amount_fen = _positive(amount_fen, "top-up")
-    return (Entry(VENUE_CASH, amount_fen), Entry(guest_account(customer_id), -amount_fen))
+    return (Entry(VENUE_CASH, amount_fen), Entry(guest_account(guest_id), -amount_fen))
 
 
-def purchase_entries(customer_id: str, amount_fen: int) -> tuple[Entry, ...]:
+def purchase_entries(guest_id: str, amount_fen: int) -> tuple[Entry, ...]:
     amount_fen = _positive(amount_fen, "charge")
-    return (Entry(guest_account(customer_id), amount_fen), Entry(VENUE_REVENUE, -amount_fen))
+    return (Entry(guest_account(guest_id), amount_fen), Entry(VENUE_REVENUE, -amount_fen))
 
 
-def refund_entries(customer_id: str, amount_fen: int) -> tuple[Entry, ...]:
+def refund_entries(guest_id: str, amount_fen: int) -> tuple[Entry, ...]:
     amount_fen = _positive(amount_fen, "refund")
-    return (Entry(VENUE_REFUNDS, amount_fen), Entry(guest_account(customer_id), -amount_fen))
+    return (Entry(VENUE_REFUNDS, amount_fen), Entry(guest_account(guest_id), -amount_fen))
 
 
-def settlement_entries(customer_id: str, amount_fen: int) -> tuple[Entry, ...]:
+def settlement_entries(guest_id: str, amount_fen: int) -> tuple[Entry, ...]:
     amount_fen = _positive(amount_fen, "settlement")
-    return (Entry(VENUE_CASH, amount_fen), Entry(guest_account(customer_id), -amount_fen))
+    return (Entry(VENUE_CASH, amount_fen), Entry(guest_account(guest_id), -amount_fen))
 
 
-def payout_entries(customer_id: str, amount_fen: int) -> tuple[Entry, ...]:
+def payout_entries(guest_id: str, amount_fen: int) -> tuple[Entry, ...]:
     amount_fen = _positive(amount_fen, "payout")
-    return (Entry(guest_account(customer_id), amount_fen), Entry(VENUE_CASH, -amount_fen))
+    return (Entry(guest_account(guest_id), amount_fen), Entry(VENUE_CASH, -amount_fen))
 
 
 def available_after(balance_fen: int, charge_fen: int, credit_limit_fen: int) -> int:
@@ -136,9 +136,9 @@ def balances(postings: Iterable[Posting]) -> dict[str, int]:
     return dict(out)
 
 
-def guest_balance(signed: Mapping[str, int], customer_id: str) -> int:
+def guest_balance(signed: Mapping[str, int], guest_id: str) -> int:
     """Available balance = credits − debits on the guest account."""
-    return -signed.get(guest_account(customer_id), 0)
+    return -signed.get(guest_account(guest_id), 0)
 
 
 def trial_balance(postings: Iterable[Posting]) -> int:
@@ -168,8 +168,8 @@ class Ledger:
     def signed(self, account: str) -> int:
         return self._signed.get(account, 0)
 
-    def guest_balance(self, customer_id: str) -> int:
-        return -self.signed(guest_account(customer_id))
+    def guest_balance(self, guest_id: str) -> int:
+        return -self.signed(guest_account(guest_id))
 
     def trial_balance(self) -> int:
         return sum(self._signed.values())
@@ -192,7 +192,7 @@ class BillLine:
 
 @dataclass(frozen=True)
 class Bill:
-    customer_id: str
+    guest_id: str
     visit_id: str
     opened_at: datetime
     closed_at: datetime | None

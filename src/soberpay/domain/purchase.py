@@ -146,7 +146,7 @@ def staff_unlock(guard: PasswordGuard) -> PasswordGuard:
 class Auth:
     """What the caller proved. ``None`` = not attempted."""
 
-    method: str  # "face" (identified by face), "phone" (phone + password), "customer_id" (trusted caller)
+    method: str  # "face" (identified by face), "phone" (phone + password), "guest_id" (trusted caller)
     face_verified: bool | None = None
     face_score: float | None = None
     password_ok: bool | None = None
@@ -155,7 +155,7 @@ class Auth:
 
 @dataclass(frozen=True)
 class PurchaseContext:
-    customer_id: str
+    guest_id: str
     item: Item
     quantity: int
     tier: TierDecision
@@ -228,7 +228,7 @@ def decide_purchase(ctx: PurchaseContext, policy: PasswordPolicy) -> PurchaseDec
             outcome = Outcome.LOCKED_OUT if res.locked_now else Outcome.PASSWORD_REJECTED
             notes: tuple[Notification, ...] = ()
             if res.locked_now:
-                notes = (Notification("lockout", f"guest {ctx.customer_id[:8]}: {res.explanation}"),)
+                notes = (Notification("lockout", f"guest {ctx.guest_id[:8]}: {res.explanation}"),)
             return PurchaseDecision(
                 outcome,
                 PaymentRule.PASSWORD_LOCKOUT if res.locked_now else PaymentRule.WRONG_PASSWORD,
@@ -268,7 +268,7 @@ def decide_purchase(ctx: PurchaseContext, policy: PasswordPolicy) -> PurchaseDec
             text,
             guard=new_guard,
             events=(AuditEvent("payment.suspended", {**base, "reason": ctx.risk.tag_reason}),),
-            notifications=(Notification("suspended", f"guest {ctx.customer_id[:8]}: {what} suspended while tagged"),),
+            notifications=(Notification("suspended", f"guest {ctx.guest_id[:8]}: {what} suspended while tagged"),),
         )
 
     # 3. Tagged + regular: dual verification (face AND password).
@@ -289,7 +289,7 @@ def decide_purchase(ctx: PurchaseContext, policy: PasswordPolicy) -> PurchaseDec
                 guard=new_guard,
                 events=(AuditEvent("payment.refused", {**base, "rule": PaymentRule.DUAL_VERIFICATION_UNAVAILABLE}),),
                 notifications=(
-                    Notification("staff_required", f"guest {ctx.customer_id[:8]}: tagged, cannot dual-verify"),
+                    Notification("staff_required", f"guest {ctx.guest_id[:8]}: tagged, cannot dual-verify"),
                 ),
             )
         if missing:
@@ -337,7 +337,7 @@ class PendingStatus(StrEnum):
 @dataclass(frozen=True)
 class PendingRequest:
     id: str
-    customer_id: str
+    guest_id: str
     visit_id: str
     sku: str
     name: str
@@ -369,7 +369,7 @@ def new_pending(
 ) -> PendingRequest:
     return PendingRequest(
         id=request_id,
-        customer_id=ctx.customer_id,
+        guest_id=ctx.guest_id,
         visit_id=visit_id,
         sku=ctx.item.sku,
         name=ctx.item.name,

@@ -88,7 +88,7 @@ class SobrietyObservation:
 class SobrietySignal(Protocol):
     """Input port: the sobriety service (issue 5) implements it; tests and the demo use a fake."""
 
-    def latest(self, customer_id: str) -> SobrietyObservation | None: ...
+    def latest(self, guest_id: str) -> SobrietyObservation | None: ...
 
 
 # --- consumption signals -------------------------------------------------------------------------
@@ -131,7 +131,7 @@ class RiskPolicy:
 
 @dataclass(frozen=True)
 class RiskRecord:
-    customer_id: str
+    guest_id: str
     state: RiskState = RiskState.NORMAL
     level: RiskLevel = RiskLevel.LOW
     tag_source: TagSource | None = None

@@ -22,18 +22,17 @@ def run_migrations_online() -> None:
     url = config.get_main_option("sqlalchemy.url")
     assert url is not None
     engine = make_engine(url)
-    sqlite = engine.dialect.name == "sqlite"
     with engine.connect() as connection:
-        if sqlite:
-            # SQLite rebuilds a table to change it (batch mode); enforcing foreign keys mid-rebuild would
-            # fail on the temporary copies. Off for the migration, then every key is checked before use.
-            raw = connection.connection.driver_connection  # autocommit: a PRAGMA inside a transaction is ignored
-            assert raw is not None
+        # SQLite rebuilds a table to change it (batch mode); enforcing foreign keys mid-rebuild would fail
+        # on the temporary copies. Off for the migration, then every key is checked before use. On the raw
+        # autocommit connection: a PRAGMA inside a transaction is ignored.
+        raw = connection.connection.driver_connection if engine.dialect.name == "sqlite" else None
+        if raw is not None:
             raw.execute("PRAGMA foreign_keys=OFF")
         context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
         with context.begin_transaction():
             context.run_migrations()
-        if sqlite:
+        if raw is not None:
             broken = raw.execute("PRAGMA foreign_key_check").fetchall()
             raw.execute("PRAGMA foreign_keys=ON")
             if broken:

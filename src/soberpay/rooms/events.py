@@ -120,7 +120,7 @@ class RoomStatusSource(Protocol):
 class RiskSink(Protocol):
     """The payments side of a judgement (``PaymentService.refresh_risk``)."""
 
-    def refresh_risk(self, customer_id: str, observation: SobrietyObservation | None = None) -> object: ...
+    def refresh_risk(self, guest_id: str, observation: SobrietyObservation | None = None) -> object: ...
 
 
 class StatusStore(Protocol):

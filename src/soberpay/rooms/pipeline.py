@@ -31,7 +31,7 @@ class _Decision(Protocol):
     @property
     def accepted(self) -> bool: ...
     @property
-    def customer_id(self) -> str | None: ...
+    def guest_id(self) -> str | None: ...
     @property
     def score(self) -> float: ...
 
@@ -131,12 +131,12 @@ class VisionRoomProcessor:
             t1 = time.perf_counter()
             decision = self._identify(self._embedder.embed(frame, face))
             timings["identify"] = timings.get("identify", 0.0) + time.perf_counter() - t1
-            if not decision.accepted or decision.customer_id is None:
+            if not decision.accepted or decision.guest_id is None:
                 continue
-            guests.append((decision.customer_id, float(decision.score)))
-            if self._sobriety is not None and self._consented(decision.customer_id):
+            guests.append((decision.guest_id, float(decision.score)))
+            if self._sobriety is not None and self._consented(decision.guest_id):
                 t2 = time.perf_counter()
-                judgement = self._sobriety.observe(room_id, decision.customer_id, t, frame, face)
+                judgement = self._sobriety.observe(room_id, decision.guest_id, t, frame, face)
                 timings["sobriety"] = timings.get("sobriety", 0.0) + time.perf_counter() - t2
                 if judgement is not None:
                     judgements.append(judgement)

@@ -19,7 +19,7 @@ from soberpay.domain.identity import (
     Candidate,
     ConsentPurpose,
     ConsentRecord,
-    Customer,
+    Guest,
     IdentityDecision,
     VerificationDecision,
     decide_identification,
@@ -52,13 +52,13 @@ from soberpay.ports import (
 
 ImageDecoder = Callable[[bytes], ImageBGR]
 # Audited actions that change the stored face templates (see IdentityService._ensure_index).
-TEMPLATE_CHANGING_ACTIONS = ("face.enrolled", "consent.revoked", "customer.erased")
+TEMPLATE_CHANGING_ACTIONS = ("face.enrolled", "consent.revoked", "guest.erased")
 VideoDecoder = Callable[[bytes | str], Iterable[ImageBGR]]
 
 
 @dataclass(frozen=True)
 class EnrolmentResult:
-    customer_id: str
+    guest_id: str
     templates_stored: int
     qualities: tuple[float, ...]
     rejected: dict[str, int]
@@ -111,7 +111,7 @@ class IdentityService:
         return self._analyser
 
     def _decrypt_template(self, t: TemplateRecord) -> Embedding:
-        return self._codec.from_bytes(self._cipher.decrypt(t.key_id, t.blob, template_aad(t.customer_id, t.embedder)))
+        return self._codec.from_bytes(self._cipher.decrypt(t.key_id, t.blob, template_aad(t.guest_id, t.embedder)))
 
     def _ensure_index(self) -> None:
         """Keep the in-memory index in step with the database.
@@ -130,13 +130,13 @@ class IdentityService:
             self._index.remove(key)
         self._indexed_keys = set()
         for t in templates:
-            self._index.add(t.customer_id, self._decrypt_template(t))
-            self._indexed_keys.add(t.customer_id)
+            self._index.add(t.guest_id, self._decrypt_template(t))
+            self._indexed_keys.add(t.guest_id)
         self._index_generation = generation
 
     @staticmethod
-    def _to_customer(g: GuestRecord) -> Customer:
-        return Customer(
+    def _to_guest(g: GuestRecord) -> Guest:
+        return Guest(
             id=g.id,
             name=g.name or "(erased)",
             phone=g.phone or "",
@@ -151,7 +151,7 @@ class IdentityService:
     def _live(uow: AbstractUnitOfWork, guest_id: str) -> GuestRecord:
         guest = uow.guests.get(guest_id)
         if guest is None or guest.erased_at is not None:
-            raise NotFound("unknown guest", customer_id=guest_id)
+            raise NotFound("unknown guest", guest_id=guest_id)
         return guest
 
     @staticmethod
@@ -170,7 +170,7 @@ class IdentityService:
         sex: str | None = None,
         weight_kg: float | None = None,
         actor: str = "guest",
-    ) -> Customer:
+    ) -> Guest:
         name = validate_name(name)
         phone = normalise_phone(phone)
         national_id = validate_national_id(national_id)
@@ -197,42 +197,42 @@ class IdentityService:
                 if uow.guests.by_phone(phone) is not None:
                     raise Conflict("phone number already registered", field="phone")
                 uow.guests.add(guest)
-                self._audit(uow, now, actor, "customer.registered", guest_id)
+                self._audit(uow, now, actor, "guest.registered", guest_id)
                 uow.commit()
         except DuplicateRecord as exc:  # a concurrent registration won the race
             raise Conflict("phone number already registered", field="phone") from exc
-        return self._to_customer(guest)
+        return self._to_guest(guest)
 
-    def get(self, customer_id: str) -> Customer:
+    def get(self, guest_id: str) -> Guest:
         with self._uow() as uow:
-            return self._to_customer(self._live(uow, customer_id))
+            return self._to_guest(self._live(uow, guest_id))
 
-    def find_by_phone(self, phone: str) -> Customer:
+    def find_by_phone(self, phone: str) -> Guest:
         phone = normalise_phone(phone)
         with self._uow() as uow:
             guest = uow.guests.by_phone(phone)
         if guest is None or guest.erased_at is not None:
             raise NotFound("no guest with this phone number")
-        return self._to_customer(guest)
+        return self._to_guest(guest)
 
-    def list_customers(self) -> list[Customer]:
+    def list_guests(self) -> list[Guest]:
         with self._uow() as uow:
-            return [self._to_customer(g) for g in uow.guests.live()]
+            return [self._to_guest(g) for g in uow.guests.live()]
 
-    def reveal_national_id(self, customer_id: str) -> str:
+    def reveal_national_id(self, guest_id: str) -> str:
         """Decrypt the ID number (manager use only; the caller audits why)."""
         with self._uow() as uow:
-            guest = self._live(uow, customer_id)
+            guest = self._live(uow, guest_id)
         if guest.national_id_key_id is None or guest.national_id_enc is None:
-            raise NotFound("no ID number stored for this guest", customer_id=customer_id)
+            raise NotFound("no ID number stored for this guest", guest_id=guest_id)
         return self._cipher.decrypt(
-            guest.national_id_key_id, guest.national_id_enc, national_id_aad(customer_id)
+            guest.national_id_key_id, guest.national_id_enc, national_id_aad(guest_id)
         ).decode()
 
-    def check_password(self, customer_id: str, password: str) -> bool:
+    def check_password(self, guest_id: str, password: str) -> bool:
         """True when the 6-digit payment password matches. No side effects: lockout is the payment domain's."""
         with self._uow() as uow:
-            hashed = self._live(uow, customer_id).password_hash
+            hashed = self._live(uow, guest_id).password_hash
         if hashed is None:
             return False
         try:
@@ -241,93 +241,93 @@ class IdentityService:
             return False
         return self._hasher.verify(hashed, password)
 
-    def grant_consent(self, customer_id: str, purpose: ConsentPurpose | str, actor: str = "guest") -> ConsentRecord:
+    def grant_consent(self, guest_id: str, purpose: ConsentPurpose | str, actor: str = "guest") -> ConsentRecord:
         purpose = _purpose(purpose)
         now = self._clock.now()
         with self._uow() as uow:
-            self._live(uow, customer_id)
-            existing = uow.consents.active(customer_id, purpose)
+            self._live(uow, guest_id)
+            existing = uow.consents.active(guest_id, purpose)
             if existing is not None:
                 return existing
-            consent = ConsentRecord(customer_id, purpose, now, CONSENT_TEXT_VERSION)
+            consent = ConsentRecord(guest_id, purpose, now, CONSENT_TEXT_VERSION)
             uow.consents.add(consent)
             self._audit(
                 uow,
                 now,
                 actor,
                 "consent.granted",
-                customer_id,
+                guest_id,
                 purpose=purpose.value,
                 text_version=CONSENT_TEXT_VERSION,
             )
             uow.commit()
         return consent
 
-    def revoke_consent(self, customer_id: str, purpose: ConsentPurpose | str, actor: str = "guest") -> None:
+    def revoke_consent(self, guest_id: str, purpose: ConsentPurpose | str, actor: str = "guest") -> None:
         """Revoking face-payment consent deletes the guest's templates in the same transaction; revoking
         sobriety monitoring deletes the measurements and the learnt normal."""
         purpose = _purpose(purpose)
         now = self._clock.now()
         with self._uow() as uow:
-            self._live(uow, customer_id)
-            if uow.consents.active(customer_id, purpose) is None:
+            self._live(uow, guest_id)
+            if uow.consents.active(guest_id, purpose) is None:
                 return
-            uow.consents.revoke(customer_id, purpose, now)
+            uow.consents.revoke(guest_id, purpose, now)
             if purpose is ConsentPurpose.FACE_PAYMENT:
-                deleted = uow.templates.delete_for_guest(customer_id)
+                deleted = uow.templates.delete_for_guest(guest_id)
             else:
-                deleted = uow.derived.delete_monitoring(customer_id)
-            self._audit(uow, now, actor, "consent.revoked", customer_id, purpose=purpose.value, rows_deleted=deleted)
+                deleted = uow.derived.delete_monitoring(guest_id)
+            self._audit(uow, now, actor, "consent.revoked", guest_id, purpose=purpose.value, rows_deleted=deleted)
             uow.commit()
 
-    def has_consent(self, customer_id: str, purpose: ConsentPurpose | str) -> bool:
+    def has_consent(self, guest_id: str, purpose: ConsentPurpose | str) -> bool:
         with self._uow() as uow:
-            return uow.consents.active(customer_id, _purpose(purpose)) is not None
+            return uow.consents.active(guest_id, _purpose(purpose)) is not None
 
-    def consents(self, customer_id: str) -> list[ConsentRecord]:
+    def consents(self, guest_id: str) -> list[ConsentRecord]:
         with self._uow() as uow:
-            return uow.consents.for_guest(customer_id)
+            return uow.consents.for_guest(guest_id)
 
     # --- enrolment ------------------------------------------------------------------------------
 
-    def enroll_images(self, customer_id: str, images: Sequence[bytes], actor: str = "guest") -> EnrolmentResult:
-        self._require_face_consent(customer_id)  # no biometric processing without consent
+    def enroll_images(self, guest_id: str, images: Sequence[bytes], actor: str = "guest") -> EnrolmentResult:
+        self._require_face_consent(guest_id)  # no biometric processing without consent
         if not images:
             raise InvalidInput("at least one image is required")
         decoded = [self._decode_image(data) for data in images]  # all inputs validated before any write
         analyses = [self.analyser.analyse(img) for img in decoded]
-        return self._store_templates(customer_id, analyses, {}, actor)
+        return self._store_templates(guest_id, analyses, {}, actor)
 
-    def enroll_video(self, customer_id: str, video: bytes | str, actor: str = "guest") -> EnrolmentResult:
-        self._require_face_consent(customer_id)
+    def enroll_video(self, guest_id: str, video: bytes | str, actor: str = "guest") -> EnrolmentResult:
+        self._require_face_consent(guest_id)
         frames = self._decode_video(video)
         analyses = self.analyser.best_from_frames(frames, top_k=self._settings.templates_per_guest)
         rejected = dict(getattr(self.analyser, "last_rejections", {}) or {})
         if not analyses:
             raise LowQuality("no frame in the video passed the quality gates", rejected=rejected)
-        return self._store_templates(customer_id, analyses, rejected, actor)
+        return self._store_templates(guest_id, analyses, rejected, actor)
 
-    def _require_face_consent(self, customer_id: str) -> None:
-        self.get(customer_id)  # unknown or erased guest → NotFound
-        if not self.has_consent(customer_id, ConsentPurpose.FACE_PAYMENT):
-            raise ConsentRequired("face enrolment needs face_payment consent", customer_id=customer_id)
+    def _require_face_consent(self, guest_id: str) -> None:
+        self.get(guest_id)  # unknown or erased guest → NotFound
+        if not self.has_consent(guest_id, ConsentPurpose.FACE_PAYMENT):
+            raise ConsentRequired("face enrolment needs face_payment consent", guest_id=guest_id)
 
     def _store_templates(
-        self, customer_id: str, analyses: Sequence[FaceAnalysis], rejected: dict[str, int], actor: str
+        self, guest_id: str, analyses: Sequence[FaceAnalysis], rejected: dict[str, int], actor: str
     ) -> EnrolmentResult:
-        self._require_face_consent(customer_id)
+        self._require_face_consent(guest_id)
         self._ensure_index()
         dup_threshold = self._threshold + self._settings.duplicate_threshold_bonus
         for analysis in analyses:
             for hit in self._index.search(analysis.embedding, k=3):
-                if hit.key != customer_id and hit.score >= dup_threshold:
+                if hit.key != guest_id and hit.score >= dup_threshold:
                     raise Conflict("this face is already enrolled under another guest", score=round(hit.score, 3))
         keep = self._settings.templates_per_guest
         now = self._clock.now()
-        aad = template_aad(customer_id, self._embedder)
+        aad = template_aad(guest_id, self._embedder)
         with self._uow() as uow:
-            self._live(uow, customer_id)
-            existing = uow.templates.for_guest(customer_id, self._embedder)
+            self._live(uow, guest_id)
+            existing = uow.templates.for_guest(guest_id, self._embedder)
             # Keep at most templates_per_guest, newest win.
             for old in existing[: max(0, len(existing) + len(analyses) - keep)]:
                 if old.id is not None:
@@ -335,19 +335,19 @@ class IdentityService:
             for analysis in analyses[-keep:]:
                 key_id, blob = self._cipher.encrypt(self._codec.to_bytes(analysis.embedding), aad)
                 quality = float(analysis.quality.sharpness)
-                uow.templates.add(TemplateRecord(customer_id, self._embedder, key_id, blob, quality, now))
-            self._audit(uow, now, actor, "face.enrolled", customer_id, templates=len(analyses), embedder=self._embedder)
+                uow.templates.add(TemplateRecord(guest_id, self._embedder, key_id, blob, quality, now))
+            self._audit(uow, now, actor, "face.enrolled", guest_id, templates=len(analyses), embedder=self._embedder)
             uow.commit()
         return EnrolmentResult(
-            customer_id=customer_id,
+            guest_id=guest_id,
             templates_stored=min(len(analyses), keep),
             qualities=tuple(round(float(a.quality.sharpness), 1) for a in analyses),
             rejected=rejected,
         )
 
-    def template_count(self, customer_id: str) -> int:
+    def template_count(self, guest_id: str) -> int:
         with self._uow() as uow:
-            return len(uow.templates.for_guest(customer_id))
+            return len(uow.templates.for_guest(guest_id))
 
     # --- matching -------------------------------------------------------------------------------
 
@@ -362,31 +362,31 @@ class IdentityService:
         candidates = [Candidate(h.key, float(h.score)) for h in hits]
         return decide_identification(candidates, self._threshold, self._settings.min_margin)
 
-    def verify(self, customer_id: str, image: bytes | ImageBGR) -> VerificationDecision:
+    def verify(self, guest_id: str, image: bytes | ImageBGR) -> VerificationDecision:
         img = self._decode_image(image) if isinstance(image, bytes | bytearray) else image
-        self.get(customer_id)
+        self.get(guest_id)
         with self._uow() as uow:
-            stored = uow.templates.for_guest(customer_id, self._embedder)
+            stored = uow.templates.for_guest(guest_id, self._embedder)
         templates = [self._decrypt_template(t) for t in stored]
         if not templates:
-            raise NotFound("guest has no enrolled face", customer_id=customer_id)
+            raise NotFound("guest has no enrolled face", guest_id=guest_id)
         emb = self.analyser.analyse(img).embedding
         score = max(self._codec.similarity(t, emb) for t in templates)
-        return decide_verification(customer_id, score, self._threshold)
+        return decide_verification(guest_id, score, self._threshold)
 
     # --- erasure & keys -------------------------------------------------------------------------
 
-    def erase(self, customer_id: str, actor: str = "guest") -> None:
+    def erase(self, guest_id: str, actor: str = "guest") -> None:
         """Delete templates and personal fields; keep an anonymised row so ledger/audit stay consistent."""
         now = self._clock.now()
         with self._uow() as uow:
-            guest = self._live(uow, customer_id)
-            deleted = uow.templates.delete_for_guest(customer_id)
-            derived = uow.derived.delete_all(customer_id)
-            uow.consents.revoke_all(customer_id, now)
+            guest = self._live(uow, guest_id)
+            deleted = uow.templates.delete_for_guest(guest_id)
+            derived = uow.derived.delete_all(guest_id)
+            uow.consents.revoke_all(guest_id, now)
             uow.guests.save(GuestRecord(id=guest.id, created_at=guest.created_at, erased_at=now))
             self._audit(
-                uow, now, actor, "customer.erased", customer_id, templates_deleted=deleted, derived_rows_deleted=derived
+                uow, now, actor, "guest.erased", guest_id, templates_deleted=deleted, derived_rows_deleted=derived
             )
             uow.commit()
 
@@ -396,7 +396,7 @@ class IdentityService:
         current = self._cipher.current_key_id
         with self._uow() as uow:
             for t in uow.templates.not_under(current):
-                aad = template_aad(t.customer_id, t.embedder)
+                aad = template_aad(t.guest_id, t.embedder)
                 key_id, blob = self._cipher.encrypt(self._cipher.decrypt(t.key_id, t.blob, aad), aad)
                 if t.id is not None:
                     uow.templates.save_ciphertext(t.id, key_id, blob)
@@ -415,14 +415,14 @@ class IdentityService:
         return count
 
 
-def template_aad(customer_id: str, embedder: str) -> bytes:
+def template_aad(guest_id: str, embedder: str) -> bytes:
     """Associated data binding a template ciphertext to its owner and model: a blob copied to
     another row fails to decrypt."""
-    return f"face-template:{customer_id}:{embedder}".encode()
+    return f"face-template:{guest_id}:{embedder}".encode()
 
 
-def national_id_aad(customer_id: str) -> bytes:
-    return f"national-id:{customer_id}".encode()
+def national_id_aad(guest_id: str) -> bytes:
+    return f"national-id:{guest_id}".encode()
 
 
 def _purpose(value: ConsentPurpose | str) -> ConsentPurpose:

@@ -96,8 +96,8 @@ class GuestMonitors(Protocol):
 
 
 class JudgementLog(Protocol):
-    def add_judgement(self, customer_id: str, at: datetime, j: SobrietyJudgement) -> None: ...
-    def latest_judgement(self, customer_id: str) -> SobrietyReading | None: ...
+    def add_judgement(self, guest_id: str, at: datetime, j: SobrietyJudgement) -> None: ...
+    def latest_judgement(self, guest_id: str) -> SobrietyReading | None: ...
 
 
 # --- service ----------------------------------------------------------------------------------------
@@ -129,7 +129,7 @@ class SobrietyService:
 
     def _require_consent(self, guest_id: str) -> None:
         if not self.has_consent(guest_id):
-            raise ConsentRequired("sobriety monitoring needs sobriety_monitoring consent", customer_id=guest_id)
+            raise ConsentRequired("sobriety monitoring needs sobriety_monitoring consent", guest_id=guest_id)
 
     def monitor(self, guest_id: str) -> MonitoredGuest:
         self._require_consent(guest_id)
@@ -171,12 +171,12 @@ class SobrietyService:
 
     # --- payments port (soberpay.domain.risk.SobrietySignal) -------------------------------------
 
-    def latest(self, customer_id: str) -> SobrietyObservation | None:
+    def latest(self, guest_id: str) -> SobrietyObservation | None:
         """The payments' ``SobrietyObservation`` for this guest, or None without a reading."""
-        mon = self._guests.get(customer_id)
+        mon = self._guests.get(guest_id)
         if mon is not None and mon.last is not None:
             return risk_observation(mon.last.judgement)
-        stored = self.judgements.latest_judgement(customer_id)
+        stored = self.judgements.latest_judgement(guest_id)
         return None if stored is None else risk_observation(stored)
 
 

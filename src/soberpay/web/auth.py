@@ -79,7 +79,7 @@ class RoomPrincipal:
 
 @dataclass(frozen=True)
 class GuestPrincipal:
-    customer_id: str
+    guest_id: str
     scope: str  # "kiosk" or a room id
 
 

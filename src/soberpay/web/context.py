@@ -31,5 +31,5 @@ class WebContext:
     def settings(self) -> WebSettings:
         return self.container.settings.web
 
-    def guest_token(self, customer_id: str, scope: str) -> str:
-        return self.signer.dumps({"cid": customer_id, "scope": scope}, salt="sp-guest")
+    def guest_token(self, guest_id: str, scope: str) -> str:
+        return self.signer.dumps({"guest_id": guest_id, "scope": scope}, salt="sp-guest")

@@ -123,7 +123,7 @@ def guest_from_token(web: WebContext, token: str | None) -> GuestPrincipal | Non
     data = web.signer.loads(token, salt="sp-guest", max_age=web.settings.guest_token_max_age_s)
     if not data:
         return None
-    return GuestPrincipal(str(data.get("cid", "")), str(data.get("scope", "")))
+    return GuestPrincipal(str(data.get("guest_id", "")), str(data.get("scope", "")))
 
 
 def require_guest_in_room(web: WebContext, token: str | None, room_id: str) -> GuestPrincipal:
@@ -147,6 +147,6 @@ def require_self_or_staff(
             staff.require_csrf()
             return staff.actor, None
         raise Unauthenticated("guest token or staff sign-in required")
-    if guest.customer_id != guest_id:
+    if guest.guest_id != guest_id:
         raise Forbidden("a guest can only see their own record")
     return "guest", guest

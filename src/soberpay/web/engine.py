@@ -73,7 +73,7 @@ class ServicePayments:
     def _pending(p: Any) -> PendingView:
         status = getattr(p.status, "value", p.status)
         return PendingView(
-            p.id, p.customer_id, p.sku, p.name, p.quantity, p.amount_fen, p.reason, p.created_at, str(status)
+            p.id, p.guest_id, p.sku, p.name, p.quantity, p.amount_fen, p.reason, p.created_at, str(status)
         )
 
     # --- PaymentsPort --------------------------------------------------------------------------
@@ -99,7 +99,7 @@ class ServicePayments:
     def purchase(
         self,
         *,
-        customer_id: str,
+        guest_id: str,
         item_id: str,
         quantity: int,
         idempotency_key: str,
@@ -109,7 +109,7 @@ class ServicePayments:
         actor: str,
     ) -> PurchaseOutcome:
         r = self.service.purchase(
-            customer_id,
+            guest_id,
             item_id,
             quantity,
             idempotency_key,
@@ -120,14 +120,14 @@ class ServicePayments:
         )
         return self._outcome(r)
 
-    def risk(self, customer_id: str) -> RiskView:
-        return self.service.risk_status(customer_id)
+    def risk(self, guest_id: str) -> RiskView:
+        return self.service.risk_status(guest_id)
 
-    def pending(self, customer_id: str | None = None) -> list[PendingView]:
-        return [self._pending(p) for p in self.service.list_pending(customer_id, include_closed=False)]
+    def pending(self, guest_id: str | None = None) -> list[PendingView]:
+        return [self._pending(p) for p in self.service.list_pending(guest_id, include_closed=False)]
 
-    def _own(self, pending_id: str, customer_id: str) -> None:
-        rows = self.service.list_pending(customer_id, include_closed=True)
+    def _own(self, pending_id: str, guest_id: str) -> None:
+        rows = self.service.list_pending(guest_id, include_closed=True)
         if not any(p.id == pending_id for p in rows):
             raise NotFound("unknown pending request", pending_id=pending_id)
 
@@ -135,36 +135,36 @@ class ServicePayments:
         self,
         pending_id: str,
         *,
-        customer_id: str,
+        guest_id: str,
         idempotency_key: str,
         password: str | None,
         face_image: bytes | None,
         actor: str,
     ) -> PurchaseOutcome:
-        self._own(pending_id, customer_id)
+        self._own(pending_id, guest_id)
         r = self.service.confirm_pending(
             pending_id, idempotency_key, password=password, face_image=face_image, actor=actor
         )
         return self._outcome(r)
 
-    def discard_pending(self, pending_id: str, *, customer_id: str, actor: str) -> PendingView:
-        self._own(pending_id, customer_id)
+    def discard_pending(self, pending_id: str, *, guest_id: str, actor: str) -> PendingView:
+        self._own(pending_id, guest_id)
         return self._pending(self.service.discard_pending(pending_id, actor=actor))
 
-    def override(self, customer_id: str, *, action: str, reason: str, actor: str) -> RiskView:
+    def override(self, guest_id: str, *, action: str, reason: str, actor: str) -> RiskView:
         name = _staff_name(actor)
         if action == "tag":
-            return self.service.staff_tag(customer_id, reason, name)
+            return self.service.staff_tag(guest_id, reason, name)
         if action == "untag":
-            return self.service.staff_untag(customer_id, reason, name)
-        self.service.staff_unlock(customer_id, reason, name)
-        return self.risk(customer_id)
+            return self.service.staff_untag(guest_id, reason, name)
+        self.service.staff_unlock(guest_id, reason, name)
+        return self.risk(guest_id)
 
     def alerts(self, after_id: int = 0, limit: int = 100) -> list[AlertView]:
         rows = self.service.alerts(include_acknowledged=True, limit=limit)
         return sorted(
             (
-                AlertView(a.id, a.at, a.kind, a.message, a.customer_id, None, a.acknowledged)
+                AlertView(a.id, a.at, a.kind, a.message, a.guest_id, None, a.acknowledged)
                 for a in rows
                 if a.id > after_id
             ),
@@ -176,38 +176,38 @@ class ServicePayments:
 
     @staticmethod
     def _bill(b: Any, closed: bool, balance: int) -> BillView:
-        return BillView(b.customer_id, b.visit_id, tuple(b.lines), b.total_fen, closed, balance, tuple(b.discarded))
+        return BillView(b.guest_id, b.visit_id, tuple(b.lines), b.total_fen, closed, balance, tuple(b.discarded))
 
-    def bill(self, customer_id: str) -> BillView:
-        balance = self.service.balance(customer_id)
+    def bill(self, guest_id: str) -> BillView:
+        balance = self.service.balance(guest_id)
         try:
-            b = self.service.bill(customer_id)
+            b = self.service.bill(guest_id)
         except NotFound:
-            return BillView(customer_id, None, (), 0, True, balance)  # no open visit
+            return BillView(guest_id, None, (), 0, True, balance)  # no open visit
         return self._bill(b, False, balance)
 
-    def checkout(self, customer_id: str, *, actor: str) -> BillView:
-        current = self.service.bill(customer_id)  # NotFound when there is no open visit
-        r = self.service.checkout(customer_id, f"checkout-{current.visit_id}", actor=_staff_name(actor))
+    def checkout(self, guest_id: str, *, actor: str) -> BillView:
+        current = self.service.bill(guest_id)  # NotFound when there is no open visit
+        r = self.service.checkout(guest_id, f"checkout-{current.visit_id}", actor=_staff_name(actor))
         return self._bill(r.bill, True, r.balance_fen)
 
-    def topup(self, customer_id: str, *, amount_fen: int, idempotency_key: str, actor: str) -> int:
-        return int(self.service.topup(customer_id, amount_fen, idempotency_key, actor=actor).balance_fen)
+    def topup(self, guest_id: str, *, amount_fen: int, idempotency_key: str, actor: str) -> int:
+        return int(self.service.topup(guest_id, amount_fen, idempotency_key, actor=actor).balance_fen)
 
-    def balance(self, customer_id: str) -> int:
-        return int(self.service.balance(customer_id))
+    def balance(self, guest_id: str) -> int:
+        return int(self.service.balance(guest_id))
 
-    def ledger(self, customer_id: str | None, limit: int = 200) -> dict[str, Any]:
-        if customer_id is not None:
-            self.service.balance(customer_id)  # NotFound for an unknown guest
-        view = self.service.ledger(customer_id, limit)
+    def ledger(self, guest_id: str | None, limit: int = 200) -> dict[str, Any]:
+        if guest_id is not None:
+            self.service.balance(guest_id)  # NotFound for an unknown guest
+        view = self.service.ledger(guest_id, limit)
         return {
             "postings": [
                 {
                     "id": p.posting_id,
                     "at": p.at,
                     "kind": p.kind,
-                    "guest_id": p.customer_id,
+                    "guest_id": p.guest_id,
                     "memo": p.memo,
                     "entries": [{"account": a, "amount_fen": amt} for a, amt in p.entries],
                 }
@@ -220,7 +220,7 @@ class ServicePayments:
 
     def apply_sobriety(
         self,
-        customer_id: str,
+        guest_id: str,
         *,
         p_drunk: float | None,
         similarity: float | None,
@@ -232,12 +232,12 @@ class ServicePayments:
         from soberpay.domain.risk import SobrietyObservation
 
         obs = SobrietyObservation(p_drunk, posture_abnormal, similarity, judged_drunk, evidence)
-        view = self.service.refresh_risk(customer_id, obs)
+        view = self.service.refresh_risk(guest_id, obs)
         with self._lock:
-            series = self._timeline.setdefault(customer_id, deque(maxlen=TIMELINE_POINTS))
+            series = self._timeline.setdefault(guest_id, deque(maxlen=TIMELINE_POINTS))
             series.append(SobrietyPoint(self._clock.now(), p_drunk, view.state, similarity))
         return view
 
-    def sobriety_history(self, customer_id: str) -> list[SobrietyPoint]:
+    def sobriety_history(self, guest_id: str) -> list[SobrietyPoint]:
         with self._lock:
-            return list(self._timeline.get(customer_id, ()))
+            return list(self._timeline.get(guest_id, ()))

@@ -107,7 +107,7 @@ def test_enrol_identify_verify(ident: IdentityService) -> None:
     ident.enroll_images(li, [fake_image("li", 1)])
     ident.enroll_images(han, [fake_image("han", 1)])
     decision = ident.identify(fake_image("li", 7))
-    assert decision.accepted and decision.customer_id == li
+    assert decision.accepted and decision.guest_id == li
     assert ident.verify(li, fake_image("li", 8)).accepted
     assert not ident.verify(han, fake_image("li", 8)).accepted
     with pytest.raises(Conflict):  # the same face under another guest

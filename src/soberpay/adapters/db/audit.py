@@ -17,7 +17,7 @@ def append_audit(
     at: datetime,
     actor: str,
     action: str,
-    customer_id: str | None = None,
+    guest_id: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> None:
     session.add(
@@ -25,7 +25,7 @@ def append_audit(
             at=at,
             actor=actor,
             action=action,
-            customer_id=customer_id,
+            guest_id=guest_id,
             details=json.dumps(details or {}, ensure_ascii=False, sort_keys=True, default=str),
         )
     )

@@ -22,17 +22,17 @@ MONITORING_TABLES: tuple[Any, ...] = (SobrietyRecordRow, SobrietyBaselineRow, So
 ALL_DERIVED_TABLES: tuple[Any, ...] = (*MONITORING_TABLES, SobrietyJudgementRow)
 
 
-def _delete_rows(session: Session, tables: tuple[Any, ...], customer_id: str) -> int:
+def _delete_rows(session: Session, tables: tuple[Any, ...], guest_id: str) -> int:
     deleted = 0
     for table in tables:
-        result: Any = session.execute(delete(table).where(table.customer_id == customer_id))
+        result: Any = session.execute(delete(table).where(table.guest_id == guest_id))
         deleted += int(result.rowcount or 0)
     return deleted
 
 
-def delete_monitoring_data(session: Session, customer_id: str) -> int:
-    return _delete_rows(session, MONITORING_TABLES, customer_id)
+def delete_monitoring_data(session: Session, guest_id: str) -> int:
+    return _delete_rows(session, MONITORING_TABLES, guest_id)
 
 
-def delete_all_derived_data(session: Session, customer_id: str) -> int:
-    return _delete_rows(session, ALL_DERIVED_TABLES, customer_id)
+def delete_all_derived_data(session: Session, guest_id: str) -> int:
+    return _delete_rows(session, ALL_DERIVED_TABLES, guest_id)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from soberpay.adapters.db.audit import append_audit
 from soberpay.adapters.db.erasure import delete_all_derived_data, delete_monitoring_data
-from soberpay.adapters.db.identity_tables import AuditRow, ConsentRow, CustomerRow, FaceTemplateRow
+from soberpay.adapters.db.identity_tables import AuditRow, ConsentRow, FaceTemplateRow, GuestRow
 from soberpay.domain.identity import ConsentPurpose, ConsentRecord
 from soberpay.ports import AuditEntry, GuestRecord, TemplateRecord
 
@@ -36,25 +36,25 @@ class SqlAlchemyGuestRepository:
         self.s = session
 
     def add(self, guest: GuestRecord) -> None:
-        self.s.add(CustomerRow(id=guest.id, **{f: getattr(guest, f) for f in _GUEST_FIELDS}))
+        self.s.add(GuestRow(id=guest.id, **{f: getattr(guest, f) for f in _GUEST_FIELDS}))
         self.s.flush()  # a concurrent registration of the same phone fails here
 
     def get(self, guest_id: str) -> GuestRecord | None:
-        row = self.s.get(CustomerRow, guest_id)
+        row = self.s.get(GuestRow, guest_id)
         return None if row is None else _guest(row)
 
     def by_phone(self, phone: str) -> GuestRecord | None:
-        row = self.s.scalar(select(CustomerRow).where(CustomerRow.phone == phone))
+        row = self.s.scalar(select(GuestRow).where(GuestRow.phone == phone))
         return None if row is None else _guest(row)
 
     def live(self) -> list[GuestRecord]:
         rows = self.s.scalars(
-            select(CustomerRow).where(CustomerRow.erased_at.is_(None)).order_by(CustomerRow.created_at)
+            select(GuestRow).where(GuestRow.erased_at.is_(None)).order_by(GuestRow.created_at)
         )
         return [_guest(r) for r in rows]
 
     def save(self, guest: GuestRecord) -> None:
-        row = self.s.get(CustomerRow, guest.id)
+        row = self.s.get(GuestRow, guest.id)
         if row is None:
             raise RuntimeError(f"guest {guest.id} vanished inside its transaction")
         for f in _GUEST_FIELDS:
@@ -62,8 +62,8 @@ class SqlAlchemyGuestRepository:
 
     def with_national_id_not_under(self, key_id: str) -> list[GuestRecord]:
         rows = self.s.scalars(
-            select(CustomerRow).where(
-                CustomerRow.national_id_enc.is_not(None), CustomerRow.national_id_key_id != key_id
+            select(GuestRow).where(
+                GuestRow.national_id_enc.is_not(None), GuestRow.national_id_key_id != key_id
             )
         )
         return [_guest(r) for r in rows]
@@ -76,7 +76,7 @@ class SqlAlchemyConsentRepository:
     def _active_row(self, guest_id: str, purpose: ConsentPurpose) -> ConsentRow | None:
         return self.s.scalar(
             select(ConsentRow).where(
-                ConsentRow.customer_id == guest_id,
+                ConsentRow.guest_id == guest_id,
                 ConsentRow.purpose == purpose.value,
                 ConsentRow.revoked_at.is_(None),
             )
@@ -89,7 +89,7 @@ class SqlAlchemyConsentRepository:
     def add(self, consent: ConsentRecord) -> None:
         self.s.add(
             ConsentRow(
-                customer_id=consent.customer_id,
+                guest_id=consent.guest_id,
                 purpose=consent.purpose.value,
                 text_version=consent.text_version,
                 granted_at=consent.granted_at,
@@ -104,12 +104,12 @@ class SqlAlchemyConsentRepository:
 
     def revoke_all(self, guest_id: str, now: datetime) -> None:
         for row in self.s.scalars(
-            select(ConsentRow).where(ConsentRow.customer_id == guest_id, ConsentRow.revoked_at.is_(None))
+            select(ConsentRow).where(ConsentRow.guest_id == guest_id, ConsentRow.revoked_at.is_(None))
         ):
             row.revoked_at = now
 
     def for_guest(self, guest_id: str) -> list[ConsentRecord]:
-        rows = self.s.scalars(select(ConsentRow).where(ConsentRow.customer_id == guest_id).order_by(ConsentRow.id))
+        rows = self.s.scalars(select(ConsentRow).where(ConsentRow.guest_id == guest_id).order_by(ConsentRow.id))
         return [_consent(r) for r in rows]
 
 
@@ -123,7 +123,7 @@ class SqlAlchemyTemplateRepository:
         ]
 
     def for_guest(self, guest_id: str, embedder: str | None = None) -> list[TemplateRecord]:
-        q = select(FaceTemplateRow).where(FaceTemplateRow.customer_id == guest_id).order_by(FaceTemplateRow.created_at)
+        q = select(FaceTemplateRow).where(FaceTemplateRow.guest_id == guest_id).order_by(FaceTemplateRow.created_at)
         if embedder is not None:
             q = q.where(FaceTemplateRow.embedder == embedder)
         return [_template(r) for r in self.s.scalars(q)]
@@ -136,7 +136,7 @@ class SqlAlchemyTemplateRepository:
     def add(self, template: TemplateRecord) -> None:
         self.s.add(
             FaceTemplateRow(
-                customer_id=template.customer_id,
+                guest_id=template.guest_id,
                 embedder=template.embedder,
                 key_id=template.key_id,
                 blob=template.blob,
@@ -151,7 +151,7 @@ class SqlAlchemyTemplateRepository:
             self.s.delete(row)
 
     def delete_for_guest(self, guest_id: str) -> int:
-        rows = self.s.scalars(select(FaceTemplateRow).where(FaceTemplateRow.customer_id == guest_id)).all()
+        rows = self.s.scalars(select(FaceTemplateRow).where(FaceTemplateRow.guest_id == guest_id)).all()
         for row in rows:
             self.s.delete(row)
         return len(rows)
@@ -171,16 +171,16 @@ class SqlAlchemyAuditLog:
         self.s = session
 
     def append(self, at: datetime, actor: str, action: str, guest_id: str | None, details: Mapping[str, Any]) -> None:
-        append_audit(self.s, at=at, actor=actor, action=action, customer_id=guest_id, details=dict(details))
+        append_audit(self.s, at=at, actor=actor, action=action, guest_id=guest_id, details=dict(details))
 
     def entries(self, guest_id: str | None, limit: int, prefix: str | None) -> list[AuditEntry]:
         q = select(AuditRow).order_by(AuditRow.id.desc()).limit(limit)
         if guest_id is not None:
-            q = q.where(AuditRow.customer_id == guest_id)
+            q = q.where(AuditRow.guest_id == guest_id)
         if prefix is not None:
             q = q.where(AuditRow.action.startswith(prefix))
         return [
-            AuditEntry(r.id, r.at, r.actor, r.action, r.customer_id, json.loads(r.details or "{}"))
+            AuditEntry(r.id, r.at, r.actor, r.action, r.guest_id, json.loads(r.details or "{}"))
             for r in self.s.scalars(q)
         ]
 
@@ -199,13 +199,13 @@ class SqlAlchemyDerivedData:
         return delete_all_derived_data(self.s, guest_id)
 
 
-def _guest(row: CustomerRow) -> GuestRecord:
+def _guest(row: GuestRow) -> GuestRecord:
     return GuestRecord(id=row.id, **{f: getattr(row, f) for f in _GUEST_FIELDS})
 
 
 def _consent(row: ConsentRow) -> ConsentRecord:
     return ConsentRecord(
-        customer_id=row.customer_id,
+        guest_id=row.guest_id,
         purpose=ConsentPurpose(row.purpose),
         granted_at=row.granted_at,
         text_version=row.text_version,
@@ -214,4 +214,4 @@ def _consent(row: ConsentRow) -> ConsentRecord:
 
 
 def _template(row: FaceTemplateRow) -> TemplateRecord:
-    return TemplateRecord(row.customer_id, row.embedder, row.key_id, row.blob, row.quality, row.created_at, row.id)
+    return TemplateRecord(row.guest_id, row.embedder, row.key_id, row.blob, row.quality, row.created_at, row.id)

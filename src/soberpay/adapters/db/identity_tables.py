@@ -1,4 +1,4 @@
-"""Identity tables: customers, consent records, encrypted face templates, and the audit log."""
+"""Identity tables: guests, consent records, encrypted face templates, and the audit log."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from soberpay.adapters.db.base import Base, UTCDateTime
 
 
-class CustomerRow(Base):
-    __tablename__ = "customers"
+class GuestRow(Base):
+    __tablename__ = "guests"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     # Personal fields are nullable: erasure clears them and keeps the row for the ledger trail.
@@ -31,7 +31,7 @@ class ConsentRow(Base):
     __tablename__ = "consents"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), nullable=False, index=True)
+    guest_id: Mapped[str] = mapped_column(ForeignKey("guests.id"), nullable=False, index=True)
     purpose: Mapped[str] = mapped_column(String(32), nullable=False)
     text_version: Mapped[str] = mapped_column(String(32), nullable=False)
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
@@ -42,7 +42,7 @@ class FaceTemplateRow(Base):
     __tablename__ = "face_templates"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), nullable=False, index=True)
+    guest_id: Mapped[str] = mapped_column(ForeignKey("guests.id"), nullable=False, index=True)
     embedder: Mapped[str] = mapped_column(String(32), nullable=False)
     key_id: Mapped[str] = mapped_column(String(40), nullable=False)
     blob: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)  # AES-GCM(nonce‖ct‖tag)
@@ -59,5 +59,5 @@ class AuditRow(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
     actor: Mapped[str] = mapped_column(String(64), nullable=False)
     action: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
-    customer_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    guest_id: Mapped[str | None] = mapped_column(String(32), index=True)
     details: Mapped[str] = mapped_column(Text, nullable=False, default="{}")  # JSON, no secrets

@@ -44,14 +44,14 @@ class SqlAlchemyPaymentRepository:
         wanted: list[tuple[str, str | None, str]] = [(a, None, "venue") for a in VENUE_ACCOUNTS]
         if guest_id is not None:
             wanted.append((guest_account(guest_id), guest_id, "guest"))
-        for account_id, cid, kind in wanted:
+        for account_id, guest_id, kind in wanted:
             if self.s.get(PaymentAccountRow, account_id) is not None:
                 continue
             try:
                 with self.s.begin_nested():
                     self.s.add(
                         PaymentAccountRow(
-                            id=account_id, customer_id=cid, kind=kind, signed_fen=0, version=0, created_at=now
+                            id=account_id, guest_id=guest_id, kind=kind, signed_fen=0, version=0, created_at=now
                         )
                     )
             except IntegrityError:
@@ -76,7 +76,7 @@ class SqlAlchemyPaymentRepository:
                 id=posting.id,
                 at=posting.at,
                 kind=posting.kind.value,
-                customer_id=posting.customer_id,
+                guest_id=posting.guest_id,
                 visit_id=posting.visit_id,
                 amount_fen=posting.amount_fen,
                 memo=posting.memo[:200],
@@ -84,7 +84,7 @@ class SqlAlchemyPaymentRepository:
             )
         )
         self.s.flush()
-        guest_row_id = guest_account(posting.customer_id) if posting.customer_id else None
+        guest_row_id = guest_account(posting.guest_id) if posting.guest_id else None
         guest_row = self.s.get(PaymentAccountRow, guest_row_id) if guest_row_id else None
         for e in posting.entries:
             self.s.add(EntryRow(posting_id=posting.id, account_id=e.account, amount_fen=e.amount_fen))
@@ -99,12 +99,12 @@ class SqlAlchemyPaymentRepository:
     def ledger_lines(self, guest_id: str | None, limit: int) -> list[LedgerLine]:
         q = select(PostingRow).order_by(PostingRow.at.desc(), PostingRow.id).limit(limit)
         if guest_id is not None:
-            q = q.where(PostingRow.customer_id == guest_id)
+            q = q.where(PostingRow.guest_id == guest_id)
         out = []
         for p in self.s.scalars(q):
             entries = self.s.scalars(select(EntryRow).where(EntryRow.posting_id == p.id).order_by(EntryRow.id))
             lines = tuple((e.account_id, e.amount_fen) for e in entries)
-            out.append(LedgerLine(p.id, p.at, p.kind, p.customer_id, p.memo, lines))
+            out.append(LedgerLine(p.id, p.at, p.kind, p.guest_id, p.memo, lines))
         return out
 
     # --- visits & orders --------------------------------------------------------------------
@@ -112,16 +112,16 @@ class SqlAlchemyPaymentRepository:
     def open_visit(self, guest_id: str) -> Visit | None:
         row = self.s.scalar(
             select(VisitRow)
-            .where(VisitRow.customer_id == guest_id, VisitRow.status == "open")
+            .where(VisitRow.guest_id == guest_id, VisitRow.status == "open")
             .order_by(VisitRow.opened_at.desc())
         )
-        return None if row is None else Visit(row.id, row.customer_id, row.opened_at, row.status, None, row.total_fen)
+        return None if row is None else Visit(row.id, row.guest_id, row.opened_at, row.status, None, row.total_fen)
 
     def add_visit(self, visit: Visit) -> None:
         self.s.add(
             VisitRow(
                 id=visit.id,
-                customer_id=visit.customer_id,
+                guest_id=visit.guest_id,
                 opened_at=visit.opened_at,
                 status=visit.status,
                 total_fen=visit.total_fen,
@@ -139,7 +139,7 @@ class SqlAlchemyPaymentRepository:
         row.bill = json.dumps(bill, default=str, ensure_ascii=False)
 
     def orders(self, guest_id: str, visit_id: str | None = None) -> list[OrderRecord]:
-        q = select(OrderRow).where(OrderRow.customer_id == guest_id).order_by(OrderRow.at, OrderRow.id)
+        q = select(OrderRow).where(OrderRow.guest_id == guest_id).order_by(OrderRow.at, OrderRow.id)
         if visit_id is not None:
             q = q.where(OrderRow.visit_id == visit_id)
         return [_order(o) for o in self.s.scalars(q)]
@@ -152,7 +152,7 @@ class SqlAlchemyPaymentRepository:
         self.s.add(
             OrderRow(
                 id=order.id,
-                customer_id=order.customer_id,
+                guest_id=order.guest_id,
                 visit_id=order.visit_id,
                 at=order.at,
                 sku=order.sku,
@@ -176,7 +176,7 @@ class SqlAlchemyPaymentRepository:
         row.refunded_fen += amount_fen
 
     def history(self, guest_id: str, exclude_visit: str | None) -> list[PastOrder]:
-        q = select(OrderRow).where(OrderRow.customer_id == guest_id)
+        q = select(OrderRow).where(OrderRow.guest_id == guest_id)
         if exclude_visit is not None:
             q = q.where(OrderRow.visit_id != exclude_visit)
         return [PastOrder(o.visit_id, o.amount_fen, o.category, o.quantity) for o in self.s.scalars(q)]
@@ -188,7 +188,7 @@ class SqlAlchemyPaymentRepository:
         if row is None:
             return RiskRecord(guest_id)
         return RiskRecord(
-            customer_id=guest_id,
+            guest_id=guest_id,
             state=RiskState(row.state),
             level=RiskLevel(row.level),
             tag_source=TagSource(row.tag_source) if row.tag_source else None,
@@ -202,9 +202,9 @@ class SqlAlchemyPaymentRepository:
         )
 
     def save_risk(self, record: RiskRecord) -> None:
-        row = self.s.get(RiskStateRow, record.customer_id)
+        row = self.s.get(RiskStateRow, record.guest_id)
         if row is None:
-            row = RiskStateRow(customer_id=record.customer_id)
+            row = RiskStateRow(guest_id=record.guest_id)
             self.s.add(row)
         row.state = record.state.value
         row.level = record.level.value
@@ -224,7 +224,7 @@ class SqlAlchemyPaymentRepository:
     def save_guard(self, guest_id: str, guard: PasswordGuard) -> None:
         row = self.s.get(PasswordGuardRow, guest_id)
         if row is None:
-            row = PasswordGuardRow(customer_id=guest_id)
+            row = PasswordGuardRow(guest_id=guest_id)
             self.s.add(row)
         row.failures = guard.failures
         row.locked_until = guard.locked_until
@@ -243,7 +243,7 @@ class SqlAlchemyPaymentRepository:
     ) -> list[PendingRequest]:
         q = select(PendingRequestRow).order_by(PendingRequestRow.created_at, PendingRequestRow.id)
         if guest_id is not None:
-            q = q.where(PendingRequestRow.customer_id == guest_id)
+            q = q.where(PendingRequestRow.guest_id == guest_id)
         if statuses is not None:
             q = q.where(PendingRequestRow.status.in_([s.value for s in statuses]))
         if visit_id is not None:
@@ -254,7 +254,7 @@ class SqlAlchemyPaymentRepository:
         self.s.add(
             PendingRequestRow(
                 id=request.id,
-                customer_id=request.customer_id,
+                guest_id=request.guest_id,
                 visit_id=request.visit_id,
                 sku=request.sku,
                 name=request.name[:80],
@@ -297,7 +297,7 @@ class SqlAlchemyIdempotencyStore:
                 key=key,
                 operation=operation,
                 fingerprint=fp,
-                customer_id=guest_id,
+                guest_id=guest_id,
                 result=json.dumps(result, sort_keys=True, default=str, ensure_ascii=False),
                 created_at=now,
             )
@@ -310,7 +310,7 @@ class SqlAlchemyNotificationOutbox:
         self.s = session
 
     def notify(self, now: datetime, kind: str, guest_id: str | None, message: str) -> None:
-        self.s.add(NotificationRow(at=now, kind=kind, customer_id=guest_id, message=message[:600]))
+        self.s.add(NotificationRow(at=now, kind=kind, guest_id=guest_id, message=message[:600]))
 
     def alerts(self, include_acknowledged: bool, limit: int) -> list[Alert]:
         q = select(NotificationRow).order_by(NotificationRow.at.desc(), NotificationRow.id.desc()).limit(limit)
@@ -330,13 +330,13 @@ class SqlAlchemyNotificationOutbox:
 
 
 def _alert(r: NotificationRow) -> Alert:
-    return Alert(r.id, r.at, r.kind, r.customer_id, r.message, r.acknowledged_at is not None)
+    return Alert(r.id, r.at, r.kind, r.guest_id, r.message, r.acknowledged_at is not None)
 
 
 def _order(o: OrderRow) -> OrderRecord:
     return OrderRecord(
         id=o.id,
-        customer_id=o.customer_id,
+        guest_id=o.guest_id,
         visit_id=o.visit_id,
         at=o.at,
         sku=o.sku,
@@ -356,7 +356,7 @@ def _order(o: OrderRow) -> OrderRecord:
 def _pending(row: PendingRequestRow) -> PendingRequest:
     return PendingRequest(
         id=row.id,
-        customer_id=row.customer_id,
+        guest_id=row.guest_id,
         visit_id=row.visit_id,
         sku=row.sku,
         name=row.name,

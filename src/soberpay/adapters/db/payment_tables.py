@@ -23,7 +23,7 @@ class PaymentAccountRow(Base):
     __tablename__ = "payment_accounts"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # "guest:<id>", "venue:revenue", ...
-    customer_id: Mapped[str | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    guest_id: Mapped[str | None] = mapped_column(ForeignKey("guests.id"), index=True)
     kind: Mapped[str] = mapped_column(String(16), nullable=False)  # guest / venue
     signed_fen: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)  # debits − credits
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
@@ -36,7 +36,7 @@ class PostingRow(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
     kind: Mapped[str] = mapped_column(String(16), nullable=False)
-    customer_id: Mapped[str | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    guest_id: Mapped[str | None] = mapped_column(ForeignKey("guests.id"), index=True)
     visit_id: Mapped[str | None] = mapped_column(String(32), index=True)
     amount_fen: Mapped[int] = mapped_column(BigInteger, nullable=False)
     memo: Mapped[str] = mapped_column(String(200), nullable=False, default="")
@@ -56,7 +56,7 @@ class VisitRow(Base):
     __tablename__ = "visits"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), nullable=False, index=True)
+    guest_id: Mapped[str] = mapped_column(ForeignKey("guests.id"), nullable=False, index=True)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="open")  # open / closed
@@ -68,7 +68,7 @@ class OrderRow(Base):
     __tablename__ = "payment_orders"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), nullable=False, index=True)
+    guest_id: Mapped[str] = mapped_column(ForeignKey("guests.id"), nullable=False, index=True)
     visit_id: Mapped[str] = mapped_column(ForeignKey("visits.id"), nullable=False, index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     sku: Mapped[str] = mapped_column(String(40), nullable=False)
@@ -87,7 +87,7 @@ class OrderRow(Base):
 class RiskStateRow(Base):
     __tablename__ = "risk_states"
 
-    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), primary_key=True)
+    guest_id: Mapped[str] = mapped_column(ForeignKey("guests.id"), primary_key=True)
     state: Mapped[str] = mapped_column(String(16), nullable=False)
     level: Mapped[str] = mapped_column(String(16), nullable=False)
     tag_source: Mapped[str | None] = mapped_column(String(16))
@@ -103,7 +103,7 @@ class RiskStateRow(Base):
 class PasswordGuardRow(Base):
     __tablename__ = "password_guards"
 
-    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), primary_key=True)
+    guest_id: Mapped[str] = mapped_column(ForeignKey("guests.id"), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -112,7 +112,7 @@ class PendingRequestRow(Base):
     __tablename__ = "pending_requests"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), nullable=False, index=True)
+    guest_id: Mapped[str] = mapped_column(ForeignKey("guests.id"), nullable=False, index=True)
     visit_id: Mapped[str] = mapped_column(ForeignKey("visits.id"), nullable=False, index=True)
     sku: Mapped[str] = mapped_column(String(40), nullable=False)
     name: Mapped[str] = mapped_column(String(80), nullable=False)
@@ -133,7 +133,7 @@ class IdempotencyRow(Base):
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     operation: Mapped[str] = mapped_column(String(32), nullable=False)
     fingerprint: Mapped[str] = mapped_column(String(64), nullable=False)
-    customer_id: Mapped[str | None] = mapped_column(String(32))
+    guest_id: Mapped[str | None] = mapped_column(String(32))
     result: Mapped[str] = mapped_column(Text, nullable=False)  # JSON
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
@@ -144,7 +144,7 @@ class NotificationRow(Base):
     id: Mapped[int] = mapped_column(_BIGID, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
     kind: Mapped[str] = mapped_column(String(32), nullable=False)
-    customer_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    guest_id: Mapped[str | None] = mapped_column(String(32), index=True)
     message: Mapped[str] = mapped_column(String(600), nullable=False)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     acknowledged_by: Mapped[str | None] = mapped_column(String(64))

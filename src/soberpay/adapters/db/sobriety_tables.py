@@ -22,7 +22,7 @@ class SobrietyRecordRow(Base):
     __tablename__ = "sobriety_records"
 
     id: Mapped[int] = mapped_column(BIGID, primary_key=True, autoincrement=True)
-    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), nullable=False, index=True)
+    guest_id: Mapped[str] = mapped_column(ForeignKey("guests.id"), nullable=False, index=True)
     captured_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
     schema_version: Mapped[int] = mapped_column(Integer, nullable=False)
     key_id: Mapped[str] = mapped_column(String(40), nullable=False)
@@ -35,7 +35,7 @@ class SobrietyBaselineRow(Base):
 
     __tablename__ = "sobriety_baselines"
 
-    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), primary_key=True)
+    guest_id: Mapped[str] = mapped_column(ForeignKey("guests.id"), primary_key=True)
     key_id: Mapped[str] = mapped_column(String(40), nullable=False)
     blob: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
@@ -47,7 +47,7 @@ class SobrietyPatternRow(Base):
     __tablename__ = "sobriety_patterns"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    customer_id: Mapped[str | None] = mapped_column(ForeignKey("customers.id"), index=True)  # None: venue-wide
+    guest_id: Mapped[str | None] = mapped_column(ForeignKey("guests.id"), index=True)  # None: venue-wide
     label: Mapped[str] = mapped_column(String(32), nullable=False)
     dim: Mapped[int] = mapped_column(Integer, nullable=False)
     key_id: Mapped[str] = mapped_column(String(40), nullable=False)
@@ -61,7 +61,7 @@ class SobrietyJudgementRow(Base):
     __tablename__ = "sobriety_judgements"
 
     id: Mapped[int] = mapped_column(BIGID, primary_key=True, autoincrement=True)
-    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), nullable=False, index=True)
+    guest_id: Mapped[str] = mapped_column(ForeignKey("guests.id"), nullable=False, index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
     state: Mapped[str] = mapped_column(String(10), nullable=False)
     p_drunk: Mapped[float | None] = mapped_column(Float)

@@ -94,8 +94,8 @@ class FeatureRecordCapturer:
         self.sift = SiftExtractor(max_keypoints)
 
     @staticmethod
-    def aad(customer_id: str) -> bytes:
-        return f"sobriety-record:{customer_id}".encode()
+    def aad(guest_id: str) -> bytes:
+        return f"sobriety-record:{guest_id}".encode()
 
     def build(
         self,
@@ -140,7 +140,7 @@ class FeatureRecordCapturer:
 
     def capture(
         self,
-        customer_id: str,
+        guest_id: str,
         image_bgr: npt.NDArray[np.uint8],
         *,
         face_box: tuple[int, int, int, int] | None = None,
@@ -151,18 +151,18 @@ class FeatureRecordCapturer:
         signals: Mapping[str, float] | None = None,
         t: float = 0.0,
     ) -> CaptureResult:
-        if not self.has_consent(customer_id):
-            raise ConsentRequired("sobriety capture needs sobriety_monitoring consent", customer_id=customer_id)
+        if not self.has_consent(guest_id):
+            raise ConsentRequired("sobriety capture needs sobriety_monitoring consent", guest_id=guest_id)
         plain, nf, npn = self.build(
             image_bgr, face_box, face_landmarks, person_box, pose_xy, pose_visibility, signals or {}, t
         )
-        key_id, blob = self.cipher.encrypt(plain, self.aad(customer_id))
-        rid = self.store.add_record(customer_id, self.now(), RECORD_SCHEMA, key_id, blob)
+        key_id, blob = self.cipher.encrypt(plain, self.aad(guest_id))
+        rid = self.store.add_record(guest_id, self.now(), RECORD_SCHEMA, key_id, blob)
         return CaptureResult(rid, len(blob), len(plain), nf, npn)
 
-    def open(self, customer_id: str, key_id: str, blob: bytes) -> dict[str, Any]:
+    def open(self, guest_id: str, key_id: str, blob: bytes) -> dict[str, Any]:
         """Decrypt and unpack a stored record (staff audit, tests)."""
-        plain = self.cipher.decrypt(key_id, blob, self.aad(customer_id))
+        plain = self.cipher.decrypt(key_id, blob, self.aad(guest_id))
         with np.load(io.BytesIO(plain), allow_pickle=False) as z:
             out: dict[str, Any] = {k: z[k] for k in z.files if k != "meta"}
             out["meta"] = json.loads(bytes(z["meta"]).decode())

@@ -33,7 +33,7 @@ class VisionGuest:
 
     @property
     def guest_id(self) -> str:
-        return self.monitor.customer_id
+        return self.monitor.guest_id
 
     @property
     def last(self) -> Assessment | None:
@@ -110,8 +110,8 @@ class VisionGuestMonitors:
         return VisionGuest(monitor, self._analyzer_factory(), self)
 
     def save_normal(self, monitor: GuestMonitor) -> None:
-        kid, blob = encrypt_json(self.cipher, "baseline", monitor.customer_id, monitor.normal_state())
-        self.store.save_baseline(monitor.customer_id, kid, blob, self.now())
+        kid, blob = encrypt_json(self.cipher, "baseline", monitor.guest_id, monitor.normal_state())
+        self.store.save_baseline(monitor.guest_id, kid, blob, self.now())
 
     def capture(self, monitor: GuestMonitor, a: FrameAnalysis) -> CaptureResult:
         assert a.image is not None
@@ -119,7 +119,7 @@ class VisionGuestMonitors:
         if monitor.last is not None:
             signals = {**(monitor.last.face or {}), **(monitor.last.pose or {})}
         return self.capturer.capture(
-            monitor.customer_id,
+            monitor.guest_id,
             a.image,
             face_box=a.face.box if a.face else None,
             face_landmarks=a.face.landmarks if a.face else None,

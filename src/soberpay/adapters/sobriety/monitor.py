@@ -146,7 +146,7 @@ class GuestMonitor:
 
     def __init__(
         self,
-        customer_id: str,
+        guest_id: str,
         settings: SobrietySettings,
         fusion: FusionModel | None,
         embedder: PoseCnnEmbedder | None,
@@ -156,7 +156,7 @@ class GuestMonitor:
         start_t: float | None = None,
         expression: Any = None,
     ) -> None:
-        self.customer_id = customer_id
+        self.guest_id = guest_id
         self.expression = expression if expression is not None and _expression_available(expression) else None
         self.s = settings
         self.fusion = fusion if fusion is not None and fusion.available else None

@@ -27,7 +27,7 @@ from soberpay.ports import Cipher
 @dataclass(frozen=True)
 class StoredRecord:
     record_id: int
-    customer_id: str
+    guest_id: str
     captured_at: datetime
     schema_version: int
     key_id: str
@@ -36,7 +36,7 @@ class StoredRecord:
 
 @dataclass(frozen=True)
 class StoredJudgement:
-    customer_id: str
+    guest_id: str
     at: datetime
     state: str
     p_drunk: float | None
@@ -49,14 +49,14 @@ class StoredJudgement:
 @runtime_checkable
 class SobrietyStore(Protocol):
     def add_record(
-        self, customer_id: str, captured_at: datetime, schema_version: int, key_id: str, blob: bytes
+        self, guest_id: str, captured_at: datetime, schema_version: int, key_id: str, blob: bytes
     ) -> int: ...
-    def records(self, customer_id: str) -> list[StoredRecord]: ...
-    def save_baseline(self, customer_id: str, key_id: str, blob: bytes, at: datetime) -> None: ...
-    def load_baseline(self, customer_id: str) -> tuple[str, bytes] | None: ...
+    def records(self, guest_id: str) -> list[StoredRecord]: ...
+    def save_baseline(self, guest_id: str, key_id: str, blob: bytes, at: datetime) -> None: ...
+    def load_baseline(self, guest_id: str) -> tuple[str, bytes] | None: ...
     def save_pattern(
         self,
-        customer_id: str | None,
+        guest_id: str | None,
         pattern_id: str,
         label: str,
         dim: int,
@@ -65,29 +65,29 @@ class SobrietyStore(Protocol):
         count: int,
         at: datetime,
     ) -> None: ...
-    def load_patterns(self, customer_id: str | None) -> list[tuple[str, str, int, str, bytes, int]]: ...
-    def add_judgement(self, customer_id: str, at: datetime, j: SobrietyJudgement) -> None: ...
-    def latest_judgement(self, customer_id: str) -> StoredJudgement | None: ...
+    def load_patterns(self, guest_id: str | None) -> list[tuple[str, str, int, str, bytes, int]]: ...
+    def add_judgement(self, guest_id: str, at: datetime, j: SobrietyJudgement) -> None: ...
+    def latest_judgement(self, guest_id: str) -> StoredJudgement | None: ...
 
 
-def _aad(kind: str, customer_id: str | None) -> bytes:
-    return f"sobriety-{kind}:{customer_id or '*'}".encode()
+def _aad(kind: str, guest_id: str | None) -> bytes:
+    return f"sobriety-{kind}:{guest_id or '*'}".encode()
 
 
-def encrypt_json(cipher: Cipher, kind: str, customer_id: str | None, payload: Any) -> tuple[str, bytes]:
-    return cipher.encrypt(json.dumps(payload, separators=(",", ":")).encode(), _aad(kind, customer_id))
+def encrypt_json(cipher: Cipher, kind: str, guest_id: str | None, payload: Any) -> tuple[str, bytes]:
+    return cipher.encrypt(json.dumps(payload, separators=(",", ":")).encode(), _aad(kind, guest_id))
 
 
-def decrypt_json(cipher: Cipher, kind: str, customer_id: str | None, key_id: str, blob: bytes) -> Any:
-    return json.loads(cipher.decrypt(key_id, blob, _aad(kind, customer_id)).decode())
+def decrypt_json(cipher: Cipher, kind: str, guest_id: str | None, key_id: str, blob: bytes) -> Any:
+    return json.loads(cipher.decrypt(key_id, blob, _aad(kind, guest_id)).decode())
 
 
-def encrypt_vector(cipher: Cipher, customer_id: str | None, v: Any) -> tuple[str, bytes]:
-    return cipher.encrypt(np.asarray(v, dtype="<f4").tobytes(), _aad("pattern", customer_id))
+def encrypt_vector(cipher: Cipher, guest_id: str | None, v: Any) -> tuple[str, bytes]:
+    return cipher.encrypt(np.asarray(v, dtype="<f4").tobytes(), _aad("pattern", guest_id))
 
 
-def decrypt_vector(cipher: Cipher, customer_id: str | None, key_id: str, blob: bytes) -> tuple[float, ...]:
-    raw = cipher.decrypt(key_id, blob, _aad("pattern", customer_id))
+def decrypt_vector(cipher: Cipher, guest_id: str | None, key_id: str, blob: bytes) -> tuple[float, ...]:
+    raw = cipher.decrypt(key_id, blob, _aad("pattern", guest_id))
     return tuple(float(x) for x in np.frombuffer(raw, dtype="<f4"))
 
 
@@ -100,23 +100,23 @@ class InMemorySobrietyStore:
         self._patterns: dict[str, tuple[str | None, str, int, str, bytes, int]] = {}
         self._judgements: dict[str, list[StoredJudgement]] = {}
 
-    def add_record(self, customer_id: str, captured_at: datetime, schema_version: int, key_id: str, blob: bytes) -> int:
+    def add_record(self, guest_id: str, captured_at: datetime, schema_version: int, key_id: str, blob: bytes) -> int:
         rid = len(self._records) + 1
-        self._records.append(StoredRecord(rid, customer_id, captured_at, schema_version, key_id, blob))
+        self._records.append(StoredRecord(rid, guest_id, captured_at, schema_version, key_id, blob))
         return rid
 
-    def records(self, customer_id: str) -> list[StoredRecord]:
-        return [r for r in self._records if r.customer_id == customer_id]
+    def records(self, guest_id: str) -> list[StoredRecord]:
+        return [r for r in self._records if r.guest_id == guest_id]
 
-    def save_baseline(self, customer_id: str, key_id: str, blob: bytes, at: datetime) -> None:
-        self._baselines[customer_id] = (key_id, blob)
+    def save_baseline(self, guest_id: str, key_id: str, blob: bytes, at: datetime) -> None:
+        self._baselines[guest_id] = (key_id, blob)
 
-    def load_baseline(self, customer_id: str) -> tuple[str, bytes] | None:
-        return self._baselines.get(customer_id)
+    def load_baseline(self, guest_id: str) -> tuple[str, bytes] | None:
+        return self._baselines.get(guest_id)
 
     def save_pattern(
         self,
-        customer_id: str | None,
+        guest_id: str | None,
         pattern_id: str,
         label: str,
         dim: int,
@@ -125,26 +125,26 @@ class InMemorySobrietyStore:
         count: int,
         at: datetime,
     ) -> None:
-        self._patterns[pattern_id] = (customer_id, label, dim, key_id, blob, count)
+        self._patterns[pattern_id] = (guest_id, label, dim, key_id, blob, count)
 
-    def load_patterns(self, customer_id: str | None) -> list[tuple[str, str, int, str, bytes, int]]:
+    def load_patterns(self, guest_id: str | None) -> list[tuple[str, str, int, str, bytes, int]]:
         return [
             (pid, lab, dim, kid, blob, n)
             for pid, (c, lab, dim, kid, blob, n) in self._patterns.items()
-            if c == customer_id
+            if c == guest_id
         ]
 
-    def add_judgement(self, customer_id: str, at: datetime, j: SobrietyJudgement) -> None:
-        self._judgements.setdefault(customer_id, []).append(_stored(customer_id, at, j))
+    def add_judgement(self, guest_id: str, at: datetime, j: SobrietyJudgement) -> None:
+        self._judgements.setdefault(guest_id, []).append(_stored(guest_id, at, j))
 
-    def latest_judgement(self, customer_id: str) -> StoredJudgement | None:
-        items = self._judgements.get(customer_id)
+    def latest_judgement(self, guest_id: str) -> StoredJudgement | None:
+        items = self._judgements.get(guest_id)
         return items[-1] if items else None
 
 
-def _stored(customer_id: str, at: datetime, j: SobrietyJudgement) -> StoredJudgement:
+def _stored(guest_id: str, at: datetime, j: SobrietyJudgement) -> StoredJudgement:
     return StoredJudgement(
-        customer_id,
+        guest_id,
         at,
         j.state.value,
         j.p_drunk,
@@ -161,10 +161,10 @@ class SqlSobrietyStore:
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._sf = session_factory
 
-    def add_record(self, customer_id: str, captured_at: datetime, schema_version: int, key_id: str, blob: bytes) -> int:
+    def add_record(self, guest_id: str, captured_at: datetime, schema_version: int, key_id: str, blob: bytes) -> int:
         with self._sf.begin() as s:
             row = SobrietyRecordRow(
-                customer_id=customer_id,
+                guest_id=guest_id,
                 captured_at=captured_at,
                 schema_version=schema_version,
                 key_id=key_id,
@@ -175,40 +175,40 @@ class SqlSobrietyStore:
             s.flush()
             return int(row.id)
 
-    def records(self, customer_id: str) -> list[StoredRecord]:
+    def records(self, guest_id: str) -> list[StoredRecord]:
         with self._sf() as s:
             rows = s.scalars(
                 select(SobrietyRecordRow)
-                .where(SobrietyRecordRow.customer_id == customer_id)
+                .where(SobrietyRecordRow.guest_id == guest_id)
                 .order_by(SobrietyRecordRow.id)
             ).all()
-            return [StoredRecord(r.id, r.customer_id, r.captured_at, r.schema_version, r.key_id, r.blob) for r in rows]
+            return [StoredRecord(r.id, r.guest_id, r.captured_at, r.schema_version, r.key_id, r.blob) for r in rows]
 
-    def record_bytes(self, customer_id: str) -> int:
+    def record_bytes(self, guest_id: str) -> int:
         with self._sf() as s:
             total = s.scalar(
                 select(func.coalesce(func.sum(SobrietyRecordRow.n_bytes), 0)).where(
-                    SobrietyRecordRow.customer_id == customer_id
+                    SobrietyRecordRow.guest_id == guest_id
                 )
             )
             return int(total or 0)
 
-    def save_baseline(self, customer_id: str, key_id: str, blob: bytes, at: datetime) -> None:
+    def save_baseline(self, guest_id: str, key_id: str, blob: bytes, at: datetime) -> None:
         with self._sf.begin() as s:
-            row = s.get(SobrietyBaselineRow, customer_id)
+            row = s.get(SobrietyBaselineRow, guest_id)
             if row is None:
-                s.add(SobrietyBaselineRow(customer_id=customer_id, key_id=key_id, blob=blob, updated_at=at))
+                s.add(SobrietyBaselineRow(guest_id=guest_id, key_id=key_id, blob=blob, updated_at=at))
             else:
                 row.key_id, row.blob, row.updated_at = key_id, blob, at
 
-    def load_baseline(self, customer_id: str) -> tuple[str, bytes] | None:
+    def load_baseline(self, guest_id: str) -> tuple[str, bytes] | None:
         with self._sf() as s:
-            row = s.get(SobrietyBaselineRow, customer_id)
+            row = s.get(SobrietyBaselineRow, guest_id)
             return None if row is None else (row.key_id, row.blob)
 
     def save_pattern(
         self,
-        customer_id: str | None,
+        guest_id: str | None,
         pattern_id: str,
         label: str,
         dim: int,
@@ -223,7 +223,7 @@ class SqlSobrietyStore:
                 s.add(
                     SobrietyPatternRow(
                         id=pattern_id,
-                        customer_id=customer_id,
+                        guest_id=guest_id,
                         label=label,
                         dim=dim,
                         key_id=key_id,
@@ -236,21 +236,21 @@ class SqlSobrietyStore:
             else:
                 row.key_id, row.blob, row.count, row.updated_at = key_id, blob, count, at
 
-    def load_patterns(self, customer_id: str | None) -> list[tuple[str, str, int, str, bytes, int]]:
+    def load_patterns(self, guest_id: str | None) -> list[tuple[str, str, int, str, bytes, int]]:
         with self._sf() as s:
             q = select(SobrietyPatternRow)
             q = (
-                q.where(SobrietyPatternRow.customer_id.is_(None))
-                if customer_id is None
-                else q.where(SobrietyPatternRow.customer_id == customer_id)
+                q.where(SobrietyPatternRow.guest_id.is_(None))
+                if guest_id is None
+                else q.where(SobrietyPatternRow.guest_id == guest_id)
             )
             return [(r.id, r.label, r.dim, r.key_id, r.blob, r.count) for r in s.scalars(q).all()]
 
-    def add_judgement(self, customer_id: str, at: datetime, j: SobrietyJudgement) -> None:
+    def add_judgement(self, guest_id: str, at: datetime, j: SobrietyJudgement) -> None:
         with self._sf.begin() as s:
             s.add(
                 SobrietyJudgementRow(
-                    customer_id=customer_id,
+                    guest_id=guest_id,
                     at=at,
                     state=j.state.value,
                     p_drunk=j.p_drunk,
@@ -261,18 +261,18 @@ class SqlSobrietyStore:
                 )
             )
 
-    def latest_judgement(self, customer_id: str) -> StoredJudgement | None:
+    def latest_judgement(self, guest_id: str) -> StoredJudgement | None:
         with self._sf() as s:
             r = s.scalars(
                 select(SobrietyJudgementRow)
-                .where(SobrietyJudgementRow.customer_id == customer_id)
+                .where(SobrietyJudgementRow.guest_id == guest_id)
                 .order_by(SobrietyJudgementRow.at.desc(), SobrietyJudgementRow.id.desc())
                 .limit(1)
             ).first()
             if r is None:
                 return None
             return StoredJudgement(
-                r.customer_id,
+                r.guest_id,
                 r.at,
                 r.state,
                 r.p_drunk,
@@ -287,22 +287,22 @@ class PersistentPatternBook:
     """Loads the abnormal-pattern book for one guest (or venue-wide), persists every update."""
 
     def __init__(
-        self, store: SobrietyStore, cipher: Cipher, customer_id: str | None, threshold: float, clock_now: Any
+        self, store: SobrietyStore, cipher: Cipher, guest_id: str | None, threshold: float, clock_now: Any
     ) -> None:
         from soberpay.domain.sobriety import AbnormalPatternBook
 
-        self.store, self.cipher, self.customer_id, self._now = store, cipher, customer_id, clock_now
+        self.store, self.cipher, self.guest_id, self._now = store, cipher, guest_id, clock_now
         patterns = [
-            AbnormalPattern(pid, decrypt_vector(cipher, customer_id, kid, blob), n, label)
-            for pid, label, _dim, kid, blob, n in store.load_patterns(customer_id)
+            AbnormalPattern(pid, decrypt_vector(cipher, guest_id, kid, blob), n, label)
+            for pid, label, _dim, kid, blob, n in store.load_patterns(guest_id)
         ]
         self.book = AbnormalPatternBook(threshold, lambda: uuid.uuid4().hex, patterns)
 
     def record(self, vector: Any, label: str = "abnormal") -> Any:
         upd = self.book.record([float(x) for x in vector], label)
         p = next(p for p in self.book.patterns if p.pattern_id == upd.pattern_id)
-        kid, blob = encrypt_vector(self.cipher, self.customer_id, p.vector)
-        self.store.save_pattern(self.customer_id, p.pattern_id, p.label, len(p.vector), kid, blob, p.count, self._now())
+        kid, blob = encrypt_vector(self.cipher, self.guest_id, p.vector)
+        self.store.save_pattern(self.guest_id, p.pattern_id, p.label, len(p.vector), kid, blob, p.count, self._now())
         return upd
 
 

@@ -84,7 +84,7 @@ class PaymentContext:
 
     def guest(self, guest_id: str) -> GuestProfile:
         if not isinstance(guest_id, str) or not guest_id:
-            raise InvalidInput("customer id is required", field="customer_id")
+            raise InvalidInput("guest id is required", field="guest_id")
         return self.identity.get(guest_id)
 
     def observe(self, guest_id: str) -> SobrietyObservation | None:

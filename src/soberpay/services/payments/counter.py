@@ -74,7 +74,7 @@ class Counter:
         def restore(prior: Mapping[str, Any]) -> TopupResult:
             return TopupResult(**{**prior, "replayed": True})
 
-        params = {"customer_id": guest_id, "amount_fen": amount_fen}
+        params = {"guest_id": guest_id, "amount_fen": amount_fen}
         return self._ctx.idempotent(
             guest_id=guest_id, key=key, operation="topup", params=params, decide=decide, restore=restore
         )
@@ -89,7 +89,7 @@ class Counter:
             result = self._close_visit(uow, now, guest_id, key, pay_out_balance, actor)
             return result, result.to_dict()
 
-        params = {"customer_id": guest_id, "pay_out": pay_out_balance}
+        params = {"guest_id": guest_id, "pay_out": pay_out_balance}
         return self._ctx.idempotent(
             guest_id=guest_id,
             key=key,
@@ -108,7 +108,7 @@ class Counter:
             found = uow.payments.order(order_id)
         if found is None:
             raise NotFound("unknown order", order_id=order_id)
-        gid = found.customer_id
+        gid = found.guest_id
 
         def decide(uow: AbstractUnitOfWork, now: datetime) -> Decided[int]:
             order = uow.payments.order(order_id)
@@ -157,7 +157,7 @@ class Counter:
     ) -> CheckoutResult:
         visit = uow.payments.open_visit(guest_id)
         if visit is None:
-            raise NotFound("the guest has no open visit", customer_id=guest_id)
+            raise NotFound("the guest has no open visit", guest_id=guest_id)
         opening = uow.payments.balance(guest_id)
         expire_due(self._ctx, uow, now, guest_id)
         discarded = self._discard_open_requests(uow, now, visit, actor)
@@ -202,7 +202,7 @@ class Counter:
 
     def _discard_open_requests(self, uow: AbstractUnitOfWork, now: datetime, visit: Visit, actor: str) -> list[str]:
         """Pending requests end with the visit; the bill lists them (and the expired ones) as not charged."""
-        gid = visit.customer_id
+        gid = visit.guest_id
         discarded: list[str] = []
         for req in uow.payments.pending_requests(gid, statuses=(PendingStatus.PENDING,), visit_id=visit.id):
             done = discard_pending(req, now, "visit closed at checkout")

@@ -112,7 +112,7 @@ class PendingRequests:
         face_ok: bool | None = None
         if face_image is not None:
             if not self._ctx.identity.has_consent(guest_id, FACE_PAYMENT):
-                raise ConsentRequired("the guest has not consented to face payment", customer_id=guest_id)
+                raise ConsentRequired("the guest has not consented to face payment", guest_id=guest_id)
             face_ok = bool(self._ctx.identity.verify(guest_id, face_image).accepted)
         pw_ok = self._purchases.check_password(guest_id, password)
         return _Evidence(guest, face_ok, pw_ok, self._ctx.observe(guest_id), actor)
@@ -188,7 +188,7 @@ class PendingRequests:
             outcome=d.outcome,
             rule=d.rule,
             explanation=d.explanation,
-            customer_id=gid,
+            guest_id=gid,
             sku=req.sku,
             quantity=req.quantity,
             amount_fen=req.amount_fen,
@@ -215,7 +215,7 @@ class PendingRequests:
         return charge(
             self._ctx,
             uow,
-            guest_id=req.customer_id,
+            guest_id=req.guest_id,
             visit_id=req.visit_id,
             sku=req.sku,
             name=req.name,
@@ -236,7 +236,7 @@ class PendingRequests:
             req = uow.payments.pending(request_id) if isinstance(request_id, str) else None
         if req is None:
             raise NotFound("unknown pending request", request_id=request_id)
-        return req.customer_id
+        return req.guest_id
 
     @staticmethod
     def _load(uow: AbstractUnitOfWork, request_id: str) -> PendingRequest:

@@ -50,11 +50,11 @@ class Purchases:
     ) -> PaymentResult:
         self._validate(sku, quantity, idempotency_key)
         decision = self._ctx.identity.identify(image)
-        if not decision.accepted or decision.customer_id is None:
+        if not decision.accepted or decision.guest_id is None:
             raise AuthError(f"face not recognised: {decision.explanation}", rule="no_face_match")
-        guest_id = decision.customer_id
+        guest_id = decision.guest_id
         if not self._ctx.identity.has_consent(guest_id, FACE_PAYMENT):
-            raise ConsentRequired("the guest has not consented to face payment", customer_id=guest_id)
+            raise ConsentRequired("the guest has not consented to face payment", guest_id=guest_id)
         auth = Auth("face", face_verified=True, face_score=float(decision.score))
         return self._purchase(guest_id, sku, quantity, idempotency_key, auth, password, origin)
 
@@ -85,7 +85,7 @@ class Purchases:
     ) -> PaymentResult:
         self._validate(sku, quantity, idempotency_key)
         self._ctx.guest(guest_id)
-        auth = self.face_auth(guest_id, face_image, method="customer_id")
+        auth = self.face_auth(guest_id, face_image, method="guest_id")
         return self._purchase(guest_id, sku, quantity, idempotency_key, auth, password, origin)
 
     # --- evidence, checked before the transaction -----------------------------------------------
@@ -100,7 +100,7 @@ class Purchases:
         if face_image is None:
             return Auth(method, face_verified=None, face_available=consent)
         if not consent:
-            raise ConsentRequired("the guest has not consented to face payment", customer_id=guest_id)
+            raise ConsentRequired("the guest has not consented to face payment", guest_id=guest_id)
         v = self._ctx.identity.verify(guest_id, face_image)
         return Auth(method, face_verified=bool(v.accepted), face_score=float(v.score), face_available=True)
 
@@ -134,7 +134,7 @@ class Purchases:
         def restore(prior: Mapping[str, Any]) -> PaymentResult:
             return PaymentResult.from_dict(prior, replayed=True)
 
-        params = {"customer_id": guest_id, "sku": sku, "quantity": quantity}
+        params = {"guest_id": guest_id, "sku": sku, "quantity": quantity}
         return ctx.idempotent(
             guest_id=guest_id, key=key, operation="purchase", params=params, decide=decide, restore=restore
         )
@@ -159,7 +159,7 @@ class Purchases:
         persist_risk(ctx, uow, before, st, "system", now)
         tier = tier_of(item, ctx.tier_policy, st.record.tagged, quantity)
         pctx = PurchaseContext(
-            customer_id=gid,
+            guest_id=gid,
             item=item,
             quantity=quantity,
             tier=tier,
@@ -202,7 +202,7 @@ class Purchases:
             outcome=decision.outcome,
             rule=decision.rule,
             explanation=decision.explanation,
-            customer_id=gid,
+            guest_id=gid,
             sku=item.sku,
             quantity=quantity,
             amount_fen=item.price_fen * quantity,

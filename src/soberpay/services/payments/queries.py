@@ -29,7 +29,7 @@ class PaymentQueries:
         with self._ctx.uow() as uow:
             visit = uow.payments.open_visit(guest_id)
             if visit is None:
-                raise NotFound("the guest has no open visit", customer_id=guest_id)
+                raise NotFound("the guest has no open visit", guest_id=guest_id)
             orders = uow.payments.orders(guest_id, visit.id)
         lines = tuple(bill_line(o) for o in orders)
         return Bill(guest_id, visit.id, visit.opened_at, None, lines, sum(o.refunded_fen for o in orders))

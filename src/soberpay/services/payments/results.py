@@ -21,7 +21,7 @@ class PaymentResult:
     outcome: Outcome
     rule: PaymentRule
     explanation: str
-    customer_id: str
+    guest_id: str
     sku: str = ""
     quantity: int = 0
     amount_fen: int = 0
@@ -61,7 +61,7 @@ class PaymentResult:
 
 @dataclass(frozen=True)
 class RiskView:
-    customer_id: str
+    guest_id: str
     state: str
     level: str
     tag_reason: str
@@ -80,7 +80,7 @@ class RiskView:
 
 @dataclass(frozen=True)
 class TopupResult:
-    customer_id: str
+    guest_id: str
     amount_fen: int
     balance_fen: int
     posting_id: str
@@ -107,7 +107,7 @@ class CheckoutResult:
         b = d["bill"]
         lines = tuple(BillLine(**{**line, "at": _dt(line["at"])}) for line in b["lines"])
         bill = Bill(
-            b["customer_id"],
+            b["guest_id"],
             b["visit_id"],
             _dt(b["opened_at"]),
             _dt(b["closed_at"]) if b.get("closed_at") else None,

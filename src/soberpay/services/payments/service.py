@@ -104,7 +104,7 @@ class PaymentService:
 
     def purchase(
         self,
-        customer_id: str,
+        guest_id: str,
         sku: str,
         quantity: int,
         idempotency_key: str,
@@ -117,12 +117,12 @@ class PaymentService:
         """For a caller that already identified the guest (e.g. a staff terminal): evidence is optional
         for untagged guests, and a tagged guest needs ``face_image`` + ``password`` (dual verification)."""
         origin = Origin(actor, room_id)
-        return self._purchases.purchase(customer_id, sku, quantity, idempotency_key, password, face_image, origin)
+        return self._purchases.purchase(guest_id, sku, quantity, idempotency_key, password, face_image, origin)
 
     # --- pending requests -----------------------------------------------------------------------
 
-    def list_pending(self, customer_id: str | None = None, include_closed: bool = False) -> list[PendingRequest]:
-        return self._pending.find(customer_id, include_closed)
+    def list_pending(self, guest_id: str | None = None, include_closed: bool = False) -> list[PendingRequest]:
+        return self._pending.find(guest_id, include_closed)
 
     def expire_pending(self) -> int:
         return self._pending.expire()
@@ -146,54 +146,54 @@ class PaymentService:
 
     # --- risk and staff actions -----------------------------------------------------------------
 
-    def refresh_risk(self, customer_id: str, observation: SobrietyObservation | None = None) -> RiskView:
-        return self._staff.refresh_risk(customer_id, observation)
+    def refresh_risk(self, guest_id: str, observation: SobrietyObservation | None = None) -> RiskView:
+        return self._staff.refresh_risk(guest_id, observation)
 
-    def risk_status(self, customer_id: str) -> RiskView:
-        return self._staff.risk_status(customer_id)
+    def risk_status(self, guest_id: str) -> RiskView:
+        return self._staff.risk_status(guest_id)
 
-    def staff_tag(self, customer_id: str, reason: str, actor: str) -> RiskView:
-        return self._staff.tag(customer_id, reason, actor)
+    def staff_tag(self, guest_id: str, reason: str, actor: str) -> RiskView:
+        return self._staff.tag(guest_id, reason, actor)
 
-    def staff_untag(self, customer_id: str, reason: str, actor: str) -> RiskView:
-        return self._staff.untag(customer_id, reason, actor)
+    def staff_untag(self, guest_id: str, reason: str, actor: str) -> RiskView:
+        return self._staff.untag(guest_id, reason, actor)
 
-    def staff_unlock(self, customer_id: str, reason: str, actor: str) -> str:
-        return self._staff.unlock(customer_id, reason, actor)
+    def staff_unlock(self, guest_id: str, reason: str, actor: str) -> str:
+        return self._staff.unlock(guest_id, reason, actor)
 
     def acknowledge(self, alert_id: int, actor: str) -> None:
         self._staff.acknowledge(alert_id, actor)
 
     # --- visits and the counter -----------------------------------------------------------------
 
-    def open_visit(self, customer_id: str, actor: str = "staff") -> str:
-        return self._counter.open_visit(customer_id, actor)
+    def open_visit(self, guest_id: str, actor: str = "staff") -> str:
+        return self._counter.open_visit(guest_id, actor)
 
-    def balance(self, customer_id: str) -> int:
-        return self._counter.balance(customer_id)
+    def balance(self, guest_id: str) -> int:
+        return self._counter.balance(guest_id)
 
-    def topup(self, customer_id: str, amount_fen: int, idempotency_key: str, actor: str = "cashier") -> TopupResult:
+    def topup(self, guest_id: str, amount_fen: int, idempotency_key: str, actor: str = "cashier") -> TopupResult:
         """Cash in at the counter → the guest's prepaid balance."""
-        return self._counter.topup(customer_id, amount_fen, idempotency_key, actor)
+        return self._counter.topup(guest_id, amount_fen, idempotency_key, actor)
 
     def checkout(
-        self, customer_id: str, idempotency_key: str, *, pay_out_balance: bool = False, actor: str = "cashier"
+        self, guest_id: str, idempotency_key: str, *, pay_out_balance: bool = False, actor: str = "cashier"
     ) -> CheckoutResult:
-        return self._counter.checkout(customer_id, idempotency_key, pay_out_balance, actor)
+        return self._counter.checkout(guest_id, idempotency_key, pay_out_balance, actor)
 
     def refund(self, order_id: str, amount_fen: int | None, reason: str, actor: str, idempotency_key: str) -> int:
         return self._counter.refund(order_id, amount_fen, reason, actor, idempotency_key)
 
     # --- read models ----------------------------------------------------------------------------
 
-    def ledger(self, customer_id: str | None = None, limit: int = 200) -> LedgerView:
-        return self._queries.ledger(customer_id, limit)
+    def ledger(self, guest_id: str | None = None, limit: int = 200) -> LedgerView:
+        return self._queries.ledger(guest_id, limit)
 
-    def bill(self, customer_id: str) -> Bill:
-        return self._queries.bill(customer_id)
+    def bill(self, guest_id: str) -> Bill:
+        return self._queries.bill(guest_id)
 
     def alerts(self, include_acknowledged: bool = False, limit: int = 100) -> list[Alert]:
         return self._queries.alerts(include_acknowledged, limit)
 
-    def audit(self, customer_id: str | None = None, limit: int = 100, prefix: str | None = None) -> list[AuditEntry]:
-        return self._queries.audit(customer_id, limit, prefix)
+    def audit(self, guest_id: str | None = None, limit: int = 100, prefix: str | None = None) -> list[AuditEntry]:
+        return self._queries.audit(guest_id, limit, prefix)

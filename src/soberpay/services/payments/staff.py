@@ -104,5 +104,5 @@ class StaffActions:
             if alert is None:
                 raise NotFound("unknown alert", alert_id=alert_id)
             if not alert.acknowledged:
-                ctx.audit(uow, now, f"staff:{actor}", "alert.acknowledged", alert.customer_id, alert_id=alert_id)
+                ctx.audit(uow, now, f"staff:{actor}", "alert.acknowledged", alert.guest_id, alert_id=alert_id)
             uow.commit()

@@ -31,7 +31,7 @@ def persist_risk(
 ) -> None:
     """Save the stepped risk record; audit each transition and notify staff of the ones they act on."""
     uow.payments.save_risk(st.record)
-    gid = st.record.customer_id
+    gid = st.record.guest_id
     for t in st.transitions:
         ctx.audit(
             uow,
@@ -139,7 +139,7 @@ def expire_due(ctx: PaymentContext, uow: AbstractUnitOfWork, now: datetime, gues
         req = expire_if_due(req, now)
         if req.status is PendingStatus.EXPIRED:
             uow.payments.save_pending(req)
-            ctx.audit(uow, now, "system", "pending.expired", req.customer_id, request_id=req.id)
+            ctx.audit(uow, now, "system", "pending.expired", req.guest_id, request_id=req.id)
             n += 1
     return n
 
@@ -180,7 +180,7 @@ def charge(
     ctx.fault("after_posting")
     order = OrderRecord(
         id=ctx.new_id(),
-        customer_id=guest_id,
+        guest_id=guest_id,
         visit_id=visit_id,
         at=now,
         sku=sku,

@@ -30,7 +30,7 @@ def high_price_locked(r: RiskView) -> bool:
 
 def risk_out(r: RiskView) -> RiskOut:
     return RiskOut(
-        guest_id=r.customer_id,
+        guest_id=r.guest_id,
         state=r.state,
         level=r.level,
         reason=r.tag_reason,
@@ -44,7 +44,7 @@ def risk_out(r: RiskView) -> RiskOut:
 def pending_out(p: PendingView) -> PendingOut:
     return PendingOut(
         id=p.id,
-        guest_id=p.customer_id,
+        guest_id=p.guest_id,
         item_id=p.item_id,
         item_name=p.item_name,
         quantity=p.quantity,
@@ -65,7 +65,7 @@ def alert_out(a: AlertView) -> AlertOut:
         at=a.at,
         kind=a.kind,
         message=a.message,
-        guest_id=a.customer_id,
+        guest_id=a.guest_id,
         room_id=a.room_id,
         acknowledged=a.acknowledged,
     )

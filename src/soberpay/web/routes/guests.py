@@ -64,7 +64,7 @@ def register(body: RegisterIn, request: Request, web: Web) -> RegisteredOut:
     """
     web.limits.check("register", client_ip(request))
     ident = web.container.identity
-    customer = ident.register(
+    guest = ident.register(
         name=body.name,
         phone=body.phone,
         national_id=body.national_id,
@@ -73,9 +73,9 @@ def register(body: RegisterIn, request: Request, web: Web) -> RegisteredOut:
         weight_kg=body.weight_kg,
     )
     for purpose in dict.fromkeys(body.consents):
-        ident.grant_consent(customer.id, purpose)
-    out = _guest_out(web, customer.id)
-    return RegisteredOut(**out.model_dump(), guest_token=web.guest_token(customer.id, "kiosk"))
+        ident.grant_consent(guest.id, purpose)
+    out = _guest_out(web, guest.id)
+    return RegisteredOut(**out.model_dump(), guest_token=web.guest_token(guest.id, "kiosk"))
 
 
 @router.get(
@@ -130,7 +130,7 @@ async def _enrol(web: Web, enroll: Callable[..., Any], guest_id: str, payload: o
     result = await run_in_threadpool(enroll, guest_id, payload, actor=actor)
     web.metrics.model_seconds.labels("enrol").observe(time.perf_counter() - started)
     return EnrolOut(
-        guest_id=result.customer_id,
+        guest_id=result.guest_id,
         templates_stored=result.templates_stored,
         qualities=list(result.qualities),
         rejected=result.rejected,

@@ -144,7 +144,7 @@ def guest_page(guest_id: str, request: Request, web: Web) -> Response:
     if isinstance(staff, RedirectResponse):
         return staff
     try:
-        customer = web.container.identity.get(guest_id)
+        guest = web.container.identity.get(guest_id)
     except NotFound:
         return render(request, web, "message.html", status_code=404, staff=staff, message="unknown guest")
     risk = web.payments.risk(guest_id)
@@ -157,7 +157,7 @@ def guest_page(guest_id: str, request: Request, web: Web) -> Response:
         "guest.html",
         staff=staff,
         csrf=staff.csrf,
-        customer=customer,
+        guest=guest,
         risk=risk,
         bill=bill,
         events=events,

@@ -39,11 +39,11 @@ def menu(web: Web) -> list[MenuItemOut]:
 
 
 def _identified(web: Web, room_id: str, guest_id: str, explanation: str, similarity: float | None) -> IdentifiedOut:
-    customer = web.container.identity.get(guest_id)
+    guest = web.container.identity.get(guest_id)
     risk = web.payments.risk(guest_id)
     return IdentifiedOut(
         guest_id=guest_id,
-        name=customer.name,
+        name=guest.name,
         guest_token=web.guest_token(guest_id, room_id),
         risk_state=risk.state,
         high_price_locked=high_price_locked(risk),
@@ -67,9 +67,9 @@ async def identify_face(
     decision = await run_in_threadpool(web.container.identity.identify, data)
     web.metrics.model_seconds.labels("identify").observe(time.perf_counter() - started)
     web.metrics.identifications.labels(decision.status.value).inc()
-    if not decision.accepted or decision.customer_id is None:
+    if not decision.accepted or decision.guest_id is None:
         raise AuthError(f"face not recognised: {decision.explanation}", status=decision.status.value)
-    return _identified(web, room_id, decision.customer_id, decision.explanation, round(decision.score, 3))
+    return _identified(web, room_id, decision.guest_id, decision.explanation, round(decision.score, 3))
 
 
 @router.post("/rooms/{room_id}/identify/phone", response_model=IdentifiedOut, responses={400: {"model": ErrorOut}})
@@ -79,20 +79,20 @@ def identify_phone(room_id: str, body: IdentifyPhoneIn, request: Request, room: 
     web.limits.check("identify", "room:" + room_id)
     ident = web.container.identity
     try:
-        customer = ident.find_by_phone(body.phone)
+        guest = ident.find_by_phone(body.phone)
     except (NotFound, InvalidInput) as exc:  # unknown phone and wrong password look the same to the caller
         raise AuthError("wrong phone number or password") from exc
-    if not ident.check_password(customer.id, body.password):
+    if not ident.check_password(guest.id, body.password):
         raise AuthError("wrong phone number or password")
     web.metrics.identifications.labels("phone").inc()
-    return _identified(web, room_id, customer.id, "phone number and payment password verified", None)
+    return _identified(web, room_id, guest.id, "phone number and payment password verified", None)
 
 
 @router.get("/rooms/{room_id}/me", response_model=RiskOut)
 def my_state(room_id: str, room: Room, web: Web, x_guest_token: GuestTokenHeader = None) -> RiskOut:
     """The identified guest's risk state (is anything locked, and why)."""
     guest = require_guest_in_room(web, x_guest_token, room_id)
-    return risk_out(web.payments.risk(guest.customer_id))
+    return risk_out(web.payments.risk(guest.guest_id))
 
 
 async def _optional_face(face: UploadFile | None, web: Web) -> bytes | None:
@@ -127,12 +127,12 @@ async def purchase(
     guest = require_guest_in_room(web, x_guest_token, room_id)
     require_key(idempotency_key)
     if password:
-        web.limits.check("password", "guest:" + guest.customer_id)
+        web.limits.check("password", "guest:" + guest.guest_id)
     image = await _optional_face(face, web)
     started = time.perf_counter()
     outcome = await run_in_threadpool(
         web.payments.purchase,
-        customer_id=guest.customer_id,
+        guest_id=guest.guest_id,
         item_id=item_id,
         quantity=quantity,
         idempotency_key=idempotency_key,
@@ -151,7 +151,7 @@ async def purchase(
 def my_pending(room_id: str, room: Room, web: Web, x_guest_token: GuestTokenHeader = None) -> list[PendingOut]:
     """The identified guest's pending (suspended) requests, to confirm or discard after recovery."""
     guest = require_guest_in_room(web, x_guest_token, room_id)
-    return [pending_out(p) for p in web.payments.pending(guest.customer_id)]
+    return [pending_out(p) for p in web.payments.pending(guest.guest_id)]
 
 
 @router.post(
@@ -173,12 +173,12 @@ async def confirm_pending(
     guest = require_guest_in_room(web, x_guest_token, room_id)
     require_key(idempotency_key)
     if password:
-        web.limits.check("password", "guest:" + guest.customer_id)
+        web.limits.check("password", "guest:" + guest.guest_id)
     image = await _optional_face(face, web)
     outcome = await run_in_threadpool(
         web.payments.confirm_pending,
         pending_id,
-        customer_id=guest.customer_id,
+        guest_id=guest.guest_id,
         idempotency_key=idempotency_key,
         password=password or None,
         face_image=image,
@@ -197,4 +197,4 @@ def discard_pending(
 ) -> PendingOut:
     """Discard a pending request: it is cancelled and never charged."""
     guest = require_guest_in_room(web, x_guest_token, room_id)
-    return pending_out(web.payments.discard_pending(pending_id, customer_id=guest.customer_id, actor=room.actor))
+    return pending_out(web.payments.discard_pending(pending_id, guest_id=guest.guest_id, actor=room.actor))

@@ -137,7 +137,7 @@ def suspended(staff: Staff, web: Web) -> list[PendingOut]:
 def list_guests(staff: Staff, web: Web) -> list[dict[str, Any]]:
     """Registered guests with their current risk state."""
     out = []
-    for c in web.container.identity.list_customers():
+    for c in web.container.identity.list_guests():
         r = web.payments.risk(c.id)
         out.append(
             {
@@ -170,7 +170,7 @@ def _audit_rows(
 ) -> list[AuditOut]:
     stmt = select(AuditRow).order_by(AuditRow.id.desc()).limit(limit)
     if guest_id:
-        stmt = stmt.where(AuditRow.customer_id == guest_id)
+        stmt = stmt.where(AuditRow.guest_id == guest_id)
     if action:
         stmt = stmt.where(AuditRow.action.startswith(action))
     if q:
@@ -180,13 +180,13 @@ def _audit_rows(
                 AuditRow.action.like(like),
                 AuditRow.actor.like(like),
                 AuditRow.details.like(like),
-                AuditRow.customer_id.like(like),
+                AuditRow.guest_id.like(like),
             )
         )
     with web.container.session_factory() as session:
         rows = session.scalars(stmt).all()
     return [
-        AuditOut(id=r.id, at=r.at, actor=r.actor, action=r.action, guest_id=r.customer_id, details=r.details)
+        AuditOut(id=r.id, at=r.at, actor=r.actor, action=r.action, guest_id=r.guest_id, details=r.details)
         for r in rows
     ]
 
@@ -294,7 +294,7 @@ def _plot_png(points: list[Any], drunk: float, sober: float) -> bytes:
 
 def _bill_out(b: Any) -> BillOut:
     return BillOut(
-        guest_id=b.customer_id,
+        guest_id=b.guest_id,
         visit_id=b.visit_id,
         total_fen=b.total_fen,
         closed=b.closed,

@@ -1,15 +1,15 @@
 """one name per concept: the table ``customers`` becomes ``guests`` and every ``customer_id`` column
 ``guest_id`` (with its index, foreign key and primary/unique constraint names)
 
-Revision ID: 0005_guest_names
-Revises: 0004_web
+Revision ID: 0006_guest_names
+Revises: 0005_room_status
 Create Date: 2026-11-30
 """
 
 from alembic import op
 
-revision = "0005_guest_names"
-down_revision = "0004_web"
+revision = "0006_guest_names"
+down_revision = "0005_room_status"
 branch_labels = None
 depends_on = None
 
@@ -49,7 +49,8 @@ def _rename(old: str, new: str) -> None:
         if indexed:
             op.execute(f"ALTER INDEX ix_{table}_{old_c} RENAME TO ix_{table}_{new_c}")
         if fk:
-            op.execute(f"ALTER TABLE {table} RENAME CONSTRAINT fk_{table}_{old_c}_{old_t} TO fk_{table}_{new_c}_{new_t}")
+            old_fk, new_fk = f"fk_{table}_{old_c}_{old_t}", f"fk_{table}_{new_c}_{new_t}"
+            op.execute(f"ALTER TABLE {table} RENAME CONSTRAINT {old_fk} TO {new_fk}")
 
 
 def _rename_sqlite(old_t: str, new_t: str, old_c: str, new_c: str) -> None:
