@@ -7,8 +7,15 @@
    width × height exceeds ``max_pixels`` *before* any pixel is decoded (decompression bombs);
 3. fully decodes with Pillow, which raises on truncated or corrupt data (OpenCV's ``imdecode``
    silently returns a half-grey picture for a truncated JPEG);
-4. applies the EXIF orientation (phone photos), and converts greyscale, palette, RGBA, 16-bit and
+4. decodes big pictures *reduced*: a JPEG is decoded straight at 1/2, 1/4 or 1/8 scale (Pillow's
+   ``draft`` mode, so the full-size bitmap never exists) and anything still larger than ``max_side``
+   is shrunk — a face frame needs a couple of megapixels, and every later step costs memory and time
+   per pixel;
+5. applies the EXIF orientation (phone photos), and converts greyscale, palette, RGBA, 16-bit and
    CMYK images to 8-bit BGR (OpenCV channel order), the format every vision adapter expects.
+
+Worst case per request is therefore bounded by ``max_pixels`` (the largest bitmap ever decoded) and
+``max_side`` (what leaves this module); ``tests/integration/test_hostile_images.py`` measures it.
 
 Every failure raises :class:`soberpay.errors.BadImage` with a one-line reason.
 """
@@ -29,17 +36,31 @@ from soberpay.ports import ImageBGR
 __all__ = [
     "DEFAULT_MAX_BYTES",
     "DEFAULT_MAX_PIXELS",
+    "DEFAULT_MAX_SIDE",
     "decode_image",
     "load_image_file",
     "pad_small_image",
 ]
 
 DEFAULT_MAX_BYTES = 20_000_000
-DEFAULT_MAX_PIXELS = 40_000_000
+# A 16-megapixel phone photo is the largest picture a guest or a camera sends; 40 Mpx cost the
+# server up to 512 MB per request.
+DEFAULT_MAX_PIXELS = 16_000_000
+# Longest side handed to the vision pipeline: a face in a tablet or room frame is far above the
+# detector's minimum size at 1920 px.
+DEFAULT_MAX_SIDE = 1920
 
 
-def decode_image(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, max_pixels: int = DEFAULT_MAX_PIXELS) -> ImageBGR:
-    """Decode encoded image bytes (JPEG, PNG, PGM, BMP, WebP, ...) to an H×W×3 uint8 BGR array."""
+def decode_image(
+    data: bytes,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_side: int | None = DEFAULT_MAX_SIDE,
+) -> ImageBGR:
+    """Decode encoded image bytes (JPEG, PNG, PGM, BMP, WebP, ...) to an H×W×3 uint8 BGR array.
+
+    The result's longer side is at most ``max_side`` (``None`` keeps the full size)."""
     if not isinstance(data, bytes | bytearray | memoryview):
         raise BadImage("image data must be bytes")
     size = len(data)
@@ -62,7 +83,13 @@ def decode_image(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, max_pixels:
                     height=height,
                     limit=max_pixels,
                 )
-            img.load()  # full decode; raises on truncated/corrupt data
+            if max_side is not None and max(width, height) > max_side:
+                scale = max_side / max(width, height)
+                # JPEG only: decode at the smallest 1/2^k scale that still covers max_side.
+                img.draft("RGB", (max(1, int(width * scale)), max(1, int(height * scale))))
+            img.load()  # decode; raises on truncated/corrupt data
+            if max_side is not None and max(img.size) > max_side:
+                img.thumbnail((max_side, max_side), Image.Resampling.BILINEAR)
             img = ImageOps.exif_transpose(img) or img
     except BadImage:
         raise
@@ -79,10 +106,11 @@ def decode_image(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, max_pixels:
 def _to_bgr(img: Image.Image) -> ImageBGR:
     mode = img.mode
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
-        arr = np.asarray(img, dtype=np.float64)
+        arr = np.asarray(img, dtype=np.float32)  # float32, not 64: half the memory on a big 16-bit scan
         top = float(arr.max()) if arr.size else 0.0
-        scale = 255.0 / top if top > 255.0 else 1.0
-        grey = np.clip(arr * scale, 0, 255).astype(np.uint8)
+        if top > 255.0:
+            arr *= 255.0 / top
+        grey = np.clip(arr, 0, 255, out=arr).astype(np.uint8)
         return np.ascontiguousarray(cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR))
     if mode == "L":
         grey = np.asarray(img, dtype=np.uint8)
@@ -100,7 +128,11 @@ def _to_bgr(img: Image.Image) -> ImageBGR:
 
 
 def load_image_file(
-    path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES, max_pixels: int = DEFAULT_MAX_PIXELS
+    path: str | Path,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_side: int | None = DEFAULT_MAX_SIDE,
 ) -> ImageBGR:
     """Read a file's bytes (checking the size first) and :func:`decode_image` them."""
     p = Path(path)
@@ -115,7 +147,7 @@ def load_image_file(
         raise BadImage(f"image file not found: {p}", path=str(p)) from exc
     except PermissionError as exc:
         raise BadImage(f"cannot read image file: {p}", path=str(p)) from exc
-    return decode_image(data, max_bytes=max_bytes, max_pixels=max_pixels)
+    return decode_image(data, max_bytes=max_bytes, max_pixels=max_pixels, max_side=max_side)
 
 
 def pad_small_image(
