@@ -76,7 +76,9 @@ class Container:
         from soberpay.adapters.images import decode_image
 
         ident = self.settings.identity
-        return decode_image(data, max_bytes=ident.max_image_bytes, max_pixels=ident.max_image_pixels)
+        return decode_image(
+            data, max_bytes=ident.max_image_bytes, max_pixels=ident.max_image_pixels, max_side=ident.max_image_side
+        )
 
     def decode_video(self, video: bytes | str) -> Any:
         from soberpay.adapters.vision.video import OpenCVFrameSource, frames_from_video_bytes

@@ -41,7 +41,12 @@ class IdentitySettings(_Section):
         0.0, ge=-0.5, le=0.5, description="added to match threshold for the duplicate-enrolment check"
     )
     templates_per_guest: int = Field(5, ge=1, le=50, description="face templates kept per guest; newest kept")
-    max_image_pixels: int = Field(40_000_000, ge=10_000, description="decompression-bomb cap")
+    max_image_pixels: int = Field(
+        16_000_000, ge=10_000, le=100_000_000, description="largest picture decoded, pixels (refused above)"
+    )
+    max_image_side: int = Field(
+        1920, ge=160, le=8192, description="longest side handed to the face pipeline (bigger images are shrunk)"
+    )
     max_image_bytes: int = Field(20_000_000, ge=1_000, description="largest accepted image file, bytes")
     min_face_px: int = Field(40, ge=8, description="shorter side of the face box, pixels")
     min_detector_score: float = Field(0.8, ge=0.0, le=1.0, description="YuNet face confidence needed")
