@@ -15,8 +15,18 @@ from soberpay.adapters.db.identity_tables import AuditRow
 from soberpay.adapters.db.payment_tables import NotificationRow, OrderRow, PendingRequestRow
 from soberpay.bootstrap import Container
 from soberpay.config import Settings
-from tests.e2e.web_support import GUEST_PASSWORD, Venue, buy, enrol, identify, login, register, sqlite_container
-from tests.e2e.web_support import topup, venue
+from tests.e2e.web_support import (
+    GUEST_PASSWORD,
+    Venue,
+    buy,
+    enrol,
+    identify,
+    login,
+    register,
+    sqlite_container,
+    topup,
+    venue,
+)
 
 STAFF_NOTE = "Guest slurring, unsteady at the bar"
 
