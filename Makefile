@@ -7,7 +7,7 @@ PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml lab/pyproject.toml requirements-models.txt | sha1sum | cut -c1-12)
 
 .PHONY: all venv system-deps demo test test-fast test-unit test-integration test-e2e test-browser test-postgres \
-	lint typecheck pre-commit bench serve docs clean
+	lint typecheck pre-commit bench serve docs clean screenshots
 
 all: test
 
@@ -65,6 +65,10 @@ lint: venv
 # The documentation site into var/site (offline; reference pages generated from the code).
 docs: venv
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
+
+# Refresh docs/screenshots/ from the browser tests (tablet 1280×800 and phone 390×844, zh and en).
+screenshots: venv system-deps
+	SOBERPAY_UPDATE_SCREENSHOTS=1 $(TIER) -m browser tests/e2e/test_browser.py
 
 typecheck: venv
 	$(VENV)/bin/mypy

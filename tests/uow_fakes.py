@@ -27,6 +27,7 @@ from soberpay.ports import (
     GuestRecord,
     LedgerLine,
     OrderRecord,
+    Presence,
     TemplateRecord,
     Visit,
 )
@@ -49,7 +50,13 @@ class FakeDatabase:
     consents: list[ConsentRecord] = field(default_factory=list)
     templates: dict[int, TemplateRecord] = field(default_factory=dict)
     derived_rows: dict[str, int] = field(default_factory=dict)  # guest → monitoring rows held elsewhere
+    presence: dict[str, Presence] = field(default_factory=dict)
     commits: int = 0
+
+    def room_of(self, guest_id: str | None) -> str | None:
+        """As the SQL stores do: a written row carries the guest's current room."""
+        p = self.presence.get(guest_id) if guest_id is not None else None
+        return None if p is None else p.room_id
 
     def actions(self) -> list[str]:
         return [e.action for e in self.audit]
@@ -116,7 +123,7 @@ class FakePaymentRepository:
     def add_order(self, order: OrderRecord) -> None:
         if order.pending_id and any(o.pending_id == order.pending_id for o in self.db.orders.values()):
             raise DuplicateRecord(f"pending request {order.pending_id} already charged")
-        self.db.orders[order.id] = order
+        self.db.orders[order.id] = replace(order, room_id=order.room_id or self.db.room_of(order.guest_id))
 
     def add_refund(self, order_id: str, amount_fen: int) -> None:
         o = self.db.orders[order_id]
@@ -162,10 +169,20 @@ class FakePaymentRepository:
         )
 
     def add_pending(self, request: PendingRequest) -> None:
-        self.db.pending[request.id] = request
+        self.db.pending[request.id] = replace(request, room_id=request.room_id or self.db.room_of(request.guest_id))
 
     def save_pending(self, request: PendingRequest) -> None:
         self.db.pending[request.id] = request
+
+    def set_presence(self, guest_id: str, room_id: str | None, now: datetime, source: str) -> None:
+        current = self.db.presence.get(guest_id)
+        if room_id is None:
+            self.db.presence.pop(guest_id, None)
+        elif current is None or current.room_id != room_id:
+            self.db.presence[guest_id] = Presence(guest_id, room_id, now, source)
+
+    def presences(self) -> list[Presence]:
+        return sorted(self.db.presence.values(), key=lambda p: (p.room_id, p.since))
 
 
 class FakeIdempotencyStore:
@@ -188,7 +205,8 @@ class FakeNotificationOutbox:
         self.db = db
 
     def notify(self, now: datetime, kind: str, guest_id: str | None, message: str) -> None:
-        self.db.alerts.append(Alert(len(self.db.alerts) + 1, now, kind, guest_id, message[:600], False))
+        room = self.db.room_of(guest_id)
+        self.db.alerts.append(Alert(len(self.db.alerts) + 1, now, kind, guest_id, message[:600], False, room))
 
     def alerts(self, include_acknowledged: bool, limit: int) -> list[Alert]:
         chosen = [a for a in reversed(self.db.alerts) if include_acknowledged or not a.acknowledged]
@@ -207,7 +225,9 @@ class FakeAuditLog:
         self.db = db
 
     def append(self, at: datetime, actor: str, action: str, guest_id: str | None, details: Mapping[str, Any]) -> None:
-        self.db.audit.append(AuditEntry(len(self.db.audit) + 1, at, actor, action, guest_id, dict(details)))
+        named = details.get("room_id")
+        room = named if isinstance(named, str) else self.db.room_of(guest_id)
+        self.db.audit.append(AuditEntry(len(self.db.audit) + 1, at, actor, action, guest_id, dict(details), room))
 
     def entries(self, guest_id: str | None, limit: int, prefix: str | None) -> list[AuditEntry]:
         chosen = [
@@ -251,9 +271,7 @@ class FakeConsentRepository:
         self.db = db
 
     def active(self, guest_id: str, purpose: ConsentPurpose) -> ConsentRecord | None:
-        return next(
-            (c for c in self.db.consents if (c.guest_id, c.purpose) == (guest_id, purpose) and c.active), None
-        )
+        return next((c for c in self.db.consents if (c.guest_id, c.purpose) == (guest_id, purpose) and c.active), None)
 
     def add(self, consent: ConsentRecord) -> None:
         self.db.consents.append(consent)

@@ -211,6 +211,17 @@ class OrderRecord:
     posting_id: str
     pending_id: str | None = None
     refunded_fen: int = 0
+    room_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Presence:
+    """A guest present in a room: checked in at the counter or identified at the room's tablet."""
+
+    guest_id: str
+    room_id: str
+    since: datetime
+    source: str  # counter / tablet
 
 
 @dataclass(frozen=True)
@@ -231,6 +242,7 @@ class Alert:
     guest_id: str | None
     message: str
     acknowledged: bool
+    room_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -241,6 +253,7 @@ class AuditEntry:
     action: str
     guest_id: str | None
     details: dict[str, Any]
+    room_id: str | None = None
 
 
 # --- persistence: repositories ----------------------------------------------------------------------
@@ -280,6 +293,11 @@ class PaymentRepository(Protocol):
     ) -> list[PendingRequest]: ...
     def add_pending(self, request: PendingRequest) -> None: ...
     def save_pending(self, request: PendingRequest) -> None: ...
+    def set_presence(self, guest_id: str, room_id: str | None, now: datetime, source: str) -> None:
+        """Put the guest in a room (None: nowhere). Orders, pending requests, alerts and audit rows written
+        afterwards for this guest carry this room."""
+
+    def presences(self) -> list[Presence]: ...
 
 
 class IdempotencyStore(Protocol):

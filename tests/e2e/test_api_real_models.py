@@ -63,7 +63,8 @@ def test_pay_by_face_with_the_real_models(real: tuple[TestClient, Venue]) -> Non
 
     who = ident("obama3.jpg")  # not an enrolment photo
     assert who.status_code == 200 and who.json()["guest_id"] == guest["guest_id"], who.text
-    paid = buy(client, v, "r1", who.json()["guest_token"], "cola", "real-0000001")
+    fresh = read_asset("faces", "obama3.jpg")  # the confirmation step: a fresh face, verified 1:1
+    paid = buy(client, v, "r1", who.json()["guest_token"], "cola", "real-0000001", face=fresh)
     assert paid.json()["outcome"] == "charged"
     other = ident("biden.jpg")
     assert other.status_code == 401 and other.json()["error"] == "auth_failed"

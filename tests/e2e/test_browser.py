@@ -148,6 +148,29 @@ def _override(staff: Any, live: Live, gid: str, action: str, reason: str) -> Non
     staff.wait_for_selector("#override-dialog", state="hidden")
 
 
+STAFF_NOTE = "slurred speech at the bar"
+
+
+def _pair(page: Any, live: Live, room_id: str) -> None:
+    page.goto(live.base + f"/room/{room_id}")
+    page.fill("input[name=token]", live.tokens[room_id])
+    page.click("button[type=submit]")
+    page.wait_for_selector(".menu")
+
+
+def _identify(room: Any, person: str) -> None:
+    room.click("#pay-face")
+    room.set_input_files("#identify-file", _files(person, 1))
+    room.click("#identify-go")
+    room.wait_for_selector("#guest-bar", state="visible")
+
+
+def _digits(room: Any, digits: str) -> None:
+    for d in digits:
+        room.click(f".pad .key[data-digit='{d}']")
+    room.click(".pad .key[data-action='ok']")
+
+
 def test_venue_scenario(browser: Any, live: Live) -> None:
     # --- 1. registration at the kiosk, with explicit consent ------------------------------------
     kiosk_ctx = _context(browser, live)
@@ -187,74 +210,88 @@ def test_venue_scenario(browser: Any, live: Live) -> None:
     staff.wait_for_selector("#topup-dialog", state="hidden")
     assert live.app.state.web.payments.balance(gid) == 200_000
 
-    # --- 2. a purchase in room r1, paid by face ------------------------------------------------
+    # --- 2. a purchase in room r1: identify, confirm "Pay ¥36.00 …?" with a fresh face, receipt, Done --
     room_ctx = _context(browser, live)
     room = room_ctx.new_page()
-    room.goto(live.base + "/room/r1")
-    room.fill("input[name=token]", live.tokens["r1"])
-    room.click("button[type=submit]")
-    room.wait_for_selector(".menu")
+    _pair(room, live, "r1")
     room.click("button.item[data-item='beer-tsingtao']")
     room.click("button.item[data-item='beer-tsingtao']")
-    room.click("#pay-face")
-    room.set_input_files("#identify-file", _files("alice", 1))
-    room.click("#identify-go")
-    room.wait_for_selector("#results li.ok")
-    assert "Paid" in room.inner_text("#results") and "Alice Wang" in room.inner_text("#guest-bar")
-    live.shot(room, "room")
+    _identify(room, "alice")
+    room.wait_for_selector("#confirm-dialog[open]")
+    assert "Pay ¥36.00 from your balance (¥1964.00 left)?" in room.inner_text("#confirm-what")
+    assert live.app.state.web.payments.balance(gid) == 200_000  # identified, nothing charged yet
+    live.shot(room, "room_confirm", full_page=False)
+    room.set_input_files("#confirm-file", _files("alice", 1))
+    room.wait_for_selector("#receipt-dialog[open]")
+    assert "Paid" in room.inner_text("#receipt-lines") and "Alice Wang" in room.inner_text("#guest-bar")
+    live.shot(room, "room_receipt", full_page=False)
     assert live.app.state.web.payments.balance(gid) == 200_000 - 3_600
+    room.click("#receipt-done")
+    assert room.is_hidden("#guest-bar") and "¥0.00" in room.inner_text("#cart-total")
 
     # --- 3. staff tag the guest (override dialog needs a reason) -------------------------------
-    _override(staff, live, gid, "tag", "slurred speech at the bar")
+    _override(staff, live, gid, "tag", STAFF_NOTE)
 
-    # --- 4. dual verification: regular item needs face + password, wrong then right -------------
-    room.wait_for_selector("#guest-state.s-tagged", timeout=TIMEOUT_MS)  # the page polls the guest's state
+    # --- 4. dual verification: a regular item needs face + password, wrong then right -----------
     room.click("button.item[data-item='cola']")
-    room.click("#pay-face")
+    _identify(room, "alice")
+    room.wait_for_selector("#confirm-dialog[open]")
+    room.set_input_files("#confirm-file", _files("alice", 1))
     room.wait_for_selector("#password-dialog[open]")
-    for d in "999999":
-        room.click(f".pad .key[data-digit='{d}']")
-    room.click(".pad .key[data-action='ok']")
-    room.wait_for_selector("#password-msg:has-text('wrong')")
+    _digits(room, "999999")
+    room.wait_for_selector("#password-msg:has-text('Wrong password')")
     live.shot(room, "room_password", full_page=False)
-    for d in GUEST_PASSWORD:
-        room.click(f".pad .key[data-digit='{d}']")
-    room.click(".pad .key[data-action='ok']")
-    room.wait_for_selector("#results li.ok >> nth=1")
-    assert "dual verification" in room.inner_text("#results li.ok >> nth=0")
+    _digits(room, GUEST_PASSWORD)
+    room.wait_for_selector("#receipt-dialog[open]")
+    assert "Paid" in room.inner_text("#receipt-lines")
+    room.click("#receipt-done")
 
-    # --- 5. a locked high-price item: suspended, not charged, explained -------------------------
+    # --- 5. a locked high-price item: held, not charged, neutral wording on the room screen ----------
+    _identify(room, "alice")  # empty cart: identification only
+    room.wait_for_selector("#guest-state.s-tagged")
     whisky = room.locator("button.item[data-item='whisky-chivas-12']")
     assert whisky.locator(".lock").is_visible()
-    assert "high-price items are locked" in room.inner_text("#lock-banner")
+    assert "For your safety, premium items need staff approval tonight" in room.inner_text("#lock-banner")
     balance = live.app.state.web.payments.balance(gid)
     whisky.click()
     room.click("#pay-face")
-    room.wait_for_selector("#results li.warn")
-    assert "Not charged" in room.inner_text("#results li.warn")
+    room.wait_for_selector("#confirm-dialog[open]")
+    room.set_input_files("#confirm-file", _files("alice", 1))
+    room.wait_for_selector("#receipt-dialog[open]")
+    assert "Not charged" in room.inner_text("#receipt-lines li.warn")
+    room.click("#receipt-dialog #receipt-done")
+    _identify(room, "alice")
     room.wait_for_selector("#pending", state="visible")
     assert "after recovery" in room.inner_text("#pending")
     assert room.locator("[data-confirm]").count() == 0  # cannot confirm while tagged
+    assert "slurred" not in room.content()  # the staff note stays on staff pages
     live.shot(room, "room_locked")
     assert live.app.state.web.payments.balance(gid) == balance
 
-    # --- staff dashboard shows the suspended attempt and the live alert feed -------------------
+    # --- staff dashboard, room by room: who is where, their state, held items, alerts ----------
     staff.goto(live.base + "/staff")
-    staff.wait_for_selector("#suspended td:has-text('Chivas')")
+    staff.wait_for_selector(".room-over[data-room='r1'] li.held:has-text('Chivas')")
+    assert "Room r1: Alice Wang tagged — high-price items locked" in staff.inner_text(".room-over[data-room='r1']")
     staff.wait_for_selector("#alerts li.k-suspended")
-    staff.wait_for_selector(".room-card.live")
+    staff.wait_for_selector(".room-over.live")
     live.shot(staff, "staff_dashboard")
     staff.click("#alerts li.k-suspended [data-ack]")
     staff.wait_for_selector("#alerts li.k-suspended [data-ack]", state="detached")
 
-    # --- 6. recovery (staff untag) → the guest confirms the pending request --------------------
+    # --- 6. recovery (staff untag) → held request pinned on top, confirmed with a fresh face -------
     _override(staff, live, gid, "untag", "recovered: steady walk, clear speech")
     room.wait_for_selector("[data-confirm]", timeout=TIMEOUT_MS)
+    assert room.is_visible("#recovery-notice")
+    pending_top = room.eval_on_selector("#pending", "e => e.getBoundingClientRect().top")
+    assert pending_top < 400  # pinned above the menu, not below the fold
     live.shot(room, "room_pending")
     room.click("[data-confirm]")
-    room.wait_for_selector("#pending", state="hidden")
-    assert "original price" in room.inner_text("#results")
+    room.wait_for_selector("#confirm-dialog[open]")
+    room.set_input_files("#confirm-file", _files("alice", 1))
+    room.wait_for_selector("#receipt-dialog[open]")
+    assert "original price" in room.inner_text("#receipt-lines")
     assert live.app.state.web.payments.balance(gid) == balance - 68_800
+    room.click("#receipt-done")
 
     # --- staff: guest timeline with the evidence plot, end-of-visit bill, audit search ----------
     staff.goto(live.base + f"/staff/guests/{gid}")
@@ -376,3 +413,69 @@ def test_kiosk_camera_capture_and_live_quality(pw: Any, live: Live) -> None:
     page.wait_for_selector("#photo-count:has-text('1')")
     assert page.is_enabled("#enrol-btn")
     b.close()
+
+
+VIEWPORTS = {"tablet": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("device", ["tablet", "phone"])
+def test_room_flow_by_viewport_and_language(browser: Any, live: Live, device: str, lang: str) -> None:
+    """Pay with the confirmation step, Done clears the cart, the next guest never inherits it; no sideways
+    overflow, touch targets ≥ 44 px, no staff note on the room screen — at each viewport and language."""
+    seq = 100 + list(VIEWPORTS).index(device) * 2 + (lang == "zh")
+    ident, payments = live.app.state.web.container.identity, live.app.state.web.payments
+    people = []
+    for who in ("first", "next"):
+        person = f"{who}{seq}"
+        g = ident.register(
+            name=person,
+            phone=f"1390000{seq:02d}{len(people)}",
+            national_id=national_id(seq * 2 + len(people)),
+            password=GUEST_PASSWORD,
+        )
+        ident.grant_consent(g.id, "face_payment")
+        ident.enroll_images(g.id, [fake_image(person, i) for i in range(3)])
+        payments.topup(g.id, amount_fen=100_000, idempotency_key=f"vp-topup-{g.id}", actor="staff:boss")
+        people.append((person, g.id))
+    ctx = browser.new_context(viewport=VIEWPORTS[device], locale="zh-CN" if lang == "zh" else "en-US")
+    ctx.set_default_timeout(TIMEOUT_MS)
+    ctx.add_cookies([{"name": "sp_lang", "value": lang, "url": live.base}])
+    room = ctx.new_page()
+    _pair(room, live, "r2")
+    (first, first_id), (nxt, next_id) = people
+    room.click("button.item[data-item='beer-tsingtao']")
+    _identify(room, first)
+    room.wait_for_selector("#confirm-dialog[open]")
+    live.shot(room, f"room_confirm_{device}_{lang}", full_page=False)
+    room.click("#confirm-dialog [data-close]")  # walks away without confirming: nothing charged
+    room.click("#guest-done")
+    assert "0.00" in room.inner_text("#cart-total")
+    _identify(room, nxt)  # the next guest: the beer is not in their cart
+    assert room.locator("#cart-lines [data-del]").count() == 0
+    assert payments.balance(first_id) == 100_000 and payments.balance(next_id) == 100_000
+    room.click("button.item[data-item='cola']")
+    room.click("#pay-face")
+    room.set_input_files("#confirm-file", _files(nxt, 1))
+    room.wait_for_selector("#receipt-dialog[open]")
+    live.shot(room, f"room_receipt_{device}_{lang}", full_page=False)
+    room.click("#receipt-done")
+    assert payments.balance(next_id) == 100_000 - 1_000 and payments.balance(first_id) == 100_000
+    width = room.evaluate("document.documentElement.scrollWidth")
+    assert width <= VIEWPORTS[device]["width"], f"horizontal overflow: {width}px"
+    small = room.evaluate(
+        "[...document.querySelectorAll('button, .btn, a')].filter(e => e.offsetParent)"
+        ".map(e => e.getBoundingClientRect()).filter(r => r.height < 44 || r.width < 44).length"
+    )
+    assert small == 0, "touch targets under 44 px"
+    if device == "phone":  # the pay buttons are on the first screen, not thousands of pixels down
+        assert room.eval_on_selector("#pay-face", "e => e.getBoundingClientRect().top") < 844
+    live.shot(room, f"room_{device}_{lang}")
+    staff = ctx.new_page()
+    _staff_login(staff, live)
+    staff.wait_for_selector(f".room-over[data-room='r2'] .line:has-text('{nxt}')")
+    assert staff.evaluate("document.documentElement.scrollWidth") <= VIEWPORTS[device]["width"]
+    live.shot(staff, f"staff_{device}_{lang}")
+    staff.click("a[href='/staff/logout']")  # sign-out: the stream ends and the page is cleared
+    staff.wait_for_url(live.base + "/staff/login")
+    ctx.close()

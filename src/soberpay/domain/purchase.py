@@ -350,6 +350,7 @@ class PendingRequest:
     status: PendingStatus = PendingStatus.PENDING
     resolved_at: datetime | None = None
     note: str = ""
+    room_id: str | None = None  # stamped by the store from the guest's presence
 
     @property
     def amount_fen(self) -> int:

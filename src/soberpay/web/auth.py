@@ -131,6 +131,24 @@ class AuthStore:
         self._clock = clock
         # A fixed dummy hash so a login with an unknown username costs the same as a wrong password.
         self._dummy = hasher.hash(secrets.token_hex(8))
+        # Signed-out sessions (by their random CSRF token) until the cookie would have expired anyway:
+        # sign-out ends the session for every open page and its alert stream, not only this cookie.
+        # In-process: a multi-process deployment needs a shared store for this.
+        self._ended: dict[str, float] = {}
+        self._ended_lock = threading.Lock()
+
+    # --- staff sessions ---------------------------------------------------------------------
+
+    def end_session(self, session_id: str, max_age_s: float) -> None:
+        now = time.monotonic()
+        with self._ended_lock:
+            self._ended = {k: v for k, v in self._ended.items() if v > now}
+            self._ended[session_id] = now + max_age_s
+
+    def session_ended(self, session_id: str) -> bool:
+        with self._ended_lock:
+            until = self._ended.get(session_id)
+        return until is not None and until > time.monotonic()
 
     # --- staff ------------------------------------------------------------------------------
 

@@ -44,6 +44,8 @@ def staff_from_cookie(request: Request, web: WebContext) -> StaffPrincipal | Non
     data = web.signer.loads(raw, salt="sp-session", max_age=web.settings.session_max_age_s)
     if not data:
         return None
+    if web.auth.session_ended(str(data.get("csrf", ""))):
+        return None
     row = web.auth.staff_active(int(data.get("uid", -1)))
     if row is None or row.role != data.get("role"):
         return None

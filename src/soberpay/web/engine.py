@@ -20,6 +20,7 @@ from soberpay.web.ports import (
     BillView,
     MenuItem,
     PendingView,
+    PresenceView,
     PurchaseOutcome,
     SobrietyPoint,
 )
@@ -73,7 +74,7 @@ class ServicePayments:
     def _pending(p: Any) -> PendingView:
         status = getattr(p.status, "value", p.status)
         return PendingView(
-            p.id, p.guest_id, p.sku, p.name, p.quantity, p.amount_fen, p.reason, p.created_at, str(status)
+            p.id, p.guest_id, p.sku, p.name, p.quantity, p.amount_fen, p.reason, p.created_at, str(status), p.room_id
         )
 
     # --- PaymentsPort --------------------------------------------------------------------------
@@ -147,9 +148,17 @@ class ServicePayments:
         )
         return self._outcome(r)
 
-    def discard_pending(self, pending_id: str, *, guest_id: str, actor: str) -> PendingView:
-        self._own(pending_id, guest_id)
-        return self._pending(self.service.discard_pending(pending_id, actor=actor))
+    def discard_pending(self, pending_id: str, *, guest_id: str | None, actor: str) -> PendingView:
+        if guest_id is not None:
+            self._own(pending_id, guest_id)
+        note = "discarded by the guest" if guest_id is not None else "discarded by staff"
+        return self._pending(self.service.discard_pending(pending_id, actor=actor, note=note))
+
+    def check_in(self, guest_id: str, room_id: str, *, actor: str, source: str) -> None:
+        self.service.check_in(guest_id, room_id, actor=actor, source=source)
+
+    def presences(self) -> list[PresenceView]:
+        return [PresenceView(p.guest_id, p.room_id, p.since, p.source) for p in self.service.presences()]
 
     def override(self, guest_id: str, *, action: str, reason: str, actor: str) -> RiskView:
         name = _staff_name(actor)
@@ -164,7 +173,7 @@ class ServicePayments:
         rows = self.service.alerts(include_acknowledged=True, limit=limit)
         return sorted(
             (
-                AlertView(a.id, a.at, a.kind, a.message, a.guest_id, None, a.acknowledged)
+                AlertView(a.id, a.at, a.kind, a.message, a.guest_id, a.room_id, a.acknowledged)
                 for a in rows
                 if a.id > after_id
             ),

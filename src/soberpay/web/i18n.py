@@ -11,6 +11,8 @@ from typing import Any
 
 from starlette.requests import Request
 
+from soberpay.web.ux_messages import UX_MESSAGES
+
 LANGS = ("en", "zh")
 
 MESSAGES: dict[str, dict[str, str]] = {
@@ -166,6 +168,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "cat.beer": {"en": "Beer", "zh": "啤酒"},
     "cat.fruit": {"en": "Fruit", "zh": "水果"},
     "err.generic": {"en": "Something went wrong", "zh": "出错了"},
+    **UX_MESSAGES,
 }
 
 

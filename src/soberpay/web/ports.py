@@ -56,6 +56,7 @@ class PendingView:
     reason: str
     created_at: datetime
     status: str  # pending | confirmed | discarded | expired
+    room_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,14 @@ class AlertView:
     guest_id: str | None = None
     room_id: str | None = None
     acknowledged: bool = False
+
+
+@dataclass(frozen=True)
+class PresenceView:
+    guest_id: str
+    room_id: str
+    since: datetime
+    source: str  # counter / tablet
 
 
 @dataclass(frozen=True)
@@ -119,7 +128,11 @@ class PaymentsPort(Protocol):
         face_image: bytes | None,
         actor: str,
     ) -> PurchaseOutcome: ...
-    def discard_pending(self, pending_id: str, *, guest_id: str, actor: str) -> PendingView: ...
+    def discard_pending(self, pending_id: str, *, guest_id: str | None, actor: str) -> PendingView:
+        """``guest_id`` None: staff discard a held request of any guest."""
+
+    def check_in(self, guest_id: str, room_id: str, *, actor: str, source: str) -> None: ...
+    def presences(self) -> list[PresenceView]: ...
     def override(self, guest_id: str, *, action: str, reason: str, actor: str) -> RiskView: ...
     def alerts(self, after_id: int = 0, limit: int = 100) -> list[AlertView]: ...
     def acknowledge(self, alert_id: int, *, actor: str) -> None: ...

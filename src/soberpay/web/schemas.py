@@ -97,6 +97,8 @@ class IdentifiedOut(BaseModel):
     high_price_locked: bool
     explanation: str
     similarity: float | None = None
+    balance_fen: int = 0  # shown in the confirmation step ("… ¥959.00 left")
+    notice: str = ""  # guest-safe notice key (room.notice.*), never a staff note
 
 
 class PurchaseOut(BaseModel):
@@ -113,6 +115,7 @@ class PurchaseOut(BaseModel):
     order_id: str | None = None
     pending_id: str | None = None
     replayed: bool = False
+    message_key: str | None = None  # room responses: the guest-safe message (``explanation`` is its English)
 
 
 class PendingOut(BaseModel):
@@ -125,6 +128,63 @@ class PendingOut(BaseModel):
     reason: str
     created_at: datetime
     status: str
+    room_id: str | None = None
+
+
+class RoomRiskOut(BaseModel):
+    """The identified guest's state as the room screen shows it: no reason, no staff note, no signals."""
+
+    state: str
+    high_price_locked: bool
+    notice: str  # room.notice.locked or ""
+    pending_count: int = 0
+    balance_fen: int = 0
+
+
+class RoomPendingOut(BaseModel):
+    """A held request as the guest sees it (without the reason it was held)."""
+
+    id: str
+    item_id: str
+    item_name: str
+    quantity: int
+    amount_fen: int
+    created_at: datetime
+    status: str
+
+
+class PresenceOut(BaseModel):
+    guest_id: str
+    name: str
+    state: str
+    reason: str  # staff only
+    high_price_locked: bool
+    balance_fen: int
+    since: datetime
+    source: str
+
+
+class RoomOverviewOut(BaseModel):
+    """One room of the staff dashboard: who is in it, their state, held items and open alerts."""
+
+    room_id: str | None  # None: guests, holds and alerts not tied to a room
+    name: str
+    live: dict[str, object] | None = None
+    guests: list[PresenceOut]
+    held: list[PendingOut]
+    alerts: list[AlertOut]
+
+
+class CheckInIn(_In):
+    room_id: str = Field(min_length=1, max_length=32)
+
+
+class PairingOut(BaseModel):
+    room_id: str
+    token_id: int
+    token: str  # the fallback: type it on the pairing page
+    url: str  # what the QR code opens (the token is in the fragment, never sent in a request line)
+    qr_svg: str
 
 
 class RiskOut(BaseModel):

@@ -180,7 +180,7 @@ class SqlAlchemyAuditLog:
         if prefix is not None:
             q = q.where(AuditRow.action.startswith(prefix))
         return [
-            AuditEntry(r.id, r.at, r.actor, r.action, r.guest_id, json.loads(r.details or "{}"))
+            AuditEntry(r.id, r.at, r.actor, r.action, r.guest_id, json.loads(r.details or "{}"), r.room_id)
             for r in self.s.scalars(q)
         ]
 

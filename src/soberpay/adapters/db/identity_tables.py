@@ -61,3 +61,4 @@ class AuditRow(Base):
     action: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
     guest_id: Mapped[str | None] = mapped_column(String(32), index=True)
     details: Mapped[str] = mapped_column(Text, nullable=False, default="{}")  # JSON, no secrets
+    room_id: Mapped[str | None] = mapped_column(String(32), index=True)

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from soberpay.adapters.db.audit import room_of
 from soberpay.adapters.db.payment_tables import (
     EntryRow,
     IdempotencyRow,
@@ -24,11 +25,12 @@ from soberpay.adapters.db.payment_tables import (
     RiskStateRow,
     VisitRow,
 )
+from soberpay.adapters.db.room_tables import RoomPresenceRow
 from soberpay.domain.ledger import VENUE_ACCOUNTS, Posting, guest_account
 from soberpay.domain.purchase import PasswordGuard, PendingRequest, PendingStatus, StoredResult
 from soberpay.domain.risk import RiskLevel, RiskRecord, RiskState, TagSource
 from soberpay.domain.spending import PastOrder
-from soberpay.ports import Alert, LedgerLine, OrderRecord, Visit
+from soberpay.ports import Alert, LedgerLine, OrderRecord, Presence, Visit
 
 
 class SqlAlchemyPaymentRepository:
@@ -166,6 +168,7 @@ class SqlAlchemyPaymentRepository:
                 posting_id=order.posting_id,
                 pending_id=order.pending_id,
                 refunded_fen=order.refunded_fen,
+                room_id=order.room_id or room_of(self.s, order.guest_id),
             )
         )
 
@@ -267,6 +270,7 @@ class SqlAlchemyPaymentRepository:
                 expires_at=request.expires_at,
                 resolved_at=request.resolved_at,
                 note=request.note,
+                room_id=request.room_id or room_of(self.s, request.guest_id),
             )
         )
 
@@ -277,6 +281,23 @@ class SqlAlchemyPaymentRepository:
         row.status = request.status.value
         row.resolved_at = request.resolved_at
         row.note = request.note[:200]
+
+    # --- room presence ------------------------------------------------------------------------
+
+    def set_presence(self, guest_id: str, room_id: str | None, now: datetime, source: str) -> None:
+        row = self.s.get(RoomPresenceRow, guest_id)
+        if room_id is None:
+            if row is not None:
+                self.s.delete(row)
+        elif row is None:
+            self.s.add(RoomPresenceRow(guest_id=guest_id, room_id=room_id, since=now, source=source))
+        elif row.room_id != room_id:
+            row.room_id, row.since, row.source = room_id, now, source
+        self.s.flush()  # rows written next in this transaction read the new room
+
+    def presences(self) -> list[Presence]:
+        q = select(RoomPresenceRow).order_by(RoomPresenceRow.room_id, RoomPresenceRow.since)
+        return [Presence(r.guest_id, r.room_id, r.since, r.source) for r in self.s.scalars(q)]
 
 
 class SqlAlchemyIdempotencyStore:
@@ -310,7 +331,8 @@ class SqlAlchemyNotificationOutbox:
         self.s = session
 
     def notify(self, now: datetime, kind: str, guest_id: str | None, message: str) -> None:
-        self.s.add(NotificationRow(at=now, kind=kind, guest_id=guest_id, message=message[:600]))
+        room = room_of(self.s, guest_id)
+        self.s.add(NotificationRow(at=now, kind=kind, guest_id=guest_id, message=message[:600], room_id=room))
 
     def alerts(self, include_acknowledged: bool, limit: int) -> list[Alert]:
         q = select(NotificationRow).order_by(NotificationRow.at.desc(), NotificationRow.id.desc()).limit(limit)
@@ -330,7 +352,7 @@ class SqlAlchemyNotificationOutbox:
 
 
 def _alert(r: NotificationRow) -> Alert:
-    return Alert(r.id, r.at, r.kind, r.guest_id, r.message, r.acknowledged_at is not None)
+    return Alert(r.id, r.at, r.kind, r.guest_id, r.message, r.acknowledged_at is not None, r.room_id)
 
 
 def _order(o: OrderRow) -> OrderRecord:
@@ -350,6 +372,7 @@ def _order(o: OrderRow) -> OrderRecord:
         posting_id=o.posting_id,
         pending_id=o.pending_id,
         refunded_fen=o.refunded_fen,
+        room_id=o.room_id,
     )
 
 
@@ -369,4 +392,5 @@ def _pending(row: PendingRequestRow) -> PendingRequest:
         status=PendingStatus(row.status),
         resolved_at=row.resolved_at,
         note=row.note,
+        room_id=row.room_id,
     )

@@ -82,6 +82,7 @@ class OrderRow(Base):
     posting_id: Mapped[str] = mapped_column(ForeignKey("ledger_postings.id"), nullable=False)
     pending_id: Mapped[str | None] = mapped_column(String(32), unique=True)  # one charge per pending request
     refunded_fen: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    room_id: Mapped[str | None] = mapped_column(String(32), index=True)  # where the guest was (room_presence)
 
 
 class RiskStateRow(Base):
@@ -125,6 +126,7 @@ class PendingRequestRow(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     note: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    room_id: Mapped[str | None] = mapped_column(String(32), index=True)
 
 
 class IdempotencyRow(Base):
@@ -148,6 +150,7 @@ class NotificationRow(Base):
     message: Mapped[str] = mapped_column(String(600), nullable=False)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     acknowledged_by: Mapped[str | None] = mapped_column(String(64))
+    room_id: Mapped[str | None] = mapped_column(String(32), index=True)
 
 
 # --- the ledger is append-only: postings and entries are never changed or removed ------------------

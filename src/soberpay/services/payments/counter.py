@@ -23,7 +23,7 @@ from soberpay.domain.ledger import (
 from soberpay.domain.purchase import PendingStatus, discard_pending, validate_idempotency_key
 from soberpay.domain.risk import validate_reason
 from soberpay.errors import InvalidInput, NotFound
-from soberpay.ports import AbstractUnitOfWork, OrderRecord, Visit
+from soberpay.ports import AbstractUnitOfWork, OrderRecord, Presence, Visit
 from soberpay.services.payments.context import Decided, PaymentContext, staff_actor
 from soberpay.services.payments.results import CheckoutResult, TopupResult
 from soberpay.services.payments.steps import expire_due, open_visit
@@ -198,7 +198,26 @@ class Counter:
             paid_out_fen=paid_out,
             discarded=len(discarded),
         )
+        uow.payments.set_presence(guest_id, None, now, "counter")  # after the audit row, which keeps the room
         return result
+
+    def check_in(self, guest_id: str, room_id: str, actor: str, source: str) -> None:
+        """The guest is now present in ``room_id``: checked in at the counter, or identified at its tablet."""
+        room_id = (room_id or "").strip()
+        if not 1 <= len(room_id) <= 32:
+            raise InvalidInput("room id is required (max 32 characters)", field="room_id")
+        self._ctx.guest(guest_id)
+        now = self._ctx.now()
+        with self._ctx.uow() as uow:
+            before = {p.guest_id: p.room_id for p in uow.payments.presences()}.get(guest_id)
+            uow.payments.set_presence(guest_id, room_id, now, source)
+            if before != room_id:
+                self._ctx.audit(uow, now, actor, "guest.present", guest_id, room_id=room_id, source=source)
+            uow.commit()
+
+    def presences(self) -> list[Presence]:
+        with self._ctx.uow() as uow:
+            return uow.payments.presences()
 
     def _discard_open_requests(self, uow: AbstractUnitOfWork, now: datetime, visit: Visit, actor: str) -> list[str]:
         """Pending requests end with the visit; the bill lists them (and the expired ones) as not charged."""

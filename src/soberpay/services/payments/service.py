@@ -12,7 +12,7 @@ from soberpay.domain.catalogue import Catalogue
 from soberpay.domain.ledger import Bill
 from soberpay.domain.purchase import PendingRequest
 from soberpay.domain.risk import SobrietyObservation, SobrietySignal
-from soberpay.ports import Alert, AuditEntry, Clock, UnitOfWorkFactory
+from soberpay.ports import Alert, AuditEntry, Clock, Presence, UnitOfWorkFactory
 from soberpay.services.payments.context import PaymentContext
 from soberpay.services.payments.counter import Counter
 from soberpay.services.payments.guests import GuestIdentity
@@ -171,6 +171,14 @@ class PaymentService:
 
     def balance(self, guest_id: str) -> int:
         return self._counter.balance(guest_id)
+
+    def check_in(self, guest_id: str, room_id: str, *, actor: str = "staff", source: str = "counter") -> None:
+        """The guest is present in ``room_id`` from now on; their orders, pending requests, alerts and
+        audit rows carry that room until they move or check out."""
+        self._counter.check_in(guest_id, room_id, actor, source)
+
+    def presences(self) -> list[Presence]:
+        return self._counter.presences()
 
     def topup(self, guest_id: str, amount_fen: int, idempotency_key: str, actor: str = "cashier") -> TopupResult:
         """Cash in at the counter → the guest's prepaid balance."""

@@ -6,8 +6,9 @@ from fastapi import UploadFile
 
 from soberpay.errors import BadImage, InvalidInput
 from soberpay.services.payments import RiskView
+from soberpay.web.i18n import MESSAGES, translate
 from soberpay.web.ports import AlertView, PendingView, PurchaseOutcome
-from soberpay.web.schemas import AlertOut, PendingOut, PurchaseOut, RiskOut
+from soberpay.web.schemas import AlertOut, PendingOut, PurchaseOut, RiskOut, RoomPendingOut, RoomRiskOut
 
 
 async def read_upload(upload: UploadFile, max_bytes: int) -> bytes:
@@ -52,6 +53,51 @@ def pending_out(p: PendingView) -> PendingOut:
         reason=p.reason,
         created_at=p.created_at,
         status=p.status,
+        room_id=p.room_id,
+    )
+
+
+# --- what the room screen may show: guest-safe, never a staff note or a tag reason ------------------
+
+
+def room_notice(r: RiskView) -> str:
+    return "room.notice.locked" if high_price_locked(r) else ""
+
+
+def room_risk_out(r: RiskView, balance_fen: int) -> RoomRiskOut:
+    return RoomRiskOut(
+        state=r.state,
+        high_price_locked=high_price_locked(r),
+        notice=room_notice(r),
+        pending_count=len(r.pending),
+        balance_fen=balance_fen,
+    )
+
+
+def room_pending_out(p: PendingView) -> RoomPendingOut:
+    return RoomPendingOut(
+        id=p.id,
+        item_id=p.item_id,
+        item_name=p.item_name,
+        quantity=p.quantity,
+        amount_fen=p.amount_fen,
+        created_at=p.created_at,
+        status=p.status,
+    )
+
+
+def room_purchase_out(o: PurchaseOutcome, confirming: bool = False) -> PurchaseOut:
+    """The outcome with its explanation replaced by a neutral message (the domain's explanation names the
+    tag reason, which is for staff pages only)."""
+    key = f"room.msg.{o.outcome}"
+    if o.outcome == "refused" and "balance" in o.rule:
+        key = "room.msg.no_balance"
+    elif o.outcome == "charged" and confirming:
+        key = "room.msg.confirmed"
+    elif key not in MESSAGES:
+        key = "room.msg.refused"
+    return PurchaseOut(
+        **{**o.__dict__, "requires": list(o.requires), "explanation": translate(key, "en"), "message_key": key}
     )
 
 

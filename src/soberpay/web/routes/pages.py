@@ -124,7 +124,10 @@ def staff_login(request: Request, web: Web) -> HTMLResponse:
 
 
 @router.get("/staff/logout")
-def staff_logout() -> Response:
+def staff_logout(request: Request, web: Web) -> Response:
+    staff = staff_from_cookie(request, web)
+    if staff is not None:  # ends the session for every open page, not just this cookie
+        web.auth.end_session(staff.csrf, web.settings.session_max_age_s)
     response = RedirectResponse("/staff/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

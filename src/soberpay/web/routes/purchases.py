@@ -1,7 +1,10 @@
 """Room touchscreen API: menu, identify (face or phone + password), purchase, pending requests.
 
 Every route under ``/api/rooms/{room_id}`` needs a device token of THAT room. Guest data needs, in
-addition, the guest token returned by identification in the same room.
+addition, the guest token returned by identification in the same room. Identifying puts the guest in the
+room (room presence). The guest token only says who is at the screen: every charge needs a fresh factor
+(a face frame or the payment password) sent with it. Responses here are guest-safe: no tag reason or staff
+note, only neutral messages (``message_key``).
 """
 
 from __future__ import annotations
@@ -13,16 +16,26 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from soberpay.errors import AuthError, InvalidInput, NotFound
+from soberpay.web.auth import RoomPrincipal
 from soberpay.web.deps import GuestTokenHeader, Room, Web, require_guest_in_room
-from soberpay.web.routes._util import high_price_locked, pending_out, purchase_out, read_upload, require_key, risk_out
+from soberpay.web.i18n import translate
+from soberpay.web.routes._util import (
+    high_price_locked,
+    read_upload,
+    require_key,
+    room_notice,
+    room_pending_out,
+    room_purchase_out,
+    room_risk_out,
+)
 from soberpay.web.schemas import (
     ErrorOut,
     IdentifiedOut,
     IdentifyPhoneIn,
     MenuItemOut,
-    PendingOut,
     PurchaseOut,
-    RiskOut,
+    RoomPendingOut,
+    RoomRiskOut,
 )
 
 router = APIRouter(
@@ -38,7 +51,11 @@ def menu(web: Web) -> list[MenuItemOut]:
     return [MenuItemOut(**m.__dict__) for m in web.payments.menu()]
 
 
-def _identified(web: Web, room_id: str, guest_id: str, explanation: str, similarity: float | None) -> IdentifiedOut:
+def _identified(
+    web: Web, room: RoomPrincipal, guest_id: str, explanation: str, similarity: float | None
+) -> IdentifiedOut:
+    room_id = room.room_id
+    web.payments.check_in(guest_id, room_id, actor=room.actor, source="tablet")
     guest = web.container.identity.get(guest_id)
     risk = web.payments.risk(guest_id)
     return IdentifiedOut(
@@ -49,6 +66,8 @@ def _identified(web: Web, room_id: str, guest_id: str, explanation: str, similar
         high_price_locked=high_price_locked(risk),
         explanation=explanation,
         similarity=similarity,
+        balance_fen=web.payments.balance(guest_id),
+        notice=room_notice(risk),
     )
 
 
@@ -69,7 +88,7 @@ async def identify_face(
     web.metrics.identifications.labels(decision.status.value).inc()
     if not decision.accepted or decision.guest_id is None:
         raise AuthError(f"face not recognised: {decision.explanation}", status=decision.status.value)
-    return _identified(web, room_id, decision.guest_id, decision.explanation, round(decision.score, 3))
+    return _identified(web, room, decision.guest_id, decision.explanation, round(decision.score, 3))
 
 
 @router.post("/rooms/{room_id}/identify/phone", response_model=IdentifiedOut, responses={400: {"model": ErrorOut}})
@@ -85,20 +104,26 @@ def identify_phone(room_id: str, body: IdentifyPhoneIn, request: Request, room: 
     if not ident.check_password(guest.id, body.password):
         raise AuthError("wrong phone number or password")
     web.metrics.identifications.labels("phone").inc()
-    return _identified(web, room_id, guest.id, "phone number and payment password verified", None)
+    return _identified(web, room, guest.id, "phone number and payment password verified", None)
 
 
-@router.get("/rooms/{room_id}/me", response_model=RiskOut)
-def my_state(room_id: str, room: Room, web: Web, x_guest_token: GuestTokenHeader = None) -> RiskOut:
-    """The identified guest's risk state (is anything locked, and why)."""
+@router.get("/rooms/{room_id}/me", response_model=RoomRiskOut)
+def my_state(room_id: str, room: Room, web: Web, x_guest_token: GuestTokenHeader = None) -> RoomRiskOut:
+    """The identified guest's state as the room may show it: locked or not, a neutral notice, the balance."""
     guest = require_guest_in_room(web, x_guest_token, room_id)
-    return risk_out(web.payments.risk(guest.guest_id))
+    return room_risk_out(web.payments.risk(guest.guest_id), web.payments.balance(guest.guest_id))
 
 
 async def _optional_face(face: UploadFile | None, web: Web) -> bytes | None:
     if face is None or not face.filename and not face.size:
         return None
     return await read_upload(face, web.settings.max_upload_bytes)
+
+
+def _require_fresh_factor(password: str | None, image: bytes | None) -> None:
+    """No standing session for charges: the guest confirms each one in the moment."""
+    if not password and image is None:
+        raise InvalidInput(translate("room.msg.need_factor", "en"), field="face", message_key="room.msg.need_factor")
 
 
 @router.post(
@@ -117,7 +142,8 @@ async def purchase(
     face: Annotated[UploadFile | None, File(description="a fresh camera frame of the guest (face factor)")] = None,
     x_guest_token: GuestTokenHeader = None,
 ) -> PurchaseOut:
-    """Buy an item for the guest identified in this room (multipart form).
+    """Buy an item for the guest identified in this room (multipart form), confirmed by a fresh factor:
+    ``face`` (a new camera frame, verified 1:1 against the guest) or ``password`` — without either, 400.
 
     Outcomes: ``charged``; ``suspended`` (tagged guest + high-price item: saved as a pending request,
     NOT charged); ``verification_required`` (tagged guest + regular item: send ``face`` AND the 6-digit
@@ -129,6 +155,7 @@ async def purchase(
     if password:
         web.limits.check("password", "guest:" + guest.guest_id)
     image = await _optional_face(face, web)
+    _require_fresh_factor(password, image)
     started = time.perf_counter()
     outcome = await run_in_threadpool(
         web.payments.purchase,
@@ -144,14 +171,14 @@ async def purchase(
     web.metrics.model_seconds.labels("purchase").observe(time.perf_counter() - started)
     if not outcome.replayed:
         web.metrics.decisions.labels(outcome.outcome, outcome.rule).inc()
-    return purchase_out(outcome)
+    return room_purchase_out(outcome)
 
 
-@router.get("/rooms/{room_id}/pending", response_model=list[PendingOut])
-def my_pending(room_id: str, room: Room, web: Web, x_guest_token: GuestTokenHeader = None) -> list[PendingOut]:
-    """The identified guest's pending (suspended) requests, to confirm or discard after recovery."""
+@router.get("/rooms/{room_id}/pending", response_model=list[RoomPendingOut])
+def my_pending(room_id: str, room: Room, web: Web, x_guest_token: GuestTokenHeader = None) -> list[RoomPendingOut]:
+    """The identified guest's held (suspended) requests, to confirm or discard after recovery."""
     guest = require_guest_in_room(web, x_guest_token, room_id)
-    return [pending_out(p) for p in web.payments.pending(guest.guest_id)]
+    return [room_pending_out(p) for p in web.payments.pending(guest.guest_id)]
 
 
 @router.post(
@@ -175,6 +202,7 @@ async def confirm_pending(
     if password:
         web.limits.check("password", "guest:" + guest.guest_id)
     image = await _optional_face(face, web)
+    _require_fresh_factor(password, image)
     outcome = await run_in_threadpool(
         web.payments.confirm_pending,
         pending_id,
@@ -186,15 +214,17 @@ async def confirm_pending(
     )
     if not outcome.replayed:
         web.metrics.decisions.labels(outcome.outcome, outcome.rule).inc()
-    return purchase_out(outcome)
+    return room_purchase_out(outcome, confirming=True)
 
 
 @router.post(
-    "/rooms/{room_id}/pending/{pending_id}/discard", response_model=PendingOut, responses={409: {"model": ErrorOut}}
+    "/rooms/{room_id}/pending/{pending_id}/discard",
+    response_model=RoomPendingOut,
+    responses={409: {"model": ErrorOut}},
 )
 def discard_pending(
     room_id: str, pending_id: str, room: Room, web: Web, x_guest_token: GuestTokenHeader = None
-) -> PendingOut:
-    """Discard a pending request: it is cancelled and never charged."""
+) -> RoomPendingOut:
+    """Discard a held request: it is cancelled and never charged."""
     guest = require_guest_in_room(web, x_guest_token, room_id)
-    return pending_out(web.payments.discard_pending(pending_id, guest_id=guest.guest_id, actor=room.actor))
+    return room_pending_out(web.payments.discard_pending(pending_id, guest_id=guest.guest_id, actor=room.actor))

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, status
+import segno
+from fastapi import APIRouter, Path, Request, status
 
 from soberpay.errors import Unauthenticated
 from soberpay.web.deps import Manager, MaybeRoom, MaybeStaff, Staff, Web
-from soberpay.web.schemas import DeviceTokenOut, ErrorOut, RoomIn, RoomOut, RoomStateOut
+from soberpay.web.schemas import DeviceTokenOut, ErrorOut, PairingOut, RoomIn, RoomOut, RoomStateOut
 
 router = APIRouter(
     prefix="/api/rooms",
@@ -43,6 +44,17 @@ def issue_token(room_id: str, staff: Manager, web: Web) -> DeviceTokenOut:
     """Issue a device token for one room's touchscreen (manager). Shown once; stored as a SHA-256 digest."""
     token_id, token = web.auth.issue_device_token(room_id, label="touchscreen", actor=staff.actor)
     return DeviceTokenOut(token_id=token_id, room_id=room_id, token=token)
+
+
+@router.post("/{room_id}/pairing", response_model=PairingOut, status_code=status.HTTP_201_CREATED)
+def pairing(room_id: str, request: Request, staff: Manager, web: Web) -> PairingOut:
+    """A new device token as a QR code for the room tablet to scan (manager). The code opens the pairing
+    page with the token in the URL fragment, which the browser never sends: the page posts it like a
+    typed token. The token is shown too, as the typed fallback."""
+    token_id, token = web.auth.issue_device_token(room_id, label="touchscreen (QR)", actor=staff.actor)
+    url = f"{str(request.base_url).rstrip('/')}/room/{room_id}#pair={token}"
+    svg = segno.make(url, error="m").svg_inline(scale=5, border=2, title="pairing QR code")
+    return PairingOut(room_id=room_id, token_id=token_id, token=token, url=url, qr_svg=svg)
 
 
 @router.delete("/{room_id}/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)

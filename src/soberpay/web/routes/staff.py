@@ -24,11 +24,14 @@ from soberpay.web.schemas import (
     AuditOut,
     BillLineOut,
     BillOut,
+    CheckInIn,
     ErrorOut,
     LoginIn,
     OverrideIn,
     PendingOut,
+    PresenceOut,
     RiskOut,
+    RoomOverviewOut,
     StaffCreateIn,
     StaffOut,
     TimelineOut,
@@ -66,7 +69,9 @@ def login(body: LoginIn, request: Request, response: Response, web: Web) -> Staf
 
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
-def logout(response: Response, staff: Staff) -> None:
+def logout(response: Response, staff: Staff, web: Web) -> None:
+    """Sign out: the session ends everywhere (open dashboards and their alert streams stop)."""
+    web.auth.end_session(staff.csrf, web.settings.session_max_age_s)
     response.delete_cookie(SESSION_COOKIE, path="/")
 
 
@@ -117,8 +122,8 @@ async def alerts_stream(
             for a in await run_in_threadpool(web.payments.alerts, cursor):
                 cursor = a.id
                 yield f"id: {a.id}\nevent: alert\ndata: {alert_out(a).model_dump_json()}\n\n"
-            if loop.time() >= deadline or await request.is_disconnected():
-                return
+            if loop.time() >= deadline or await request.is_disconnected() or web.auth.session_ended(staff.csrf):
+                return  # the page learns of a sign-out from the closed stream and /api/auth/me
             await asyncio.sleep(1.0)
 
     return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
@@ -154,6 +159,58 @@ def list_guests(staff: Staff, web: Web) -> list[dict[str, Any]]:
     return out
 
 
+@router.get("/staff/rooms/overview", response_model=list[RoomOverviewOut])
+def rooms_overview(staff: Staff, web: Web) -> list[RoomOverviewOut]:
+    """The dashboard, room by room: guests present with their state (and the staff reason), held requests
+    and open alerts. A last entry (``room_id`` null) holds whatever is not tied to a room."""
+    names = {g.id: g.name or "" for g in web.container.identity.list_guests()}
+    by_room: dict[str | None, RoomOverviewOut] = {
+        r.id: RoomOverviewOut(room_id=r.id, name=r.name, live=web.rooms.stats(r.id), guests=[], held=[], alerts=[])
+        for r in web.auth.rooms()
+    }
+    other = RoomOverviewOut(room_id=None, name="", guests=[], held=[], alerts=[])
+
+    def bucket(room_id: str | None) -> RoomOverviewOut:
+        return by_room.get(room_id, other)
+
+    for p in web.payments.presences():
+        if p.guest_id not in names:
+            continue  # erased
+        r = web.payments.risk(p.guest_id)
+        bucket(p.room_id).guests.append(
+            PresenceOut(
+                guest_id=p.guest_id,
+                name=names[p.guest_id],
+                state=r.state,
+                reason=r.tag_reason,
+                high_price_locked=high_price_locked(r),
+                balance_fen=web.payments.balance(p.guest_id),
+                since=p.since,
+                source=p.source,
+            )
+        )
+    for h in web.payments.pending(None):
+        if h.status == "pending":
+            bucket(h.room_id).held.append(pending_out(h))
+    for a in web.payments.alerts(0, 200):
+        if not a.acknowledged:
+            bucket(a.room_id).alerts.append(alert_out(a))
+    return [*by_room.values(), other]
+
+
+@router.post("/staff/guests/{guest_id}/checkin", status_code=status.HTTP_204_NO_CONTENT)
+def check_in(guest_id: str, body: CheckInIn, staff: Staff, web: Web) -> None:
+    """Check the guest in to a room at the counter (their purchases, holds and alerts carry it)."""
+    web.auth.room(body.room_id)  # 404 for an unknown room
+    web.payments.check_in(guest_id, body.room_id, actor=staff.actor, source="counter")
+
+
+@router.post("/staff/pending/{pending_id}/discard", response_model=PendingOut, responses={409: {"model": ErrorOut}})
+def staff_discard(pending_id: str, staff: Staff, web: Web) -> PendingOut:
+    """Discard a held request for the guest (never charged; audited with the staff member's name)."""
+    return pending_out(web.payments.discard_pending(pending_id, guest_id=None, actor=staff.actor))
+
+
 @router.get("/staff/guests/{guest_id}/risk", response_model=RiskOut)
 def guest_risk(guest_id: str, staff: Staff, web: Web) -> RiskOut:
     return risk_out(web.payments.risk(guest_id))
@@ -186,8 +243,7 @@ def _audit_rows(
     with web.container.session_factory() as session:
         rows = session.scalars(stmt).all()
     return [
-        AuditOut(id=r.id, at=r.at, actor=r.actor, action=r.action, guest_id=r.guest_id, details=r.details)
-        for r in rows
+        AuditOut(id=r.id, at=r.at, actor=r.actor, action=r.action, guest_id=r.guest_id, details=r.details) for r in rows
     ]
 
 

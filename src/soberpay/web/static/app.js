@@ -145,38 +145,48 @@
   }
 
   // --- room touchscreen -----------------------------------------------------------------------
+  // A charge is always confirmed in the moment: cart → "Pay ¥X from your balance (¥Y left)?" → a fresh
+  // face capture or the payment password → receipt. The guest token only says who is at the screen.
+  // The cart is cleared on Done, on a new identification and after IDLE_MS without a touch.
   if (page === "room") {
+    var IDLE_MS = 90000;
     var room = document.body.dataset.room;
     var base = "/api/rooms/" + room;
     var menu = {};
     JSON.parse($("#menu-data").textContent).forEach(function (m) { menu[m.id] = m; });
     var lang = document.documentElement.lang.indexOf("zh") === 0 ? "zh" : "en";
     function itemName(m) { return lang === "zh" ? m.name_zh : m.name; }
+    function fmt(key, vals) { return t(key).replace(/\{(\w+)\}/g, function (_, k) { return vals[k]; }); }
     var cart = [];  // {item, qty, key}
     var g = null;   // {id, name, token}
     var risk = null;
     var roomStream = null;
-    var poll = null;
+    var poll = null, idleTimer = null;
 
     function gh() { return { "X-Guest-Token": g ? g.token : "" }; }
-    function isLocked(m) {
-      return !!(risk && risk.high_price_locked && (m.high_price || m.category === "liquor"));
+    function isLocked(m) { return !!(risk && risk.high_price_locked && (m.high_price || m.category === "liquor")); }
+    function cartTotal() { return cart.reduce(function (s, l) { return s + l.item.price_fen * l.qty; }, 0); }
+
+    // The single capture step of a payment: one fresh frame now (the liveness clip replaces it at merge).
+    function captureFace() {
+      var v = $("#room-camera");
+      var file = $("#confirm-file").files[0];
+      if (file) return Promise.resolve(file);
+      return roomStream && v.videoWidth ? grab(v) : Promise.resolve(null);
     }
-    function lockMessage() {
-      if (!risk || risk.state === "normal") return "";
-      return "⚠ " + t("room.state." + risk.state) + (risk.reason ? " — " + risk.reason : "");
-    }
+
     function renderLocks() {
       $$(".item").forEach(function (b) {
         var locked = isLocked(menu[b.dataset.item]);
         b.classList.toggle("locked", locked);
         $(".lock", b).hidden = !locked;
       });
-      var banner = $("#lock-banner"), msg = lockMessage();
-      banner.hidden = !msg; banner.textContent = msg;
+      var banner = $("#lock-banner"), key = risk && risk.notice;
+      banner.hidden = !key; banner.textContent = key ? t(key) : "";
       if (g) {
-        $("#guest-state").textContent = t("state." + (risk ? risk.state : "normal"));
-        $("#guest-state").className = "state s-" + (risk ? risk.state : "normal");
+        var st = risk ? risk.state : "normal";
+        $("#guest-state").textContent = t("state." + st);
+        $("#guest-state").className = "state s-" + st;
       }
     }
     function renderCart() {
@@ -184,13 +194,21 @@
       if (!cart.length) { ul.innerHTML = '<li class="muted">' + esc(t("room.cart_empty")) + "</li>"; }
       else {
         ul.innerHTML = cart.map(function (l, i) {
-          return '<li><span>' + esc(itemName(l.item)) + " ×" + l.qty + (isLocked(l.item) ? " ⚠" : "") +
+          return "<li><span>" + esc(itemName(l.item)) + " ×" + l.qty + (isLocked(l.item) ? " ⚠" : "") +
             '</span><span class="num">' + fen(l.item.price_fen * l.qty) +
             ' <button class="mini" data-del="' + i + '" aria-label="' + esc(t("room.delete")) + '">✕</button></span></li>';
         }).join("");
       }
-      $("#cart-total").textContent = fen(cart.reduce(function (s, l) { return s + l.item.price_fen * l.qty; }, 0));
+      $("#cart-total").textContent = fen(cartTotal());
     }
+    function clearCart() { cart = []; renderCart(); }
+    function touched() {
+      clearTimeout(idleTimer);
+      idleTimer = setTimeout(function () {
+        if (cart.length || g) { clearGuest(); toast(t("room.idle_cleared")); }
+      }, IDLE_MS);
+    }
+    ["click", "touchstart", "keydown"].forEach(function (ev) { document.addEventListener(ev, touched, true); });
     $("#cart-lines").addEventListener("click", function (ev) {
       var i = ev.target.dataset.del;
       if (i !== undefined) { cart.splice(Number(i), 1); renderCart(); }
@@ -200,31 +218,34 @@
         var m = menu[b.dataset.item];
         var line = cart.find(function (l) { return l.item.id === m.id; });
         if (line) { line.qty += 1; line.key = newKey(); } else cart.push({ item: m, qty: 1, key: newKey() });
-        if (isLocked(m)) toast(lockMessage(), "warn");
+        if (isLocked(m)) toast(t("room.notice.locked"), "warn");
         renderCart();
       });
     });
-    $("#cart-clear").addEventListener("click", function () { cart = []; renderCart(); });
+    $("#cart-clear").addEventListener("click", clearCart);
 
-    function setGuest(r, face) {
-      g = { id: r.guest_id, name: r.name, token: r.guest_token, face: face || null };
-      risk = { state: r.risk_state, high_price_locked: r.high_price_locked, reason: "" };
+    function setGuest(r) {
+      if (g && g.id !== r.guest_id) clearCart();  // a new identification never inherits a cart
+      g = { id: r.guest_id, name: r.name, token: r.guest_token };
+      risk = { state: r.risk_state, high_price_locked: r.high_price_locked, notice: r.notice, balance_fen: r.balance_fen };
       $("#guest-name").textContent = r.name;
       $("#guest-bar").hidden = false;
-      refreshRisk(); refreshPending();
+      renderLocks(); refreshPending();
       clearInterval(poll);
-      poll = setInterval(function () { refreshRisk(); }, 4000);
+      poll = setInterval(refreshRisk, 4000);
     }
     function clearGuest() {
       g = null; risk = null; clearInterval(poll);
       stopCamera(roomStream); roomStream = null;
-      $("#guest-bar").hidden = true; $("#pending").hidden = true; $("#results").innerHTML = "";
-      renderLocks(); renderCart();
+      $("#guest-bar").hidden = true; $("#pending").hidden = true; $("#recovery-notice").hidden = true;
+      $("#results").innerHTML = "";
+      $$("dialog[open]").forEach(function (d) { d.close(); });
+      clearCart(); renderLocks();
     }
     $("#guest-done").addEventListener("click", clearGuest);
     function guestError(e) {
-      if (e.status === 401 && g) { clearGuest(); }
-      toast(e.message, "bad");
+      if (e.status === 401 && g) clearGuest();
+      toast(e.data && e.data.message_key ? t(e.data.message_key) : e.message, "bad");
     }
     function refreshRisk() {
       if (!g) return Promise.resolve();
@@ -238,9 +259,9 @@
       if (!g) return;
       api("GET", base + "/pending", { headers: gh() }).then(function (list) {
         var open = list.filter(function (p) { return p.status === "pending"; });
-        var sec = $("#pending");
-        sec.hidden = open.length === 0;
         var canAct = risk && risk.state === "normal";
+        $("#pending").hidden = open.length === 0;
+        $("#recovery-notice").hidden = !(canAct && open.length);
         $("#pending-hint").textContent = canAct ? t("room.pending_hint") : t("room.pending_wait");
         $("#pending-list").innerHTML = open.map(function (p) {
           return '<li data-pending="' + esc(p.id) + '"><span>' + esc(p.item_name) + " ×" + p.quantity + " · " + fen(p.amount_fen) +
@@ -252,32 +273,15 @@
     $("#pending-list").addEventListener("click", function (ev) {
       var c = ev.target.dataset.confirm, d = ev.target.dataset.discard;
       if (c) {
-        confirmPending(c, null);
+        var p = ev.target.closest("li").querySelector("span").textContent;
+        confirmStep(p, function (factor) { return settle([{ pending: c, key: "confirm-" + c + "-" + newKey() }], factor); });
       } else if (d) {
         api("POST", base + "/pending/" + d + "/discard", { headers: gh() })
           .then(function () { refreshPending(); }).catch(guestError);
       }
     });
 
-    function confirmPending(id, password) {
-      purchaseForm({ idempotency_key: "confirm-" + id, password: password }, !!(g && g.face)).then(function (fd) {
-        return api("POST", base + "/pending/" + id + "/confirm", { form: fd, headers: gh() });
-      }).then(function (o) {
-        if (o.outcome === "charged") { addResult("ok", "✔ " + t("room.charged") + " " + fen(o.charged_fen), o.explanation); }
-        else if (o.outcome === "verification_required" || o.outcome === "password_rejected") {
-          return askPassword(o.explanation).then(function (pw) { if (pw) confirmPending(id, pw); });
-        } else { addResult("bad", "✖", o.explanation); }
-        refreshPending(); refreshRisk();
-      }).catch(guestError);
-    }
-    function addResult(kind, title, detail) {
-      var li = document.createElement("li");
-      li.className = kind;
-      li.innerHTML = "<b>" + esc(title) + "</b><br><span class='small'>" + esc(detail || "") + "</span>";
-      $("#results").prepend(li);
-    }
-
-    // password pad (dual verification)
+    // password pad
     var digits = "", padResolve = null;
     function renderDots() { $("#password-dots").textContent = "●".repeat(digits.length) + "○".repeat(6 - digits.length); }
     function askPassword(message) {
@@ -302,61 +306,110 @@
       if (padResolve) { padResolve(null); padResolve = null; }
     });
 
-    function faceFrame() {
-      // a fresh frame when the camera is live, else the photo used to identify the guest
-      var v = $("#room-camera");
-      if (roomStream && v.videoWidth) return grab(v).then(function (b) { return b || (g && g.face); });
-      return Promise.resolve(g ? g.face : null);
+    // --- the confirmation step: what, how much, what is left; then a fresh factor -----------------
+    var confirmRun = null;
+    function confirmStep(what, run) {
+      confirmRun = run;
+      $("#confirm-what").textContent = what;
+      $("#confirm-error").textContent = "";
+      $("#confirm-file").value = "";
+      $("#confirm-dialog").showModal();
+      startCamera($("#room-camera")).then(function (s) { roomStream = s; });
     }
-    function purchaseForm(fields, withFace) {
+    function factorChosen(factor) {
+      var run = confirmRun;
+      if (!run) return;
+      confirmRun = null;
+      $("#confirm-dialog").close();
+      run(factor).then(showReceipt).catch(guestError);
+    }
+    $("#confirm-face").addEventListener("click", function () {
+      captureFace().then(function (blob) {
+        if (!blob) { $("#confirm-error").textContent = t("kiosk.camera_off"); return; }
+        factorChosen({ face: blob });
+      });
+    });
+    $("#confirm-file").addEventListener("change", function () { $("#confirm-face").click(); });
+    $("#confirm-password").addEventListener("click", function () {
+      var run = confirmRun;
+      $("#confirm-dialog").close();
+      confirmRun = run;
+      askPassword("").then(function (pw) { if (pw) factorChosen({ password: pw }); else confirmRun = null; });
+    });
+    $("#confirm-dialog").addEventListener("close", function () { if (!$("#password-dialog").open) stopCamera(roomStream); });
+
+    function post(line, factor) {
       var fd = new FormData();
-      Object.keys(fields).forEach(function (k) { if (fields[k] != null) fd.append(k, fields[k]); });
-      if (!withFace) return Promise.resolve(fd);
-      return faceFrame().then(function (b) { if (b) fd.append("face", b, b.name || "face.jpg"); return fd; });
+      fd.append("idempotency_key", line.key);
+      if (factor.password) fd.append("password", factor.password);
+      if (factor.face) fd.append("face", factor.face, factor.face.name || "face.jpg");
+      if (line.pending) return api("POST", base + "/pending/" + line.pending + "/confirm", { form: fd, headers: gh() });
+      fd.append("item_id", line.item.id); fd.append("quantity", line.qty);
+      return api("POST", base + "/purchases", { form: fd, headers: gh() });
     }
-    function buyLine(line, password, withFace) {
-      var fields = { item_id: line.item.id, quantity: line.qty, idempotency_key: line.key, password: password || null };
-      return purchaseForm(fields, withFace).then(function (fd) {
-        return api("POST", base + "/purchases", { form: fd, headers: gh() });
-      }).then(function (o) {
-        var name = itemName(line.item) + " ×" + line.qty;
-        if (o.outcome === "charged") { addResult("ok", "✔ " + t("room.charged") + ": " + name + " " + fen(o.charged_fen || o.amount_fen), o.explanation); return "done"; }
-        if (o.outcome === "suspended") { addResult("warn", "⚠ " + name + " — " + t("room.suspended"), o.explanation); refreshPending(); return "done"; }
-        if (o.outcome === "verification_required" || o.outcome === "password_rejected") {
-          var needFace = withFace || (o.requires || []).indexOf("face") >= 0;
-          if (needFace && !(g && g.face)) { addResult("bad", "✖ " + name, o.explanation + " — " + t("room.pay_face")); return "stop"; }
-          var needPw = o.outcome === "password_rejected" || (o.requires || []).indexOf("password") >= 0;
-          if (!needPw) return buyLine(line, null, true);
-          return askPassword(o.explanation).then(function (pw) { return pw ? buyLine(line, pw, needFace) : "stop"; });
-        }
-        addResult("bad", "✖ " + name, o.explanation);
-        return "stop";
-      });
-    }
-    function payCart() {
-      if (!g) return;
-      var lines = cart.slice();
-      var chain = Promise.resolve("done");
+    // Pay each line with the factor given; a tagged guest's regular item asks for the missing factor.
+    function settle(lines, factor) {
+      var receipt = [];
+      var chain = Promise.resolve(true);
       lines.forEach(function (line) {
-        chain = chain.then(function (st) {
-          if (st === "stop") return "stop";
-          return buyLine(line, null, false).then(function (r) {
-            if (r === "done") { cart = cart.filter(function (l) { return l !== line; }); renderCart(); }
-            return r;
-          });
-        });
+        chain = chain.then(function (go) { return go ? payLine(line, factor, receipt) : false; });
       });
-      return chain.catch(guestError).then(function () { refreshRisk(); });
+      return chain.then(function () { return receipt; });
+    }
+    function payLine(line, factor, receipt) {
+      return post(line, factor).then(function (o) {
+        var name = line.item ? itemName(line.item) + " ×" + line.qty : o.item_id;
+        if (o.outcome === "verification_required") {
+          var need = o.requires || [];
+          var ask = need.indexOf("password") >= 0 ? askPassword(t(o.message_key)).then(function (pw) { return pw && { password: pw }; })
+            : captureFace().then(function (b) { return b && { face: b }; });
+          return ask.then(function (more) {
+            if (!more) return false;
+            return payLine(line, Object.assign({}, factor, more), receipt);
+          });
+        }
+        if (o.outcome === "password_rejected") {
+          return askPassword(t(o.message_key)).then(function (pw) {
+            return pw ? payLine(line, Object.assign({}, factor, { password: pw }), receipt) : false;
+          });
+        }
+        receipt.push({ name: name, o: o });
+        if (line.item && (o.outcome === "charged" || o.outcome === "suspended")) {
+          cart = cart.filter(function (l) { return l !== line; });
+        }
+        return o.outcome === "charged" || o.outcome === "suspended";
+      });
+    }
+    function showReceipt(receipt) {
+      renderCart(); refreshPending(); refreshRisk();
+      if (!receipt.length) return;
+      var last = receipt[receipt.length - 1].o;
+      $("#receipt-lines").innerHTML = receipt.map(function (r) {
+        var kind = r.o.outcome === "charged" ? "ok" : r.o.outcome === "suspended" ? "warn" : "bad";
+        return '<li class="' + kind + '"><b>' + esc(r.name) + " " + (r.o.charged_fen ? fen(r.o.charged_fen) : "") +
+          "</b><br><span class='small'>" + esc(t(r.o.message_key)) + "</span></li>";
+      }).join("");
+      $("#receipt-balance").textContent = fen(last.balance_fen);
+      if (risk) risk.balance_fen = last.balance_fen;
+      $("#receipt-dialog").showModal();
+    }
+    $("#receipt-done").addEventListener("click", function () { $("#receipt-dialog").close(); clearGuest(); });
+
+    function startPay() {
+      if (!cart.length) return;
+      var total = cartTotal();
+      var what = fmt("room.confirm_pay", { amount: fen(total), left: fen((risk ? risk.balance_fen : 0) - total) });
+      confirmStep(what, function (factor) { return settle(cart.slice(), factor); });
     }
 
+    // identification (who is paying), then straight to the confirmation step
     $("#pay-face").addEventListener("click", function () {
-      if (g) { payCart(); return; }
+      if (g) { startPay(); return; }
       $("#identify-error").textContent = "";
       $("#identify-file").value = "";
       $("#identify-dialog").showModal();
       startCamera($("#room-camera")).then(function (s) { roomStream = s; $("#room-camera").hidden = !s; });
     });
-    $("#identify-dialog").addEventListener("close", function () { if (!g) { stopCamera(roomStream); roomStream = null; } });
     $("#identify-go").addEventListener("click", function () {
       var file = $("#identify-file").files[0];
       var p = file ? Promise.resolve(file) : grab($("#room-camera"));
@@ -364,24 +417,34 @@
         if (!blob) { $("#identify-error").textContent = t("kiosk.camera_off"); return; }
         var fd = new FormData(); fd.append("file", blob, blob.name || "frame.jpg");
         return api("POST", base + "/identify/face", { form: fd }).then(function (r) {
-          setGuest(r, blob); $("#identify-dialog").close(); return payCart();
+          $("#identify-dialog").close(); setGuest(r); startPay();
         });
       }).catch(function (e) { $("#identify-error").textContent = e.message; });
     });
     $("#pay-phone").addEventListener("click", function () {
-      if (g) { payCart(); return; }
+      if (g) { startPay(); return; }
       $("#phone-error").textContent = "";
       $("#phone-dialog").showModal();
     });
     $("#phone-go").addEventListener("click", function () {
       api("POST", base + "/identify/phone", { json: { phone: $("#phone-input").value, password: $("#phone-password").value } })
-        .then(function (r) { $("#phone-dialog").close(); $("#phone-password").value = ""; setGuest(r); return payCart(); })
+        .then(function (r) { $("#phone-dialog").close(); $("#phone-password").value = ""; setGuest(r); startPay(); })
         .catch(function (e) { $("#phone-error").textContent = e.message; });
     });
     renderCart();
+    touched();
   }
 
   // --- staff -------------------------------------------------------------------------------------
+  // QR pairing: the code opens /room/<id>#pair=<token>; the fragment never leaves the browser, so the page
+  // posts the token like a typed one and drops it from the address bar.
+  if (page === "room-pair" && location.hash.indexOf("#pair=") === 0) {
+    var pairForm = $("form");
+    pairForm.token.value = decodeURIComponent(location.hash.slice(6));
+    history.replaceState(null, "", location.pathname);
+    pairForm.submit();
+  }
+
   if (page === "staff-login") {
     $("#login-form").addEventListener("submit", function (ev) {
       ev.preventDefault();
@@ -416,63 +479,91 @@
 
   if (page === "staff") {
     var manager = document.body.dataset.role === "manager";
-    function loadRooms() {
-      api("GET", "/api/rooms").then(function (rooms) {
-        $("#rooms").innerHTML = rooms.map(function (r) {
-          var l = r.live || {};
-          return '<div class="room-card' + (l.running ? " live" : "") + '"><b>' + esc(r.name) + "</b> <span class='muted'>" + esc(r.room_id) + "</span><br>" +
-            (r.live ? (l.running ? "● " : "○ ") + "fps " + (l.fps || 0).toFixed(1) + " · lag " + Math.round((l.lag_s || 0) * 1000) + " ms · dropped " + (l.dropped || 0) +
-              " · faces " + (l.faces || 0) + " · present " + (l.present || []).length + (l.last_error ? "<br><span class='small bad'>" + esc(l.last_error) + "</span>" : "")
-              : "<span class='muted'>no camera</span>") +
-            (manager ? '<br><button class="btn mini-btn" data-token="' + esc(r.room_id) + '">' + esc(t("staff.issue_token")) + "</button>" : "") + "</div>";
-        }).join("") || '<p class="muted">' + esc(t("staff.none")) + "</p>";
-      }).catch(function () {});
+    var names = {}, roomsList = [], es = null, timers = [];
+    // Plain language per guest: "Room 102: Li Wei tagged — high-price items locked".
+    function guestLine(room, p) {
+      return (room ? room + ": " : "") + p.name + " " + t("state." + p.state) +
+        (p.high_price_locked ? " — " + t("staff.hp_locked") : "") + (p.reason ? " (" + p.reason + ")" : "");
     }
-    var names = {};
-    function loadSuspended() {
-      api("GET", "/api/staff/suspended").then(function (list) {
-        $("#suspended").innerHTML = list.map(function (p) {
-          return "<tr><td>" + esc(p.created_at.slice(11, 19)) + "</td><td><a href='/staff/guests/" + esc(p.guest_id) + "'>" + esc(names[p.guest_id] || p.guest_id.slice(0, 8)) +
-            "</a></td><td>" + esc(p.item_name) + " ×" + p.quantity + "</td><td class='num'>" + fen(p.amount_fen) + "</td><td>" + esc(p.reason) + "</td></tr>";
-        }).join("") || "<tr><td colspan=5 class='muted'>" + esc(t("staff.none")) + "</td></tr>";
-      }).catch(function () {});
+    function loadOverview() {
+      return api("GET", "/api/staff/rooms/overview").then(function (rooms) {
+        roomsList = rooms.filter(function (r) { return r.room_id; });
+        $("#room-overview").innerHTML = rooms.map(function (r) {
+          if (!r.room_id && !r.guests.length && !r.held.length && !r.alerts.length) return "";
+          var title = r.room_id ? r.name : t("staff.no_room");
+          var l = r.live || {};
+          return '<div class="room-over' + (l.running ? " live" : "") + '" data-room="' + esc(r.room_id || "") + '"><h3>' + esc(title) +
+            (r.live ? " <span class='muted small'>" + (l.running ? "● " : "○ ") + "fps " + (l.fps || 0).toFixed(1) + "</span>" : "") + "</h3>" +
+            (r.guests.length ? r.guests.map(function (p) {
+              return "<p class='line" + (p.state !== "normal" ? " bad" : "") + "'>" + esc(guestLine(title, p)) + "</p>";
+            }).join("") : "<p class='muted small'>" + esc(t("staff.nobody")) + "</p>") +
+            (r.held.length ? "<ul>" + r.held.map(function (h) {
+              return "<li class='held'>" + esc(t("staff.held")) + ": " + esc(names[h.guest_id] || h.guest_id.slice(0, 8)) + " · " + esc(h.item_name) + " ×" + h.quantity +
+                " · " + fen(h.amount_fen) + " <span class='muted small'>" + esc(h.reason) + "</span> <button class='btn mini-btn' data-discard-held='" + esc(h.id) + "'>" +
+                esc(t("staff.held_discard")) + "</button></li>";
+            }).join("") + "</ul>" : "") +
+            (r.alerts.length ? "<ul>" + r.alerts.slice(0, 5).map(function (a) {
+              return "<li class='small'><b>" + esc(a.kind) + "</b> " + esc(a.message) + "</li>";
+            }).join("") + "</ul>" : "") +
+            (manager && r.room_id ? '<button class="btn mini-btn" data-token="' + esc(r.room_id) + '">' + esc(t("staff.issue_token")) + "</button>" +
+              '<button class="btn mini-btn" data-qr="' + esc(r.room_id) + '">' + esc(t("staff.pair_qr")) + "</button>" : "") + "</div>";
+        }).join("");
+      }).catch(stopIfSignedOut);
     }
     function loadGuests() {
       return api("GET", "/api/staff/guests").then(function (list) {
         list.forEach(function (x) { names[x.guest_id] = x.name; });
+        var opts = roomsList.map(function (r) { return "<option value='" + esc(r.room_id) + "'>" + esc(r.name) + "</option>"; }).join("");
         $("#guests").innerHTML = list.map(function (x) {
           return "<tr><td><a href='/staff/guests/" + esc(x.guest_id) + "'>" + esc(x.name) + "</a></td><td><span class='state s-" + esc(x.state) + "'>" +
             esc(t("state." + x.state)) + "</span></td><td>" + esc(x.reason) + "</td><td class='num'>" + fen(x.balance_fen) +
             "</td><td><button class='btn' data-override='" + esc(x.guest_id) + "' data-name='" + esc(x.name) + "'>" + esc(t("staff.override")) +
-            "</button><button class='btn' data-topup='" + esc(x.guest_id) + "' data-name='" + esc(x.name) + "'>" + esc(t("staff.topup")) + "</button></td></tr>";
+            "</button><button class='btn' data-topup='" + esc(x.guest_id) + "' data-name='" + esc(x.name) + "'>" + esc(t("staff.topup")) + "</button>" +
+            "<select class='checkin' data-checkin='" + esc(x.guest_id) + "' aria-label='" + esc(t("staff.checkin")) + "'><option value=''>" + esc(t("staff.checkin")) + "</option>" + opts + "</select></td></tr>";
         }).join("") || "<tr><td colspan=5 class='muted'>" + esc(t("staff.none")) + "</td></tr>";
-      }).catch(function () {});
+      }).catch(stopIfSignedOut);
     }
-    function refresh() { return loadGuests().then(loadSuspended); }
-    loadRooms();
-    setInterval(loadRooms, 3000);
-    setInterval(refresh, 10000);
+    function refresh() { return loadOverview().then(loadGuests); }
+    // Signed out (here or in another tab): stop the stream and the polling, clear the page, go to sign-in.
+    function signedOut() {
+      if (es) { es.close(); es = null; }
+      timers.forEach(clearInterval);
+      $("#sse-state").classList.remove("on");
+      $("main").innerHTML = '<p class="card narrow">' + esc(t("staff.signed_out")) + "</p>";
+      location.href = "/staff/login";
+    }
+    function stopIfSignedOut(e) { if (e && e.status === 401) signedOut(); }
+    $$("a[href='/staff/logout']").forEach(function (a) {
+      a.addEventListener("click", function (ev) {
+        ev.preventDefault();
+        api("POST", "/api/auth/logout").catch(function () {}).then(signedOut);
+      });
+    });
+    timers.push(setInterval(loadOverview, 3000), setInterval(loadGuests, 10000));
     setupOverride(refresh);
     var feed = $("#alerts"), first = true, refreshTimer = null;
     function startAlerts() {
-      var es = new EventSource("/api/staff/alerts/stream");
+      es = new EventSource("/api/staff/alerts/stream");
       es.onopen = function () { $("#sse-state").classList.add("on"); };
-      es.onerror = function () { $("#sse-state").classList.remove("on"); };
+      es.onerror = function () {
+        $("#sse-state").classList.remove("on");
+        api("GET", "/api/auth/me").catch(stopIfSignedOut);  // a closed stream may mean: signed out
+      };
       es.addEventListener("alert", function (ev) {
         var a = JSON.parse(ev.data);
         if (first) { feed.innerHTML = ""; first = false; }
         var li = document.createElement("li");
         li.className = "k-" + a.kind;
-        li.innerHTML = "<span class='time'>" + esc(a.at.slice(11, 19)) + "</span> <b>" + esc(a.kind) + "</b> " + esc(a.message) +
+        li.innerHTML = "<span class='time'>" + esc(a.at.slice(11, 19)) + "</span> " + (a.room_id ? "<b>" + esc(a.room_id) + "</b> · " : "") +
+          "<b>" + esc(a.kind) + "</b> " + esc(a.message) +
           (a.guest_id ? " <a href='/staff/guests/" + esc(a.guest_id) + "'>" + esc(names[a.guest_id] || a.guest_id.slice(0, 8)) + "</a>" : "") +
-          (a.room_id ? " <span class='muted'>" + esc(a.room_id) + "</span>" : "") +
           (a.acknowledged ? " <span class='muted'>✔</span>" : " <button class='mini ack' data-ack='" + a.id + "'>✔ " + esc(t("staff.ack")) + "</button>");
         feed.prepend(li);
         clearTimeout(refreshTimer);
         refreshTimer = setTimeout(refresh, 300);  // one refresh per burst of alerts
       });
     }
-    refresh().then(startAlerts);
+    refresh().then(function () { if (!es) startAlerts(); });
     feed.addEventListener("click", function (ev) {
       var b = ev.target.closest("[data-ack]");
       if (!b) return;
@@ -481,11 +572,23 @@
       }).catch(function (e) { toast(e.message, "bad"); });
     });
     document.addEventListener("click", function (ev) {
-      var b = ev.target.closest("[data-token]");
-      if (!b) return;
-      api("POST", "/api/rooms/" + b.dataset.token + "/tokens").then(function (r) {
+      var b = ev.target.closest("[data-token]"), q = ev.target.closest("[data-qr]"), h = ev.target.closest("[data-discard-held]");
+      if (b) api("POST", "/api/rooms/" + b.dataset.token + "/tokens").then(function (r) {
         $("#token-out").textContent = r.room_id + ": " + r.token + "  →  " + location.origin + "/room/" + r.room_id;
       }).catch(function (e) { toast(e.message, "bad"); });
+      if (q) api("POST", "/api/rooms/" + q.dataset.qr + "/pairing").then(function (r) {
+        $("#qr-svg").innerHTML = r.qr_svg;  // SVG generated by the server (segno), not user input
+        $("#qr-token").textContent = r.room_id + ": " + r.token;
+        $("#qr-out").hidden = false;
+      }).catch(function (e) { toast(e.message, "bad"); });
+      if (h) api("POST", "/api/staff/pending/" + h.dataset.discardHeld + "/discard").then(loadOverview)
+        .catch(function (e) { toast(e.message, "bad"); });
+    });
+    document.addEventListener("change", function (ev) {
+      var s = ev.target.closest("[data-checkin]");
+      if (!s || !s.value) return;
+      api("POST", "/api/staff/guests/" + s.dataset.checkin + "/checkin", { json: { room_id: s.value } })
+        .then(refresh).catch(function (e) { toast(e.message, "bad"); });
     });
     var topupTarget = null;
     document.addEventListener("click", function (ev) {
@@ -507,7 +610,7 @@
     if (rf) rf.addEventListener("submit", function (ev) {
       ev.preventDefault();
       api("POST", "/api/rooms", { json: { room_id: rf.room_id.value, name: rf.name.value, camera_source: rf.camera_source.value || null } })
-        .then(function () { rf.reset(); loadRooms(); }).catch(function (e) { toast(e.message, "bad"); });
+        .then(function () { rf.reset(); refresh(); }).catch(function (e) { toast(e.message, "bad"); });
     });
   }
 
