@@ -218,7 +218,7 @@ def test_grey_world_removes_a_coloured_light_cast() -> None:
 
 def test_face_window_blink_rate_and_perclos() -> None:
     t, ear = _ear_signal(fps=15.0, seconds=20.0)
-    w = FaceSignalWindow(window_seconds=30.0, blink_ear_threshold=0.2)
+    w = FaceSignalWindow(window_seconds=30.0)
     for ti, e in zip(t, ear, strict=True):
         w.add(_frame(float(ti), float(e), 12.0))
     s = w.signals()
