@@ -121,6 +121,7 @@ class Assessment:
     pattern_update: PatternUpdate | None
     in_baseline: bool
     flags: tuple[str, ...]
+    posture_reason: str = ""  # why the posture is or is not abnormal, in one line
 
     def to_dict(self) -> dict[str, Any]:
         def clean(d: Mapping[str, float] | None) -> dict[str, float | None] | None:
@@ -145,6 +146,7 @@ class Assessment:
                 k: {"median": round(m, 4), "spread": round(sd, 4), "windows": n}
                 for k, (m, sd, n) in self.activity_normal.items()
             },
+            "posture_reason": self.posture_reason,
             "posture_evidence": [
                 e.describe() for e in j.evidence if e.signal in POSTURE_SIGNALS or e.signal == "pose_anomaly"
             ],
@@ -360,6 +362,22 @@ class GuestMonitor:
         summary = self.posture.summary().get(activity) if activity is not None else None
         self.last = Assessment(t, judgement, face, pose, activity, summary, chk, pattern_update, in_base, tuple(flags))
         return self.last
+
+    def _posture_reason(
+        self, pf: PoseWindowFeatures | None, activity: str | None, in_base: bool, evidence: list[Evidence]
+    ) -> str:
+        if pf is None or activity is None:
+            return "no pose in view"
+        if in_base:
+            return f"baseline period: learning the guest's own {activity} normal"
+        hits = [e for e in evidence if e.flagged and e.signal in POSTURE_SIGNALS and e.deviation is not None]
+        if hits:
+            return f"abnormal vs own {activity} normal: " + ", ".join(
+                f"{e.signal} {e.value:.3g} (normal {e.baseline:.3g}, z={e.deviation:+.1f})" for e in hits
+            )
+        if not self.posture.knows(activity):
+            return f"no own {activity} normal yet (learning it from this activity's first windows)"
+        return f"within own {activity} normal (all z < {self.s.posture_z_flag:g}); 3°/s and 3° rules: reported only"
 
     def _activity(self, pf: PoseWindowFeatures | None, fresh_face: bool) -> str:
         mouth = [f.mouth_openness for f in self.face_window.frames] if fresh_face else []
