@@ -79,7 +79,7 @@ def _rule_posture(a: Assessment, s: SobrietySettings) -> bool:
     return bool(tilt > s.trunk_tilt_flag_deg or any(r > s.angle_rate_flag_deg_s for r in rates))
 
 
-def real_sources(s: SobrietySettings, seconds: float) -> dict[str, list[list[Assessment]]]:
+def real_sources(s: SobrietySettings, seconds: float, stills: list[str]) -> dict[str, list[list[Assessment]]]:
     """Per source: one list of assessments per guest (post-baseline rows are the ones that count)."""
     out: dict[str, list[list[Assessment]]] = {}
     clip = analyse_frames(video_frames(SAMPLES / "singer_stage_whitehouse.mp4"), s)
@@ -90,11 +90,11 @@ def real_sources(s: SobrietySettings, seconds: float) -> dict[str, list[list[Ass
     out["vtest.avi pedestrians (tracks ≥ 12 s, baseline 6 s)"] = [
         replay(tr, _with(s, baseline_seconds=6.0)) for tr in tracks
     ]
-    stills = []
-    for i, name in enumerate(STILLS):
+    clips = []
+    for i, name in enumerate(stills):
         if (SAMPLES / name).is_file():
-            stills.append(replay(analyse_frames(still_clip(SAMPLES / name, seconds, seed=i), s), s))
-    out[f"still photos as {seconds:.0f}-s webcam clips (baseline 30 s)"] = stills
+            clips.append(replay(analyse_frames(still_clip(SAMPLES / name, seconds, seed=i), s), s))
+    out[f"still photos as {seconds:.0f}-s webcam clips (baseline 30 s)"] = clips
     return out
 
 
@@ -215,6 +215,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--visits", type=int, default=1000, help="SYNTHETIC sober visits for the tag rate")
     ap.add_argument("--still-seconds", type=float, default=60.0)
+    ap.add_argument("--stills", nargs="+", default=list(STILLS), help="sample photos to turn into clips")
     ap.add_argument("--synthetic-subjects", type=int, default=12)
     ap.add_argument("--synthetic-minutes", type=float, default=20.0)
     ap.add_argument("--seed", type=int, default=0)
@@ -223,7 +224,7 @@ def main() -> None:
     cv2.setNumThreads(1)
     started = time.time()
     s = Settings().sobriety
-    sources = real_sources(s, args.still_seconds)
+    sources = real_sources(s, args.still_seconds, args.stills)
     real = {name: summarise(g, s) for name, g in sources.items()}
     post = [a for g in sources.values() for guest in g for a in guest if not a.in_baseline]
     streams = []
