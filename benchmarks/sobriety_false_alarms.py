@@ -24,10 +24,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import pickle
 import platform
 import random
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "lab" / "src"))
 
+from soberpay.adapters.sobriety.analyzer import FrameAnalysis  # noqa: E402
 from soberpay.adapters.sobriety.fusion import FusionModel  # noqa: E402
 from soberpay.adapters.sobriety.monitor import Assessment, policy_from_settings  # noqa: E402
 from soberpay.config import Settings, SobrietySettings  # noqa: E402
@@ -79,13 +82,30 @@ def _rule_posture(a: Assessment, s: SobrietySettings) -> bool:
     return bool(tilt > s.trunk_tilt_flag_deg or any(r > s.angle_rate_flag_deg_s for r in rates))
 
 
-def real_sources(s: SobrietySettings, seconds: float, stills: list[str]) -> dict[str, list[list[Assessment]]]:
+def _analysed(name: str, make: Callable[[], list[FrameAnalysis]], cache: Path | None) -> list[FrameAnalysis]:
+    """MediaPipe analyses of one source; with ``--cache`` kept as landmark pickles (public sample data
+    only, no images) so that re-runs skip the slow part. The cache is keyed by source name alone."""
+    path = None if cache is None else cache / f"{name}.pkl"
+    if path is not None and path.is_file():
+        with path.open("rb") as fh:
+            return list(pickle.load(fh))
+    out = make()
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("wb") as fh:
+            pickle.dump(out, fh)
+    return out
+
+
+def real_sources(
+    s: SobrietySettings, seconds: float, stills: list[str], cache: Path | None
+) -> dict[str, list[list[Assessment]]]:
     """Per source: one list of assessments per guest (post-baseline rows are the ones that count)."""
     out: dict[str, list[list[Assessment]]] = {}
-    clip = analyse_frames(video_frames(SAMPLES / "singer_stage_whitehouse.mp4"), s)
+    clip = _analysed("singer", lambda: analyse_frames(video_frames(SAMPLES / "singer_stage_whitehouse.mp4"), s), cache)
     singer = [a for a in clip if a.t >= SINGER_START_S]
     out["singer clip (looped ×6, baseline 10 s)"] = [replay(pingpong(singer, 6), _with(s, baseline_seconds=10.0))]
-    vt = analyse_frames(video_frames(SAMPLES / "vtest.avi"), s)
+    vt = _analysed("vtest", lambda: analyse_frames(video_frames(SAMPLES / "vtest.avi"), s), cache)
     tracks = [tr for tr in split_by_track(vt) if tr[-1].t - tr[0].t >= 12.0]
     out["vtest.avi pedestrians (tracks ≥ 12 s, baseline 6 s)"] = [
         replay(tr, _with(s, baseline_seconds=6.0)) for tr in tracks
@@ -93,7 +113,9 @@ def real_sources(s: SobrietySettings, seconds: float, stills: list[str]) -> dict
     clips = []
     for i, name in enumerate(stills):
         if (SAMPLES / name).is_file():
-            clips.append(replay(analyse_frames(still_clip(SAMPLES / name, seconds, seed=i), s), s))
+            photo = SAMPLES / name
+            an = _analysed(name, lambda p=photo, k=i: analyse_frames(still_clip(p, seconds, seed=k), s), cache)
+            clips.append(replay(an, s))
     out[f"still photos as {seconds:.0f}-s webcam clips (baseline 30 s)"] = clips
     return out
 
@@ -220,11 +242,12 @@ def main() -> None:
     ap.add_argument("--synthetic-minutes", type=float, default=20.0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--cache", type=Path, default=None, help="keep MediaPipe analyses (landmarks) here between runs")
     args = ap.parse_args()
     cv2.setNumThreads(1)
     started = time.time()
     s = Settings().sobriety
-    sources = real_sources(s, args.still_seconds, args.stills)
+    sources = real_sources(s, args.still_seconds, args.stills, args.cache)
     real = {name: summarise(g, s) for name, g in sources.items()}
     post = [a for g in sources.values() for guest in g for a in guest if not a.in_baseline]
     streams = []
