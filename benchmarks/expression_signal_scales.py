@@ -22,8 +22,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -32,6 +30,7 @@ import numpy.typing as npt
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "lab" / "src"))
 
 from soberpay.adapters.sobriety.analyzer import FrameAnalyzer  # noqa: E402
 from soberpay.adapters.sobriety.expression import ExpressionClassifier  # noqa: E402
@@ -43,26 +42,11 @@ from soberpay.adapters.sobriety.face_signals import (  # noqa: E402
     path_speed,
 )
 from soberpay.adapters.sobriety.features import EXPRESSION_FEATURES, EXPRESSION_FPS  # noqa: E402
+from soberpay_lab.evaluation.real_clips import Nuisance, noisy_still_frames  # noqa: E402
 
 FACE_DIR = ROOT / "src" / "soberpay" / "assets" / "faces"
 SAMPLES = ROOT.parent / "shared" / "data" / "samples"
 COLOUR_SCALE_A = 6.0  # Settings.sobriety.colour_scale_a default
-
-
-@dataclass(frozen=True)
-class Nuisance:
-    """Per-frame camera nuisances of a webcam filming a still person (level 1 = ordinary webcam)."""
-
-    shift_px: float = 0.35  # std of the sub-pixel translation (camera/mount micro-vibration)
-    scale: float = 0.002  # std of the relative scale jitter
-    flicker: float = 0.02  # std of the brightness gain (mains flicker, auto-exposure)
-    sensor_sigma: float = 3.0  # Gaussian sensor noise, grey levels
-    jpeg_quality: tuple[int, int] = (80, 92)
-
-    def scaled(self, level: float) -> Nuisance:
-        q0 = int(np.clip(92 - 10 * level, 50, 95))
-        return Nuisance(self.shift_px * level, self.scale * level, self.flicker * level,
-                        self.sensor_sigma * level, (q0 - 10, q0))
 
 
 def load_faces() -> list[tuple[str, npt.NDArray[np.uint8]]]:
@@ -77,24 +61,6 @@ def load_faces() -> list[tuple[str, npt.NDArray[np.uint8]]]:
         if img is not None:
             out.append((f"{p.parent.name}/{p.name}", np.asarray(img, np.uint8)))
     return out
-
-
-def noisy_still_frames(
-    img: npt.NDArray[np.uint8], n: int, rng: np.random.Generator, nz: Nuisance
-) -> Iterator[npt.NDArray[np.uint8]]:
-    """``n`` frames of a still photo as a webcam would deliver them (all in memory)."""
-    h, w = img.shape[:2]
-    base = img.astype(np.float32)
-    for _ in range(n):
-        s = 1.0 + rng.normal(0.0, nz.scale)
-        dx, dy = rng.normal(0.0, nz.shift_px, 2)
-        m = np.array([[s, 0.0, (1 - s) * w / 2 + dx], [0.0, s, (1 - s) * h / 2 + dy]], np.float32)
-        f = cv2.warpAffine(base, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-        f = f * (1.0 + rng.normal(0.0, nz.flicker)) + rng.normal(0.0, nz.sensor_sigma, f.shape)
-        f8 = np.clip(f + 0.5, 0, 255).astype(np.uint8)
-        quality = int(rng.integers(*nz.jpeg_quality, endpoint=True))
-        ok, enc = cv2.imencode(".jpg", f8, [cv2.IMWRITE_JPEG_QUALITY, quality])
-        yield np.asarray(cv2.imdecode(enc, cv2.IMREAD_COLOR), np.uint8) if ok else f8
 
 
 class _Recorder:

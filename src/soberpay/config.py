@@ -144,6 +144,9 @@ class SobrietySettings(_Section):
     pattern_similarity: float = Field(
         0.9, ge=0.0, le=1.0, description="cosine at which an anomaly reinforces a known abnormal pattern"
     )
+    posture_z_flag: float = Field(
+        3.0, ge=1.0, le=20.0, description="posture abnormal this many robust SDs above own normal for the activity"
+    )
     isolation_contamination: float = Field(
         0.05, gt=0.0, le=0.5, description="IsolationForest contamination on the guest's normal poses"
     )
@@ -167,8 +170,11 @@ class SobrietySettings(_Section):
         30.0, ge=1.0, le=3600.0, description="visit-start period used as the guest's own baseline"
     )
     window_seconds: float = Field(10.0, ge=1.0, le=120.0, description="sliding window for rates/PERCLOS")
-    blink_ear_threshold: float = Field(
-        0.2, ge=0.05, le=0.5, description="eye aspect ratio below this counts as closed (blink)"
+    blink_close_openness: float = Field(
+        0.55, gt=0.0, lt=1.0, description="eye counts as closed (blink) below this fraction of the guest's own open EAR"
+    )
+    blink_reopen_openness: float = Field(
+        0.75, gt=0.0, le=1.0, description="a blink ends above this fraction of the guest's own open EAR (hysteresis)"
     )
     open_ear: float = Field(0.3, ge=0.1, le=0.6, description="EAR of a fully open eye (openness = 1)")
     perclos_closed_openness: float = Field(

@@ -218,7 +218,7 @@ def test_grey_world_removes_a_coloured_light_cast() -> None:
 
 def test_face_window_blink_rate_and_perclos() -> None:
     t, ear = _ear_signal(fps=15.0, seconds=20.0)
-    w = FaceSignalWindow(window_seconds=30.0, blink_ear_threshold=0.2)
+    w = FaceSignalWindow(window_seconds=30.0)
     for ti, e in zip(t, ear, strict=True):
         w.add(_frame(float(ti), float(e), 12.0))
     s = w.signals()
@@ -238,3 +238,21 @@ def test_fusion_vector_uses_own_baseline() -> None:
     assert vec[idx("delta_perclos")] == pytest.approx(0.10)
     assert np.isnan(vec[idx("delta_eye_openness")])  # no baseline for it yet
     assert np.isnan(vec[idx("trunk_tilt_deg")])  # no pose → NaN, imputed by the model
+
+
+@pytest.mark.parametrize("open_ear", [0.16, 0.42])  # narrow eyes (below the old fixed 0.2) and wide eyes
+def test_blinks_counted_against_the_guests_own_open_eye(open_ear: float) -> None:
+    rng = np.random.default_rng(0)
+    t = np.arange(0, 40, 1 / 15)
+    ear = open_ear + rng.normal(0.0, 0.006, t.size)
+    shut = 0.05 + 0.45 * (open_ear - 0.05)  # at 15 fps a blink frame shows the lid at ≈ 45 % of its opening
+    starts = (21.0, 25.0, 29.0, 33.0, 37.0)  # five blinks after a 20-s baseline
+    for s0 in starts:
+        ear[(t >= s0) & (t < s0 + 0.2)] = shut
+    w = FaceSignalWindow(window_seconds=20.0)
+    for ti, e in zip(t, ear, strict=True):
+        w.add(_frame(float(ti), float(e), 12.0), in_baseline=ti < 20.0)
+    assert w.open_ear == pytest.approx(open_ear, abs=0.01)
+    s = w.signals()
+    assert s is not None
+    assert s.blink_rate_per_min == pytest.approx(len(starts) * 60 / 20.0, rel=0.1)

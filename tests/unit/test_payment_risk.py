@@ -57,6 +57,32 @@ def test_tracker_verdict_wins_over_raw_probability() -> None:
     assert spike.record.state is RiskState.NORMAL  # a momentary spike the tracker has not confirmed
 
 
+def test_abstaining_tracker_is_not_the_same_as_no_tracker() -> None:
+    # No tracker (a scripted or external reading): a high P(drunk) decides by itself.
+    assert step(RiskRecord("g"), T0, SobrietyObservation(0.9, False, 0.6), None, POLICY).record.tagged
+    # The tracker ran and abstained (debounce not over, colour alone): P(drunk) alone must not tag.
+    doubt = SobrietyObservation(0.9, False, 0.6, abstained=True)
+    s = step(RiskRecord("g"), T0, doubt, None, POLICY)
+    assert s.record.state is RiskState.NORMAL and not s.drunk
+    with pytest.raises(InvalidInput):
+        SobrietyObservation(0.9, False, 0.6, judged_drunk=True, abstained=True)
+
+
+def test_abstaining_tracker_end_to_end_through_the_service_conversion() -> None:
+    from soberpay.domain.sobriety import Evidence, Observation, SobrietyPolicy, SobrietyTracker
+    from soberpay.services.sobriety import risk_observation
+
+    # Facial flush only: P(drunk) 0.95 for a minute, nothing else abnormal -> the tracker abstains.
+    tracker = SobrietyTracker(SobrietyPolicy(enter_seconds=10.0))
+    flush = (Evidence("colour_change", 0.9, flagged=True),)
+    rec = RiskRecord("g")
+    for i in range(60):
+        j = tracker.observe(Observation(float(i), 0.95, 0.6, False, flush))
+        rec = step(rec, at(i), risk_observation(j), None, POLICY).record
+    assert j.p_drunk is not None and j.p_drunk > 0.9
+    assert rec.state is RiskState.NORMAL
+
+
 def test_warning_needs_consumption_and_posture_together() -> None:
     only_spend = step(RiskRecord("g"), T0, SOBER, SPIKE, POLICY)
     assert only_spend.record.state is RiskState.NORMAL and only_spend.record.level is RiskLevel.ELEVATED

@@ -8,14 +8,17 @@ import pytest
 
 from soberpay.domain.sobriety import (
     AbnormalPatternBook,
+    ActivityCues,
     Evidence,
     GuestBaseline,
     Observation,
+    PostureBaseline,
     SobrietyPolicy,
     SobrietyState,
     SobrietyTracker,
     angle_change_rate,
     angle_rate_flags,
+    classify_activity,
     compare_to_baseline,
     cosine_similarity,
     isolation_score,
@@ -45,13 +48,76 @@ def test_angle_rate_method_example() -> None:
         angle_change_rate(0, 1, 0.0)
 
 
-def test_posture_abnormal_collects_evidence() -> None:
-    bad, ev = posture_abnormal(5.0, {"arm": 1.0}, 3.0, 3.0)
-    assert bad and any(e.signal == "trunk_tilt_deg" and e.flagged for e in ev)
-    ok, ev = posture_abnormal(2.0, {"arm": 1.0}, 3.0, 3.0)
-    assert not ok and not any(e.flagged for e in ev)
-    iso, ev = posture_abnormal(None, {}, 3.0, 3.0, isolation_flag=True)
-    assert iso and ev[-1].signal == "pose_anomaly"
+SPREAD = {"head_angle_rate_deg_s": 2.0, "arm_angle_rate_deg_s": 3.0, "trunk_tilt_deg": 2.0}
+
+
+def _walker() -> PostureBaseline:
+    """A sober walker's own normal: head 8-10 °/s, arms 12-16 °/s, a habitual 4° lean."""
+    b = PostureBaseline(SPREAD, min_windows=5)
+    for i in range(10):
+        b.add(
+            "walking",
+            {"head_angle_rate_deg_s": 8.0 + i % 3, "arm_angle_rate_deg_s": 12.0 + i % 5, "trunk_tilt_deg": 4.0},
+        )
+    return b
+
+
+def test_method_rules_are_reported_but_do_not_decide() -> None:
+    b = _walker()
+    # Every absolute rule fires (rates > 3 °/s, tilt > 3°) but this is the walker's normal.
+    bad, ev = posture_abnormal("walking", {"head_angle_rate_deg_s": 9.0, "trunk_tilt_deg": 4.5}, b, 3.0, 3.0)
+    assert not bad and not any(e.flagged for e in ev)
+    notes = {e.signal: e.note for e in ev}
+    assert "rule > 3°/s: over" in notes["head_angle_rate_deg_s"] and "rule |tilt| > 3°: over" in notes["trunk_tilt_deg"]
+    assert "within own normal" in notes["head_angle_rate_deg_s"]
+
+
+def test_posture_is_abnormal_against_the_guests_own_normal_for_the_activity() -> None:
+    b = _walker()
+    bad, ev = posture_abnormal("walking", {"head_angle_rate_deg_s": 30.0}, b, 3.0, 3.0)
+    assert bad and ev[0].flagged and ev[0].deviation is not None and ev[0].deviation > 3.0
+    assert ev[0].baseline == pytest.approx(9.0)
+    # Tilt counts both ways away from the habitual lean; rates only when faster than normal.
+    assert posture_abnormal("walking", {"trunk_tilt_deg": -6.0}, b, 3.0, 3.0)[0]
+    assert not posture_abnormal("walking", {"head_angle_rate_deg_s": 0.0}, b, 3.0, 3.0)[0]
+    # An activity without an own normal yet flags nothing, whatever the rules say.
+    unknown, ev = posture_abnormal("dancing", {"head_angle_rate_deg_s": 60.0, "trunk_tilt_deg": 20.0}, b, 3.0, 3.0)
+    assert not unknown and "no own normal" in ev[0].note
+    # The isolation forest alone is evidence, not a verdict.
+    iso, ev = posture_abnormal("walking", {"head_angle_rate_deg_s": 9.0}, b, 3.0, 3.0, isolation_flag=True)
+    assert not iso and ev[-1].signal == "pose_anomaly" and not ev[-1].flagged
+    iso, ev = posture_abnormal("walking", {"head_angle_rate_deg_s": 30.0}, b, 3.0, 3.0, isolation_flag=True)
+    assert iso and ev[-1].flagged
+
+
+def test_posture_baseline_round_trip_and_bounds() -> None:
+    b = _walker()
+    b2 = PostureBaseline(SPREAD, min_windows=5)
+    b2.load(b.to_dict())
+    assert b2.summary() == b.summary()
+    med, spread, n = b.summary()["walking"]["head_angle_rate_deg_s"]
+    assert med == 9.0 and spread >= 2.0 and n == 10
+    small = PostureBaseline(SPREAD, min_windows=2, max_samples=3)
+    for v in range(10):
+        small.add("sitting", {"trunk_tilt_deg": float(v)})
+    assert small.windows("sitting") == 3
+
+
+@pytest.mark.parametrize(
+    ("cues", "expected"),
+    [
+        (ActivityCues("sitting", mouth_motion=0.2, hand_at_mouth=True), "singing"),  # microphone + mouth moving
+        (ActivityCues("standing", mouth_motion=0.08, hand_at_mouth=False), "standing"),  # talking a bit
+        (ActivityCues("standing", mouth_motion=0.15), "singing"),  # mouth moving a lot, no microphone seen
+        (ActivityCues("sitting", mouth_motion=0.01, hand_at_mouth=True), "sitting"),  # drinking, not singing
+        (ActivityCues("walking", mouth_motion=0.3, hand_at_mouth=True), "walking"),  # the legs say walking
+        (ActivityCues("standing", arm_rate_deg_s=60.0, sway_path_per_s=0.6), "dancing"),
+        (ActivityCues("standing", arm_rate_deg_s=60.0, sway_path_per_s=0.1), "standing"),  # gesturing only
+        (ActivityCues("unknown"), "unknown"),
+    ],
+)
+def test_activity_states(cues: ActivityCues, expected: str) -> None:
+    assert classify_activity(cues) == expected
 
 
 def test_baseline_zscores_and_evidence() -> None:

@@ -127,5 +127,6 @@ def test_risk_observation_maps_the_verdict(state: SobrietyState | str, verdict: 
     reading = Stored(1.2, False, -0.1, state, "r" * 500) if isinstance(state, str) else judgement(0, state)
     obs = risk_observation(reading)
     assert obs.judged_drunk is verdict
+    assert obs.abstained is (verdict is None)  # abstained is not "no tracker"
     assert obs.p_drunk is not None and 0.0 <= obs.p_drunk <= 1.0  # clamped into the risk input's range
     assert len(obs.reason) <= 300

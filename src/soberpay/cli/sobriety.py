@@ -174,6 +174,10 @@ def assess_video(
         "pose_cnn": embedder.available,
         "expression_model": expression is not None,
         "abnormal_patterns": len(book),
+        "posture_normal_per_activity": {
+            act: {k: {"median": round(m, 4), "spread": round(sd, 4), "windows": n} for k, (m, sd, n) in sig.items()}
+            for act, sig in mon.posture.summary().items()
+        },
         "note": "P(drunk) comes from a fusion model trained on SYNTHETIC data; staff decide in the reject band.",
     }
     return {"source": str(video), "summary": summary, "timeline": rows}
@@ -302,8 +306,8 @@ def assess(
         print(json.dumps(res))
         return
     table = Table(title=f"{video.name}: per-second sobriety timeline", padding=(0, 1))
-    for c in ("t", "state", "P", "sim", "eye", "PERC", "blink", "col", "act", "tilt", "h/a/l °/s", "sway", "flags"):
-        table.add_column(c, no_wrap=True)
+    for c in ("t", "state", "P", "sim", "eye", "PERC", "blink", "col", "act", "tilt", "h/a/l °/s", "sway", "posture"):
+        table.add_column(c, no_wrap=c != "posture")
     colour = {"sober": "green", "drunk": "red", "abstain": "yellow"}
     for r in rows:
         f = r["face"] or {}
@@ -324,9 +328,28 @@ def assess(
             _f(p.get("trunk_tilt_deg"), ".1f"),
             rates if p else "–",
             _f(p.get("sway_path_per_s"), ".2f"),
-            str(len(r["flags"])) if r["flags"] else "",
+            ("[red]ABNORMAL[/] " if r["posture_abnormal"] else "") + r["posture_reason"],
         )
     console.print(table, width=max(console.width, 120))
+    normals = res["summary"]["posture_normal_per_activity"]
+    if normals:
+        nt = Table(title="the guest's own posture normal per activity (median ± robust spread, windows)")
+        for c in ("activity", "head °/s", "arm °/s", "leg °/s", "|tilt| °", "sway /s"):
+            nt.add_column(c, no_wrap=True)
+        keys = (
+            "head_angle_rate_deg_s",
+            "arm_angle_rate_deg_s",
+            "leg_angle_rate_deg_s",
+            "trunk_tilt_deg",
+            "sway_path_per_s",
+        )
+        for act, sig in normals.items():
+            cells = [
+                f"{sig[k]['median']:.3g} ± {sig[k]['spread']:.2g} ({sig[k]['windows']})" if k in sig else "–"
+                for k in keys
+            ]
+            nt.add_row(act, *cells)
+        console.print(nt)
     sm = res["summary"]
     console.print(
         f"{sm['frames']} frames, face in {sm['face_frames']}, pose in {sm['pose_frames']}; "

@@ -76,8 +76,14 @@ class SobrietyObservation:
     similarity_to_normal: float | None  # 0..1 similarity of face+posture to the guest's own normal
     judged_drunk: bool | None = None  # the sobriety tracker's verdict; when given it overrides p_drunk
     reason: str = ""
+    # The tracker ran and abstained (in doubt: debounce not yet over, facial colour alone, out of the
+    # model's range). Unlike "no tracker" (judged_drunk None, abstained False), its P(drunk) must not tag
+    # on its own: that would skip the tracker's debounce and its rule that colour never decides alone.
+    abstained: bool = False
 
     def __post_init__(self) -> None:
+        if self.abstained and self.judged_drunk is not None:
+            raise InvalidInput("an abstaining tracker gives no verdict", field="judged_drunk")
         for name in ("p_drunk", "similarity_to_normal"):
             v = getattr(self, name)
             if v is not None and not 0.0 <= v <= 1.0:
@@ -208,6 +214,8 @@ def step(
         posture = sobriety.posture_abnormal
         if sobriety.judged_drunk is not None:  # the tracker's smoothed, debounced verdict wins
             drunk = sobriety.judged_drunk
+        elif sobriety.abstained:
+            drunk = False  # the tracker is in doubt: staff decide, P(drunk) alone does not tag
         elif sobriety.p_drunk is not None and sobriety.p_drunk >= policy.drunk_probability:
             drunk = True
         p_text = "n/a" if sobriety.p_drunk is None else f"{sobriety.p_drunk:.2f}"

@@ -455,33 +455,219 @@ class SobrietyTracker:
         )
 
 
+# --------------------------------------------------------------------------------------------------
+# Activity states and the guest's own posture normal per activity
+# --------------------------------------------------------------------------------------------------
+
+# Activity states the method names; each has its own normal (a singer's head moves fast, a walker's
+# legs swing): "unknown" when neither body nor face says enough.
+ACTIVITY_STATES: tuple[str, ...] = ("singing", "dancing", "walking", "sitting", "standing", "unknown")
+# Posture signals judged against the guest's normal for the current activity. Rates, sway: only
+# more than normal is abnormal; tilt: a change either way from the guest's habitual lean.
+POSTURE_SIGNALS: tuple[str, ...] = (
+    "head_angle_rate_deg_s",
+    "arm_angle_rate_deg_s",
+    "leg_angle_rate_deg_s",
+    "trunk_tilt_deg",
+    "sway_path_per_s",
+)
+TWO_SIDED: frozenset[str] = frozenset({"trunk_tilt_deg"})
+
+
+@dataclass(frozen=True)
+class ActivityCues:
+    """What the window shows, from pose and face (thresholds in ``ActivityThresholds``)."""
+
+    body: str  # from pose alone: standing / sitting / walking / unknown
+    mouth_motion: float | None = None  # std of mouth openness over the window (talking, singing)
+    hand_at_mouth: bool = False  # a wrist next to the mouth for most of the window (microphone)
+    arm_rate_deg_s: float | None = None
+    sway_path_per_s: float | None = None
+
+
+@dataclass(frozen=True)
+class ActivityThresholds:
+    singing_mouth_motion: float = 0.06  # with a hand at the mouth (singer clip: 0.2; still faces: ≤ 0.02)
+    singing_mouth_motion_alone: float = 0.12  # without a microphone in view
+    dancing_arm_rate_deg_s: float = 40.0  # rhythmic big arm movement …
+    dancing_sway_path_per_s: float = 0.4  # … with whole-body sway, without walking away
+
+
+def classify_activity(cues: ActivityCues, th: ActivityThresholds | None = None) -> str:
+    """Activity state of one window: walking beats everything (the legs say so), then singing
+    (mouth moving, microphone at the mouth), dancing (big arm movement and sway in place), else the
+    body posture."""
+    th = th or ActivityThresholds()
+    if cues.body == "walking":
+        return "walking"
+    mm = cues.mouth_motion
+    if mm is not None and (
+        (cues.hand_at_mouth and mm >= th.singing_mouth_motion) or mm >= th.singing_mouth_motion_alone
+    ):
+        return "singing"
+    arm, sway = cues.arm_rate_deg_s, cues.sway_path_per_s
+    if arm is not None and sway is not None and arm >= th.dancing_arm_rate_deg_s and sway >= th.dancing_sway_path_per_s:
+        return "dancing"
+    return cues.body if cues.body in ACTIVITY_STATES else "unknown"
+
+
+def _median(xs: Sequence[float]) -> float:
+    v = sorted(xs)
+    n = len(v)
+    return v[n // 2] if n % 2 else 0.5 * (v[n // 2 - 1] + v[n // 2])
+
+
+class PostureBaseline:
+    """The guest's own posture normal, per activity: robust centre (median) and spread (1.4826·MAD)
+    of each posture signal over their normal windows, and the robust z-score of a new window.
+
+    The spread is floored (``min_spread`` per signal, and ``rel_spread`` × |median|): consecutive
+    1-s windows overlap, so a short baseline underestimates how much a person varies. Samples are
+    bounded (``max_samples`` per activity and signal, oldest dropped).
+    """
+
+    def __init__(
+        self,
+        min_spread: Mapping[str, float],
+        rel_spread: float = 0.25,
+        min_windows: int = 5,
+        max_samples: int = 600,
+    ) -> None:
+        self._min_spread = dict(min_spread)
+        self.rel_spread = rel_spread
+        self.min_windows = min_windows
+        self.max_samples = max_samples
+        self._s: dict[str, dict[str, list[float]]] = {}
+
+    def add(self, activity: str, values: Mapping[str, float | None]) -> None:
+        per = self._s.setdefault(activity, {})
+        for name in POSTURE_SIGNALS:
+            v = values.get(name)
+            if v is None or not math.isfinite(v):
+                continue
+            xs = per.setdefault(name, [])
+            xs.append(float(v))
+            if len(xs) > self.max_samples:
+                del xs[0]
+
+    def windows(self, activity: str) -> int:
+        per = self._s.get(activity, {})
+        return max((len(v) for v in per.values()), default=0)
+
+    def knows(self, activity: str) -> bool:
+        return self.windows(activity) >= self.min_windows
+
+    def normal(self, activity: str, name: str) -> tuple[float, float] | None:
+        """(median, spread) of one signal in one activity; None until ``min_windows`` windows."""
+        xs = self._s.get(activity, {}).get(name, [])
+        if len(xs) < self.min_windows:
+            return None
+        med = _median(xs)
+        mad = _median([abs(x - med) for x in xs])
+        spread = max(1.4826 * mad, self._min_spread.get(name, 1e-3), self.rel_spread * abs(med))
+        return med, spread
+
+    def zscore(self, activity: str, name: str, value: float) -> float | None:
+        n = self.normal(activity, name)
+        if n is None:
+            return None
+        z = (value - n[0]) / n[1]
+        return abs(z) if name in TWO_SIDED else z
+
+    def summary(self) -> dict[str, dict[str, tuple[float, float, int]]]:
+        """Per activity and signal: (median, spread, windows) — what ``soberpay assess`` shows."""
+        out: dict[str, dict[str, tuple[float, float, int]]] = {}
+        for act, per in self._s.items():
+            for name, xs in per.items():
+                n = self.normal(act, name)
+                if n is not None:
+                    out.setdefault(act, {})[name] = (n[0], n[1], len(xs))
+        return out
+
+    def to_dict(self) -> dict[str, dict[str, list[float]]]:
+        return {a: {k: list(v) for k, v in per.items()} for a, per in self._s.items()}
+
+    def load(self, data: Mapping[str, Mapping[str, Sequence[float]]]) -> None:
+        for act, per in data.items():
+            for name, xs in per.items():
+                if name in POSTURE_SIGNALS:
+                    self._s.setdefault(str(act), {})[name] = [float(x) for x in xs][-self.max_samples :]
+
+
 def posture_abnormal(
-    tilt_deg: float | None,
-    rates_deg_s: Mapping[str, float | None],
+    activity: str,
+    values: Mapping[str, float | None],
+    baseline: PostureBaseline,
     tilt_threshold_deg: float,
     rate_threshold_deg_s: float,
+    z_flag: float = 3.0,
     isolation_flag: bool = False,
 ) -> tuple[bool, list[Evidence]]:
-    """The method's posture verdict: tilt or any angle rate over its threshold, or a pose anomaly."""
+    """Posture verdict against the guest's own normal for this activity.
+
+    The method's absolute rules (tilt > 3°, angle rate > 3°/s) are still computed and reported in
+    each signal's note, but they do not decide: on real sober people they fire all the time (a
+    walker's legs turn at 10–16°/s, a singer's head at 15–25°/s, landmark jitter on a still face
+    alone crosses 3°/s). A signal is flagged when it is ``z_flag`` robust standard deviations above
+    the guest's normal for the same activity (tilt: away from their habitual lean); until that
+    activity has a normal, nothing is flagged. The pose-CNN isolation forest (also fitted on the
+    guest's own normal windows) counts only together with a flagged signal.
+    """
     ev: list[Evidence] = []
-    abnormal = isolation_flag
-    if tilt_deg is not None:
-        t = trunk_tilt_flag(tilt_deg, tilt_threshold_deg)
-        abnormal = abnormal or t
-        ev.append(Evidence("trunk_tilt_deg", tilt_deg, flagged=t, note=f"rule > {tilt_threshold_deg:g}°"))
-    flagged = angle_rate_flags(rates_deg_s, rate_threshold_deg_s)
-    for name, rate in rates_deg_s.items():
-        if rate is None:
+    flagged_any = False
+    known = baseline.knows(activity)
+    for name in POSTURE_SIGNALS:
+        v = values.get(name)
+        if v is None or not math.isfinite(v):
             continue
-        ev.append(Evidence(name, rate, flagged=name in flagged, note=f"rule > {rate_threshold_deg_s:g}°/s"))
-    abnormal = abnormal or bool(flagged)
+        if name == "trunk_tilt_deg":
+            over = trunk_tilt_flag(v, tilt_threshold_deg)
+            rule = f"rule |tilt| > {tilt_threshold_deg:g}°: {'over' if over else 'under'}"
+        elif name.endswith("rate_deg_s"):
+            over = bool(angle_rate_flags({name: v}, rate_threshold_deg_s))
+            rule = f"rule > {rate_threshold_deg_s:g}°/s: {'over' if over else 'under'}"
+        else:
+            rule = ""
+        nrm = baseline.normal(activity, name)
+        z = baseline.zscore(activity, name, v)
+        flagged = z is not None and z >= z_flag
+        flagged_any = flagged_any or flagged
+        if flagged:
+            note = f"{activity}: {z:.1f} robust SD above own normal"
+        elif known:
+            note = f"{activity}: within own normal"
+        else:
+            note = f"{activity}: no own normal for this activity yet"
+        ev.append(
+            Evidence(
+                name,
+                v,
+                baseline=None if nrm is None else nrm[0],
+                deviation=z,
+                flagged=flagged,
+                note="; ".join(x for x in (note, rule) if x),
+            )
+        )
     if isolation_flag:
-        ev.append(Evidence("pose_anomaly", 1.0, flagged=True, note="isolation forest vs own normal"))
-    return abnormal, ev
+        ev.append(
+            Evidence(
+                "pose_anomaly",
+                1.0,
+                flagged=flagged_any,
+                note="isolation forest vs own normal poses" + ("" if flagged_any else " (alone: not abnormal)"),
+            )
+        )
+    return flagged_any, ev
 
 
 __all__ = [
+    "ACTIVITY_STATES",
+    "POSTURE_SIGNALS",
     "AbnormalPattern",
+    "ActivityCues",
+    "ActivityThresholds",
+    "PostureBaseline",
+    "classify_activity",
     "AbnormalPatternBook",
     "Evidence",
     "GuestBaseline",

@@ -46,7 +46,8 @@ def _unit(v: float | None) -> float | None:
 
 
 def risk_observation(reading: SobrietyReading) -> SobrietyObservation:
-    """The payments' risk input for a sobriety reading; ``abstain`` gives no verdict (P(drunk) still counts)."""
+    """The payments' risk input for a sobriety reading; ``abstain`` gives no verdict and P(drunk) does not
+    tag on its own (``abstained``): the tracker's debounce and colour rule stay in force."""
     state = reading.state.value if isinstance(reading.state, SobrietyState) else str(reading.state)
     reason = reading.explain() if isinstance(reading, SobrietyJudgement) else reading.reason
     return SobrietyObservation(
@@ -55,6 +56,7 @@ def risk_observation(reading: SobrietyReading) -> SobrietyObservation:
         similarity_to_normal=_unit(reading.similarity_to_normal),
         judged_drunk=None if state == SobrietyState.ABSTAIN.value else state == SobrietyState.DRUNK.value,
         reason=reason[:REASON_CHARS],
+        abstained=state == SobrietyState.ABSTAIN.value,
     )
 
 

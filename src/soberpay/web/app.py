@@ -79,6 +79,7 @@ class WebRoomEvents:
                 judged_drunk=o.judged_drunk,
                 evidence=o.reason,
                 room_id=room_id,
+                abstained=o.abstained,
             )
 
     def heartbeat(self, statuses: Sequence[RoomStatus], at: datetime) -> None:

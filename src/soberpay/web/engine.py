@@ -237,10 +237,11 @@ class ServicePayments:
         judged_drunk: bool | None,
         evidence: str,
         room_id: str,
+        abstained: bool = False,
     ) -> RiskView:
         from soberpay.domain.risk import SobrietyObservation
 
-        obs = SobrietyObservation(p_drunk, posture_abnormal, similarity, judged_drunk, evidence)
+        obs = SobrietyObservation(p_drunk, posture_abnormal, similarity, judged_drunk, evidence, abstained)
         view = self.service.refresh_risk(guest_id, obs)
         with self._lock:
             series = self._timeline.setdefault(guest_id, deque(maxlen=TIMELINE_POINTS))

@@ -151,5 +151,6 @@ class PaymentsPort(Protocol):
         judged_drunk: bool | None,
         evidence: str,
         room_id: str,
+        abstained: bool = False,
     ) -> RiskView: ...
     def sobriety_history(self, guest_id: str) -> list[SobrietyPoint]: ...

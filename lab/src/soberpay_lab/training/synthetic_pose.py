@@ -27,6 +27,8 @@ class SyntheticPoseParams:
     tilt_rate_deg_s: float = 0.0  # linear drift of the trunk tilt
     head_angle_deg: float = 0.0
     head_rate_deg_s: float = 0.0  # linear drift of the head angle
+    head_swing_deg: float = 0.0  # sinusoidal head movement amplitude (singing: 15–25 °/s measured)
+    head_swing_hz: float = 0.4
     arm_angle_deg: float = 10.0  # upper arm from vertical (down)
     arm_rate_deg_s: float = 0.0  # linear drift of both upper arms
     arm_swing_deg: float = 0.0  # sinusoidal swing amplitude
@@ -61,7 +63,9 @@ def synthetic_pose_frame(p: SyntheticPoseParams, t: float, rng: np.random.Genera
     sh = hip + up * L
     pts = np.zeros((33, 2))
     # Head: nose along the head direction from the shoulder midpoint.
-    head_deg = tilt + p.head_angle_deg + p.head_rate_deg_s * t
+    head_deg = (
+        tilt + p.head_angle_deg + p.head_rate_deg_s * t + p.head_swing_deg * math.sin(2 * math.pi * p.head_swing_hz * t)
+    )
     hdir = np.array([math.sin(math.radians(head_deg)), -math.cos(math.radians(head_deg))])
     nose = sh + hdir * 0.45 * L
     pts[0] = nose

@@ -81,19 +81,35 @@ class Blink:
     duration: float
 
 
-def detect_blinks(t: npt.ArrayLike, ear: npt.ArrayLike, threshold: float, max_duration: float = 2.0) -> list[Blink]:
-    """Blinks = maximal runs of EAR < threshold. A run's duration runs from its first closed frame to
-    the first open frame after it (one frame interval for a one-frame blink). Runs longer than
+def blink_thresholds(open_ear: float, close_openness: float, reopen_openness: float) -> tuple[float, float]:
+    """(close, reopen) EAR thresholds for a guest whose open eye measures ``open_ear``: the eye counts as
+    closed below ``close_openness`` of its own opening and as open again above ``reopen_openness``
+    (hysteresis: landmark jitter around one threshold used to count hundreds of blinks per minute)."""
+    span = max(open_ear - CLOSED_EAR, 1e-3)
+    return CLOSED_EAR + close_openness * span, CLOSED_EAR + reopen_openness * span
+
+
+def detect_blinks(
+    t: npt.ArrayLike,
+    ear: npt.ArrayLike,
+    threshold: float,
+    max_duration: float = 2.0,
+    reopen_threshold: float | None = None,
+) -> list[Blink]:
+    """Blinks = runs that start when EAR drops below ``threshold`` and end at the first frame with EAR ≥
+    ``reopen_threshold`` (default: the same threshold). A run's duration runs from its first closed
+    frame to that first open frame (one frame interval for a one-frame blink). Runs longer than
     ``max_duration`` are eye closures, not blinks (they still count in PERCLOS). A run still open at
     the end of the signal is not counted (it may continue)."""
     tt = np.asarray(t, dtype=np.float64)
-    closed = np.asarray(ear, dtype=np.float64) < threshold
+    e = np.asarray(ear, dtype=np.float64)
+    reopen = threshold if reopen_threshold is None else max(reopen_threshold, threshold)
     blinks: list[Blink] = []
     start_i: int | None = None
-    for i, c in enumerate(closed):
-        if c and start_i is None:
+    for i, v in enumerate(e):
+        if start_i is None and v < threshold:
             start_i = i
-        elif not c and start_i is not None:
+        elif start_i is not None and v >= reopen:
             dur = float(tt[i] - tt[start_i])
             if dur <= max_duration:
                 blinks.append(Blink(float(tt[start_i]), dur))
@@ -376,20 +392,31 @@ class FaceSignals:
 
 
 class FaceSignalWindow:
-    """Sliding window of :class:`FaceFrame` → :class:`FaceSignals`; keeps the guest's colour baseline."""
+    """Sliding window of :class:`FaceFrame` → :class:`FaceSignals`; keeps the guest's colour baseline and
+    their own open-eye EAR (median EAR of the baseline frames: eyes are open > 90 % of the time).
+
+    Blinks are counted against the guest's own eye: a fixed EAR threshold (0.2) counted 200+ blinks per
+    minute on a real open-eyed face whose open EAR is 0.19, and none on a singer whose open EAR is 0.37.
+    Until the baseline has ``MIN_OPEN_EAR_FRAMES`` frames the window's own median EAR stands in.
+    """
+
+    MIN_OPEN_EAR_FRAMES = 30
 
     def __init__(
         self,
         window_seconds: float = 10.0,
-        blink_ear_threshold: float = 0.2,
+        blink_close_openness: float = 0.55,
+        blink_reopen_openness: float = 0.75,
         perclos_closed_openness: float = 0.2,
         colour_scale_a: float = 6.0,
     ) -> None:
         self.window_seconds = window_seconds
-        self.blink_ear_threshold = blink_ear_threshold
+        self.blink_close_openness = blink_close_openness
+        self.blink_reopen_openness = blink_reopen_openness
         self.perclos_closed_openness = perclos_closed_openness
         self.colour_scale_a = colour_scale_a
         self.frames: deque[FaceFrame] = deque()
+        self._baseline_ears: deque[float] = deque(maxlen=5000)
         self._colour_sum = 0.0
         self._colour_n = 0
         self.colour_baseline: float | None = None
@@ -398,10 +425,19 @@ class FaceSignalWindow:
         self.frames.append(frame)
         while self.frames and frame.t - self.frames[0].t > self.window_seconds:
             self.frames.popleft()
+        if in_baseline and math.isfinite(frame.ear):
+            self._baseline_ears.append(frame.ear)
         if in_baseline and math.isfinite(frame.redness):
             self._colour_sum += frame.redness
             self._colour_n += 1
             self.colour_baseline = self._colour_sum / self._colour_n
+
+    @property
+    def open_ear(self) -> float | None:
+        """The guest's own open-eye EAR from the baseline frames (None until there are enough)."""
+        if len(self._baseline_ears) < self.MIN_OPEN_EAR_FRAMES:
+            return None
+        return float(np.median(np.fromiter(self._baseline_ears, np.float64)))
 
     def set_colour_baseline(self, a_star: float) -> None:
         self.colour_baseline = a_star
@@ -417,7 +453,13 @@ class FaceSignalWindow:
         t = np.array([f.t for f in fr])
         ear = np.array([f.ear for f in fr])
         op = np.array([f.eye_openness for f in fr])
-        blinks = detect_blinks(t, ear, self.blink_ear_threshold)
+        open_ear = self.open_ear
+        close_ear, reopen_ear = blink_thresholds(
+            float(np.median(ear)) if open_ear is None else open_ear,
+            self.blink_close_openness,
+            self.blink_reopen_openness,
+        )
+        blinks = detect_blinks(t, ear, close_ear, reopen_threshold=reopen_ear)
         span = max(float(t[-1] - t[0]), 1e-6)
         red = np.array([f.redness for f in fr])
         red = red[np.isfinite(red)]
@@ -483,6 +525,7 @@ def expression_score_from_frames(
 
 __all__ = [
     "Blink",
+    "blink_thresholds",
     "expression_score_from_frames",
     "FaceFrame",
     "FaceMeshSignals",

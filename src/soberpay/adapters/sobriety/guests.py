@@ -98,14 +98,24 @@ class VisionGuestMonitors:
     def open(self, guest_id: str) -> VisionGuest:
         baseline: GuestBaseline | None = None
         normal: list[list[float]] = []
+        posture: dict[str, dict[str, list[float]]] = {}
         stored = self.store.load_baseline(guest_id)
         if stored is not None:
             doc = decrypt_json(self.cipher, "baseline", guest_id, *stored)
             baseline = GuestBaseline.from_dict(doc["baseline"], MIN_STD)
             normal = doc.get("normal_embeddings", [])
+            posture = doc.get("posture_baseline", {})
         book = PersistentPatternBook(self.store, self.cipher, guest_id, self.s.pattern_similarity, self.now)
         monitor = GuestMonitor(
-            guest_id, self.s, self.fusion, self.embedder, book, baseline, normal, expression=self.expression
+            guest_id,
+            self.s,
+            self.fusion,
+            self.embedder,
+            book,
+            baseline,
+            normal,
+            expression=self.expression,
+            posture_baseline=posture,
         )
         return VisionGuest(monitor, self._analyzer_factory(), self)
 

@@ -29,15 +29,19 @@ from soberpay.adapters.sobriety.pose import (
 from soberpay.adapters.sobriety.store import PersistentPatternBook
 from soberpay.config import SobrietySettings
 from soberpay.domain.sobriety import (
+    POSTURE_SIGNALS,
     AbnormalPatternBook,
+    ActivityCues,
     Evidence,
     GuestBaseline,
     Observation,
     PatternUpdate,
+    PostureBaseline,
     SobrietyJudgement,
     SobrietyPolicy,
     SobrietyState,
     SobrietyTracker,
+    classify_activity,
     compare_to_baseline,
     posture_abnormal,
     similarity_to_baseline,
@@ -58,6 +62,17 @@ MIN_STD: dict[str, float] = {
     "trunk_tilt_deg": 1.0,
     "sway_path_per_s": 0.05,
     "sway_freq_hz": 0.1,
+}
+
+# Floors on the spread of the guest's per-activity posture normal (robust z-scores). Measured on real
+# sober footage: landmark jitter alone moves a still person's head angle by ≈ 1–3°/s and their
+# median tilt by ≈ 0.5° from window to window (docs/research/sobriety-assessment.md).
+POSTURE_MIN_SPREAD: dict[str, float] = {
+    "head_angle_rate_deg_s": 2.0,
+    "arm_angle_rate_deg_s": 3.0,
+    "leg_angle_rate_deg_s": 3.0,
+    "trunk_tilt_deg": 2.0,
+    "sway_path_per_s": 0.05,
 }
 
 
@@ -100,11 +115,13 @@ class Assessment:
     judgement: SobrietyJudgement
     face: dict[str, float] | None
     pose: dict[str, float] | None
-    activity: str | None
+    activity: str | None  # activity state (singing, dancing, walking, sitting, standing, unknown)
+    activity_normal: dict[str, tuple[float, float, int]] | None  # own normal for it: median, spread, windows
     normal_check: NormalCheck | None
     pattern_update: PatternUpdate | None
     in_baseline: bool
     flags: tuple[str, ...]
+    posture_reason: str = ""  # why the posture is or is not abnormal, in one line
 
     def to_dict(self) -> dict[str, Any]:
         def clean(d: Mapping[str, float] | None) -> dict[str, float | None] | None:
@@ -123,6 +140,16 @@ class Assessment:
             "recovered": j.recovered,
             "in_baseline": self.in_baseline,
             "activity": self.activity,
+            "activity_normal": None
+            if self.activity_normal is None
+            else {
+                k: {"median": round(m, 4), "spread": round(sd, 4), "windows": n}
+                for k, (m, sd, n) in self.activity_normal.items()
+            },
+            "posture_reason": self.posture_reason,
+            "posture_evidence": [
+                e.describe() for e in j.evidence if e.signal in POSTURE_SIGNALS or e.signal == "pose_anomaly"
+            ],
             "flags": list(self.flags),
             "reason": j.reason,
             "evidence": [e.describe() for e in j.evidence if e.flagged],
@@ -155,6 +182,7 @@ class GuestMonitor:
         normal_embeddings: Iterable[Iterable[float]] = (),
         start_t: float | None = None,
         expression: Any = None,
+        posture_baseline: Mapping[str, Mapping[str, Iterable[float]]] | None = None,
     ) -> None:
         self.guest_id = guest_id
         self.expression = expression if expression is not None and _expression_available(expression) else None
@@ -164,13 +192,17 @@ class GuestMonitor:
         self.pattern_book = pattern_book
         self.face_window = FaceSignalWindow(
             settings.window_seconds,
-            settings.blink_ear_threshold,
+            settings.blink_close_openness,
+            settings.blink_reopen_openness,
             settings.perclos_closed_openness,
             settings.colour_scale_a,
         )
         self.pose_series = PoseTimeSeries(settings.window_seconds, settings.min_pose_visibility)
         self.baseline = baseline or GuestBaseline(MIN_STD)
         self.stored_baseline = baseline is not None
+        self.posture = PostureBaseline(POSTURE_MIN_SPREAD)
+        if posture_baseline:
+            self.posture.load({a: {k: list(v) for k, v in per.items()} for a, per in posture_baseline.items()})
         self.normal = PoseNormalModel(
             settings.pose_similarity_threshold, settings.isolation_contamination, min_history=5
         )
@@ -233,10 +265,17 @@ class GuestMonitor:
         for src in (face, pose):
             if src:
                 values.update({k: v for k, v in src.items() if k in BASELINE_FEATURES})
+        activity = self._activity(pf, fresh_face) if pf is not None or fs is not None else None
+        posture_values: dict[str, float | None] = {k: values.get(k) for k in POSTURE_SIGNALS if k in values}
+        # Face signals against the guest's own (visit-start) baseline; posture against the normal of
+        # the current activity (below), not against a pooled normal of whatever they did at the start.
+        face_values = {k: v for k, v in values.items() if k not in POSTURE_SIGNALS}
 
         if in_base:
             if values:
                 self.baseline.update(values)
+            if activity is not None and posture_values:
+                self.posture.add(activity, posture_values)
             if emb is not None:
                 self.normal.add_normal(emb)
         elif not self.baseline.frozen:
@@ -250,18 +289,22 @@ class GuestMonitor:
         evidence: list[Evidence] = []
         flags: list[str] = []
         posture_flag = False
-        if pf is not None:
+        if pf is not None and activity is not None:
             posture_flag, pev = posture_abnormal(
-                pf.trunk_tilt_deg,
-                pf.rates,
+                activity,
+                posture_values,
+                self.posture,
                 s.trunk_tilt_flag_deg,
                 s.angle_rate_flag_deg_s,
+                s.posture_z_flag,
                 bool(chk and chk.anomaly),
             )
+            if in_base:  # the baseline period defines the normal: shown, never flagged
+                posture_flag, pev = False, [replace(e, flagged=False) for e in pev]
             evidence += pev
             flags += [e.signal for e in pev if e.flagged]
         if not in_base and self.baseline.frozen:
-            evidence += compare_to_baseline(values, self.baseline)
+            evidence += compare_to_baseline(face_values, self.baseline)
         if face and math.isfinite(face.get("colour_change", float("nan"))):
             cc = face["colour_change"]
             evidence.append(
@@ -307,13 +350,47 @@ class GuestMonitor:
                 recovered=False,
                 reason="building the guest's own baseline; " + judgement.reason,
             )
-        elif judgement.state is SobrietyState.SOBER and chk is not None and not chk.to_verify and emb is not None:
-            # Grow the historical normal with windows judged sober that already look normal.
-            self.normal.add_normal(emb)
-        self.last = Assessment(
-            t, judgement, face, pose, pf.activity if pf else None, chk, pattern_update, in_base, tuple(flags)
-        )
+        else:
+            if judgement.state is SobrietyState.SOBER and chk is not None and not chk.to_verify and emb is not None:
+                # Grow the historical normal with windows judged sober that already look normal.
+                self.normal.add_normal(emb)
+            if activity is not None and posture_values and judgement.state is not SobrietyState.DRUNK:
+                # A first-seen activity (the guest stands up to sing) learns its own normal from its first
+                # windows; a known one only grows with windows judged sober and within the normal.
+                if not self.posture.knows(activity) or (judgement.state is SobrietyState.SOBER and not posture_flag):
+                    self.posture.add(activity, posture_values)
+        summary = self.posture.summary().get(activity) if activity is not None else None
+        self.last = Assessment(t, judgement, face, pose, activity, summary, chk, pattern_update, in_base, tuple(flags))
         return self.last
+
+    def _posture_reason(
+        self, pf: PoseWindowFeatures | None, activity: str | None, in_base: bool, evidence: list[Evidence]
+    ) -> str:
+        if pf is None or activity is None:
+            return "no pose in view"
+        if in_base:
+            return f"baseline period: learning the guest's own {activity} normal"
+        hits = [e for e in evidence if e.flagged and e.signal in POSTURE_SIGNALS and e.deviation is not None]
+        if hits:
+            return f"abnormal vs own {activity} normal: " + ", ".join(
+                f"{e.signal} {e.value:.3g} (normal {e.baseline:.3g}, z={e.deviation:+.1f})" for e in hits
+            )
+        if not self.posture.knows(activity):
+            return f"no own {activity} normal yet (learning it from this activity's first windows)"
+        return f"within own {activity} normal (all z < {self.s.posture_z_flag:g}); 3°/s and 3° rules: reported only"
+
+    def _activity(self, pf: PoseWindowFeatures | None, fresh_face: bool) -> str:
+        mouth = [f.mouth_openness for f in self.face_window.frames] if fresh_face else []
+        cues = ActivityCues(
+            body=pf.activity if pf is not None else "unknown",
+            mouth_motion=float(np.std(mouth)) if len(mouth) >= 10 else None,
+            hand_at_mouth=bool(pf and pf.hand_at_mouth),
+            arm_rate_deg_s=pf.arm_angle_rate_deg_s
+            if pf is not None and math.isfinite(pf.arm_angle_rate_deg_s)
+            else None,
+            sway_path_per_s=pf.sway_path_per_s if pf is not None else None,
+        )
+        return classify_activity(cues)
 
     def _expression_score(self) -> float:
         """The expression classifier's P(alcohol-influenced) on the face window (NaN if unusable)."""
@@ -326,12 +403,14 @@ class GuestMonitor:
     def normal_state(self) -> dict[str, Any]:
         return {
             "baseline": self.baseline.to_dict(),
+            "posture_baseline": self.posture.to_dict(),
             "normal_embeddings": [[round(float(x), 5) for x in e] for e in list(self.normal.history)[-100:]],
         }
 
 
 __all__ = [
     "MIN_STD",
+    "POSTURE_MIN_SPREAD",
     "Assessment",
     "GuestMonitor",
     "default_expression",

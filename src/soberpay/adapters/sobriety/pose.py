@@ -51,6 +51,7 @@ NOSE, L_SHOULDER, R_SHOULDER, L_ELBOW, R_ELBOW, L_WRIST, R_WRIST = 0, 11, 12, 13
 L_HIP, R_HIP, L_KNEE, R_KNEE, L_ANKLE, R_ANKLE = 23, 24, 25, 26, 27, 28
 N_LANDMARKS = 33
 CNN_SAMPLE_HZ = 10.0  # the CNN window is resampled to 10 Hz → 32 samples = 3.2 s
+HAND_AT_MOUTH = 0.7  # wrist–nose distance in torso lengths (singer clip: median 0.5; walkers: 1.2)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -223,7 +224,7 @@ class PoseEstimator:
         bx0, by0 = np.clip(pts.min(axis=0), 0, [w, h])
         bx1, by1 = np.clip(pts.max(axis=0), 0, [w, h])
         box = (int(bx0), int(by0), int(max(1, bx1 - bx0)), int(max(1, by1 - by0)))
-        if self._roi is not None and self._prev_box is not None:
+        if self._prev_box is not None:  # also after a full-frame re-detection: it may be someone else
             px, py, pw, ph = self._prev_box
             jump = math.hypot(box[0] + box[2] / 2 - px - pw / 2, box[1] + box[3] / 2 - py - ph / 2)
             if jump > 0.75 * max(pw, ph, 1):
@@ -306,6 +307,12 @@ def frame_geometry(xy: F64) -> dict[str, float]:
         "com_x": (shx + hx) / 2.0 / torso,  # trunk centre as a centre-of-mass proxy
         "com_y": (shy + hy) / 2.0 / torso,
         "hip_x": hx / torso,
+        # nearest wrist to the nose, torso lengths: a hand-held microphone keeps it ≈ 0.5 (singer clip)
+        "wrist_nose": min(
+            math.hypot(p[L_WRIST][0] - p[NOSE][0], p[L_WRIST][1] - p[NOSE][1]),
+            math.hypot(p[R_WRIST][0] - p[NOSE][0], p[R_WRIST][1] - p[NOSE][1]),
+        )
+        / torso,
     }
 
 
@@ -369,6 +376,7 @@ class PoseWindowFeatures:
     sway_freq_hz: float
     walking_speed: float  # torso lengths per second
     n_frames: int
+    hand_at_mouth: bool = False  # a visible wrist within HAND_AT_MOUTH torso lengths of the nose (median)
     isolation_score: float = float("nan")
     similarity_to_normal: float = float("nan")
     to_verify: bool = False
@@ -473,6 +481,8 @@ class PoseTimeSeries:
         g = {k: np.array([s.geo[k] for s in self.samples]) for k in self.samples[0].geo}
         vis = np.array([s.vis for s in self.samples])
         legs_visible = float(np.median(vis[:, [L_KNEE, R_KNEE]])) >= self.min_visibility
+        wrists_visible = float(np.median(vis[:, [L_WRIST, R_WRIST]].max(axis=1))) >= self.min_visibility
+        hand_at_mouth = wrists_visible and float(np.median(g["wrist_nose"])) < HAND_AT_MOUTH
 
         head_rate = angle_rate_per_second(t, g["head_angle_deg"])
         arm_rate = float(
@@ -514,6 +524,7 @@ class PoseTimeSeries:
             sway_freq_hz=freq,
             walking_speed=speed,
             n_frames=len(self.samples),
+            hand_at_mouth=hand_at_mouth,
         )
 
     def cnn_window(self, seconds: float = POSE_CNN_WINDOW / CNN_SAMPLE_HZ) -> F32 | None:
@@ -667,6 +678,7 @@ class PoseNormalModel:
 
 __all__ = [
     "CNN_SAMPLE_HZ",
+    "HAND_AT_MOUTH",
     "NormalCheck",
     "OneEuroFilter",
     "PoseCnnEmbedder",
