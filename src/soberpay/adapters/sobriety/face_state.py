@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -42,6 +43,21 @@ STORE_FILE = "reference_store.npz"
 CARD_FILE = "model_card.json"
 
 SEVERITY_LEVELS = ("none", "mild", "moderate", "severe")
+
+# HOG over the whole preprocessed 80x64 input: 8x8 cells, 16x16 blocks, 9 orientations (Dalal-Triggs
+# defaults) -> 9 x 7 blocks x 36 = 2268 values.
+_HOG = cv2.HOGDescriptor((INPUT_W, INPUT_H), (16, 16), (8, 8), (8, 8), 9)
+
+
+def hog_features(x: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """HOG descriptor of one preprocessed (1, H, W) input (zero mean, unit variance per image).
+
+    The standardised image is mapped to grey levels over +-3 standard deviations first, because
+    OpenCV's HOG takes 8-bit images.
+    """
+    img = np.asarray(x, dtype=np.float32).reshape(INPUT_H, INPUT_W)
+    grey = np.clip((img + 3.0) / 6.0 * 255.0, 0.0, 255.0).astype(np.uint8)
+    return np.asarray(_HOG.compute(grey), dtype=np.float32).ravel()
 
 
 @dataclass(frozen=True)
