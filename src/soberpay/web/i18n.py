@@ -36,6 +36,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "kiosk.unspecified": {"en": "Prefer not to say", "zh": "不填写"},
     "kiosk.consent.face_payment": {"en": "I agree to face payment", "zh": "我同意刷脸支付"},
     "kiosk.consent.sobriety_monitoring": {"en": "I agree to sobriety monitoring", "zh": "我同意醉酒状态监测"},
+    "kiosk.consent.behaviour_profiling": {"en": "I agree to spending-pattern checks", "zh": "我同意消费行为分析"},
     "kiosk.register": {"en": "Register", "zh": "登记"},
     "kiosk.registered": {"en": "Registered. Welcome,", "zh": "登记成功，欢迎"},
     "kiosk.no_face_consent": {
