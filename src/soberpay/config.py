@@ -201,6 +201,15 @@ class SobrietySettings(_Section):
     # Thermal face-state model and expression classifier (docs/research/sobriety-models.md).
     face_state_model_dir: Path | None = Field(None, description="override folder of the thermal face-state model")
     expression_model_dir: Path | None = Field(None, description="override folder of the expression classifier")
+    thermal_weight: float = Field(
+        0.5, ge=0.0, le=1.0, description="share of the thermal evidence (log LR) added to the RGB P(drunk)"
+    )
+    thermal_max_age_seconds: float = Field(
+        120.0, ge=1.0, le=3600.0, description="a thermal report older than this is not combined with RGB"
+    )
+    thermal_view: Literal["e", "f", "r"] = Field(
+        "f", description="view a room's thermal camera gives: e eyes close-up, f front, r profile"
+    )
     face_state_uncertain_low: float = Field(
         0.35, ge=0.0, le=1.0, description="face-state P(abnormal) at/below this -> normal; above -> uncertain"
     )

@@ -61,6 +61,19 @@ class ThermalFaceState:
         d["warnings"] = list(self.warnings)
         return d
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ThermalFaceState:
+        return cls(
+            state=str(d["state"]),
+            log_lr=float(d["log_lr"]),
+            degree=str(d["degree"]),
+            anomaly_type=str(d["anomaly_type"]),
+            views=tuple(ViewScore(str(v["view"]), float(v["log_lr"])) for v in d["views"]),
+            explanation=str(d["explanation"]),
+            model_version=str(d.get("model_version", "")),
+            warnings=tuple(str(w) for w in d.get("warnings", ())),
+        )
+
 
 def assess(
     views: tuple[ViewScore, ...], uncertain_low: float, uncertain_high: float, model_version: str = "",

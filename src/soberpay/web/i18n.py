@@ -104,6 +104,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "room.discard": {"en": "Discard", "zh": "放弃"},
     "room.phone": {"en": "Mobile number", "zh": "手机号"},
     # staff
+    "staff.thermal": {"en": "Thermal face state", "zh": "Thermal face state"},
+    "staff.thermal_camera": {"en": "Thermal camera (optional)", "zh": "Thermal camera (optional)"},
+    "staff.thermal_degree": {"en": "degree", "zh": "degree"},
+    "staff.thermal_type": {"en": "Type of anomaly", "zh": "Type of anomaly"},
     "staff.login": {"en": "Staff sign-in", "zh": "员工登录"},
     "staff.username": {"en": "Username", "zh": "用户名"},
     "staff.password": {"en": "Password", "zh": "密码"},

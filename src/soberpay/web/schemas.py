@@ -200,12 +200,16 @@ class RoomIn(_In):
     room_id: str = Field(max_length=32)
     name: str = Field(max_length=64)
     camera_source: str | None = Field(None, max_length=512)
+    thermal_camera_source: str | None = Field(
+        None, max_length=512, description="optional thermal camera (file path, device index, RTSP URL)"
+    )
 
 
 class RoomOut(BaseModel):
     room_id: str
     name: str
     camera_source: str | None = None
+    thermal_camera_source: str | None = None
     live: dict[str, object] | None = None
 
 
