@@ -176,7 +176,7 @@ def test_manager_creates_staff_and_device_tokens_and_revokes(client: TestClient,
 
 def test_register_grants_only_the_consents_ticked(client: TestClient) -> None:
     texts = client.get("/api/consents/texts").json()
-    assert set(texts["purposes"]) == {"face_payment", "sobriety_monitoring"}
+    assert set(texts["purposes"]) == {"face_payment", "sobriety_monitoring", "behaviour_profiling"}
     g = register(client, consents=())
     assert g["consents"] == [] and g["templates"] == 0
     assert g["phone_masked"] == "138****0001" and "*" in g["national_id_masked"]
