@@ -364,15 +364,15 @@ def test_identify_unknown_face_corrupt_image_and_phone(client: TestClient, v: Ve
 def test_dual_verification_wrong_then_right_password(client: TestClient, v: Venue) -> None:
     _, guest, token = tagged_guest(client, v)
     face = fake_image("tina", 11)
-    r = buy(client, v, "r1", token, "beer-tsingtao", "dual-0000001").json()
+    r = buy(client, v, "r1", token, "lemon-tea-jug", "dual-0000001").json()
     assert r["outcome"] == "verification_required" and set(r["requires"]) == {"face", "password"}
-    r = buy(client, v, "r1", token, "beer-tsingtao", "dual-0000001", face=face, password="999999").json()
+    r = buy(client, v, "r1", token, "lemon-tea-jug", "dual-0000001", face=face, password="999999").json()
     assert r["outcome"] == "password_rejected" and r["charged_fen"] == 0
     r = buy(
-        client, v, "r1", token, "beer-tsingtao", "dual-0000001", face=fake_image("mallory"), password=GUEST_PASSWORD
+        client, v, "r1", token, "lemon-tea-jug", "dual-0000001", face=fake_image("mallory"), password=GUEST_PASSWORD
     ).json()
     assert r["outcome"] == "face_rejected"
-    r = buy(client, v, "r1", token, "beer-tsingtao", "dual-0000001", face=face, password=GUEST_PASSWORD).json()
+    r = buy(client, v, "r1", token, "lemon-tea-jug", "dual-0000001", face=face, password=GUEST_PASSWORD).json()
     assert r["outcome"] == "charged" and r["rule"] == "dual_verified"
 
 
