@@ -115,7 +115,7 @@ def test_demo_walkthrough_shows_the_payment_story(tmp_path: Path, monkeypatch: p
     story = out[out.index("4. Payments") :]
     for expected in (
         "drunk warning",
-        "alcohol_while_tagged",
+        "no further alcohol without staff",
         "estimated BAC",
         "verification_required",
         "dual_verified",
