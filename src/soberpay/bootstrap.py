@@ -140,6 +140,7 @@ class Container:
         """Sobriety monitoring (issue 5): per-guest monitors behind sobriety_monitoring consent."""
         from soberpay.adapters.sobriety.guests import VisionGuestMonitors
         from soberpay.adapters.sobriety.store import SqlSobrietyStore
+        from soberpay.adapters.sobriety.thermal_store import SqlThermalLog
         from soberpay.domain.identity import ConsentPurpose
         from soberpay.services.sobriety import SobrietyService
 
@@ -148,7 +149,16 @@ class Container:
 
         store = SqlSobrietyStore(self.session_factory)
         monitors = VisionGuestMonitors(self.settings.sobriety, store, self.cipher, has_consent, self.clock.now)
-        return SobrietyService(monitors, store, has_consent, self.clock.now)
+        sob = self.settings.sobriety
+        return SobrietyService(
+            monitors,
+            store,
+            has_consent,
+            self.clock.now,
+            thermal=SqlThermalLog(self.session_factory),
+            thermal_weight=sob.thermal_weight,
+            thermal_max_age_seconds=sob.thermal_max_age_seconds,
+        )
 
     @property
     def sobriety_signal(self) -> Any:

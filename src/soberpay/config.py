@@ -69,7 +69,11 @@ class PaymentSettings(_Section):
     high_price_threshold_fen: int = Field(
         10_000, ge=0, le=100_000_000, description="items priced above this (fen) are high-price"
     )
-    lock_liquor_when_tagged: bool = Field(True, description="all liquor counts as high-price while tagged")
+    tagged_alcohol_lock: Literal["all", "liquor", "off"] = Field(
+        "all",
+        description="alcohol that needs staff while the guest is tagged: all (beer, liquor, any ABV > 0), "
+        "liquor only, or off",
+    )
     password_max_failures: int = Field(5, ge=1, le=20, description="consecutive wrong passwords before lockout")
     password_lockout_minutes: float = Field(15.0, ge=0.0, le=1440.0, description="password lockout length")
     pending_expiry_minutes: float = Field(
@@ -106,6 +110,12 @@ class PaymentSettings(_Section):
     )
     bac_abnormal_g_per_dl: float = Field(
         0.08, ge=0.0, le=0.5, description="Widmark BAC estimate (g/100 mL) at/above this is abnormal consumption"
+    )
+    recovery_bac_limit_g_per_dl: float = Field(
+        0.05,
+        ge=0.0,
+        le=0.5,
+        description="a tagged guest whose drinks this visit are known recovers only with the BAC estimate below this",
     )
     bac_default_weight_kg: float = Field(
         55.0, ge=30.0, le=200.0, description="conservative (light) body weight when the guest gave none"
@@ -197,6 +207,15 @@ class SobrietySettings(_Section):
     # Thermal face-state model and expression classifier (docs/research/sobriety-models.md).
     face_state_model_dir: Path | None = Field(None, description="override folder of the thermal face-state model")
     expression_model_dir: Path | None = Field(None, description="override folder of the expression classifier")
+    thermal_weight: float = Field(
+        0.5, ge=0.0, le=1.0, description="share of the thermal evidence (log LR) added to the RGB P(drunk)"
+    )
+    thermal_max_age_seconds: float = Field(
+        120.0, ge=1.0, le=3600.0, description="a thermal report older than this is not combined with RGB"
+    )
+    thermal_view: Literal["e", "f", "r"] = Field(
+        "f", description="view a room's thermal camera gives: e eyes close-up, f front, r profile"
+    )
     face_state_uncertain_low: float = Field(
         0.35, ge=0.0, le=1.0, description="face-state P(abnormal) at/below this -> normal; above -> uncertain"
     )

@@ -176,7 +176,7 @@ def test_manager_creates_staff_and_device_tokens_and_revokes(client: TestClient,
 
 def test_register_grants_only_the_consents_ticked(client: TestClient) -> None:
     texts = client.get("/api/consents/texts").json()
-    assert set(texts["purposes"]) == {"face_payment", "sobriety_monitoring"}
+    assert set(texts["purposes"]) == {"face_payment", "sobriety_monitoring", "behaviour_profiling"}
     g = register(client, consents=())
     assert g["consents"] == [] and g["templates"] == 0
     assert g["phone_masked"] == "138****0001" and "*" in g["national_id_masked"]
@@ -364,15 +364,15 @@ def test_identify_unknown_face_corrupt_image_and_phone(client: TestClient, v: Ve
 def test_dual_verification_wrong_then_right_password(client: TestClient, v: Venue) -> None:
     _, guest, token = tagged_guest(client, v)
     face = fake_image("tina", 11)
-    r = buy(client, v, "r1", token, "beer-tsingtao", "dual-0000001").json()  # password only
+    r = buy(client, v, "r1", token, "lemon-tea-jug", "dual-0000001").json()  # password only
     assert r["outcome"] == "verification_required" and set(r["requires"]) == {"face"}
-    r = buy(client, v, "r1", token, "beer-tsingtao", "dual-0000001", face=face, password="999999").json()
+    r = buy(client, v, "r1", token, "lemon-tea-jug", "dual-0000001", face=face, password="999999").json()
     assert r["outcome"] == "password_rejected" and r["charged_fen"] == 0
     r = buy(
-        client, v, "r1", token, "beer-tsingtao", "dual-0000001", face=fake_image("mallory"), password=GUEST_PASSWORD
+        client, v, "r1", token, "lemon-tea-jug", "dual-0000001", face=fake_image("mallory"), password=GUEST_PASSWORD
     ).json()
     assert r["outcome"] == "face_rejected"
-    r = buy(client, v, "r1", token, "beer-tsingtao", "dual-0000001", face=face, password=GUEST_PASSWORD).json()
+    r = buy(client, v, "r1", token, "lemon-tea-jug", "dual-0000001", face=face, password=GUEST_PASSWORD).json()
     assert r["outcome"] == "charged" and r["rule"] == "dual_verified"
 
 
@@ -541,3 +541,23 @@ def test_pages_render_and_room_pairing(client: TestClient, v: Venue) -> None:
     assert client.get("/staff").status_code == 200 and client.get("/staff/audit?q=room").status_code == 200
     assert client.get("/lang/zh?next=/kiosk", follow_redirects=False).headers["location"] == "/kiosk"
     assert client.get("/lang/en?next=//evil.example", follow_redirects=False).headers["location"] == "/"
+
+
+def test_room_thermal_camera_setting_and_face_state_on_the_guest_page(client: TestClient, v: Venue) -> None:
+    from soberpay.domain.thermal import ViewScore, assess
+
+    csrf = login(client)
+    r = client.post(
+        "/api/rooms", json={"room_id": "r7", "name": "Seven", "thermal_camera_source": "rtsp://cam/ir"}, headers=csrf
+    )
+    assert r.status_code == 201 and r.json()["thermal_camera_source"] == "rtsp://cam/ir"
+    rooms = {x["room_id"]: x for x in client.get("/api/rooms").json()}
+    assert rooms["r7"]["thermal_camera_source"] == "rtsp://cam/ir" and rooms["r1"]["thermal_camera_source"] is None
+    guest = register(client, "Tom", 7, consents=("face_payment", "sobriety_monitoring"))
+    page = client.get(f"/staff/guests/{guest['guest_id']}")
+    assert page.status_code == 200 and "thermal-face-state" not in page.text  # no thermal camera: nothing shown
+    sobriety = v.app.state.web.container.sobriety
+    sobriety.record_thermal(guest["guest_id"], assess((ViewScore("f", 2.5),), 0.35, 0.65), "r7")
+    page = client.get(f"/staff/guests/{guest['guest_id']}")
+    assert 'id="thermal-face-state"' in page.text and "abnormal" in page.text
+    assert "severe" in page.text and "whole face (front)" in page.text  # degree and type of the anomaly

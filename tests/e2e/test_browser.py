@@ -177,7 +177,7 @@ def test_venue_scenario(browser: Any, live: Live) -> None:
     kiosk = kiosk_ctx.new_page()
     kiosk.goto(live.base + "/kiosk")
     boxes = kiosk.locator("input[name=consent]")
-    assert boxes.count() == 2 and not any(boxes.nth(i).is_checked() for i in range(2))  # nothing pre-ticked
+    assert boxes.count() == 3 and not any(boxes.nth(i).is_checked() for i in range(3))  # nothing pre-ticked
     kiosk.fill("input[name=name]", "Alice Wang")
     kiosk.fill("input[name=phone]", "13800000001")
     kiosk.fill("input[name=national_id]", national_id(1))

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from soberpay.adapters.sobriety.face_state import FaceStateAnalyzer, FaceStateReport
 from soberpay.adapters.sobriety.thermal_preprocess import INPUT_H, INPUT_W, preprocess_thermal
-from soberpay.errors import BadImage, ConfigError, NotFound
+from soberpay.errors import BadImage, ConfigError, InvalidInput, NotFound
 from soberpay_lab.evaluation.thermal import (
     binary_metrics,
     roc_auc,
@@ -169,3 +169,22 @@ def test_unsupported_view_is_never_acted_on(analyzer: FaceStateAnalyzer) -> None
     report = analyzer.analyse(img, view="f")
     assert report.state == "uncertain"
     assert any("not supported" in w for w in report.warnings)
+
+
+@needs_data
+def test_shipped_hog_model_scores_every_view_and_fuses_a_visit() -> None:
+    """The live model (HOG + calibrated LR per view, visit fusion) on one visit of the shared data."""
+    from soberpay.adapters.sobriety.face_state import HogFaceState
+
+    model = HogFaceState()
+    assert model.views == ("e", "f", "r")
+    visit = {
+        "e": (DATA / "40mins" / "01_petros_3_e_M_20_71_032.jpg").read_bytes(),
+        "f": next((DATA / "40mins").glob("01_*_3_f_*.jpg")).read_bytes(),
+    }
+    report = model.analyse(visit)
+    assert report.state in ("normal", "abnormal", "uncertain") and len(report.views) == 2
+    assert report.degree in ("none", "mild", "moderate", "severe") and report.anomaly_type
+    assert 0.0 <= report.p_abnormal <= 1.0 and report.model_version.endswith("-hog")
+    with pytest.raises(InvalidInput):
+        model.analyse({"x": visit["e"]})

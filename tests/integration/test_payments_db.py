@@ -95,7 +95,8 @@ def env(db_url: str) -> Iterator[Env]:
 
 
 def test_full_flow_normal_tagged_suspended_recovered_confirmed(env: Env) -> None:
-    g = env.ident.add("Li")
+    # sex and weight given: two beers then estimate 0.041 g/100 mL, under the recovery BAC limit (0.05)
+    g = env.ident.add("Li", sex="M", weight_kg=80)
     env.pay.topup(g.id, 200_000, "topup-0001")
     env.sob.sober(g.id)
     r = env.pay.pay_by_face(face(g.id), "beer-tsingtao", 2, "buy-000001")

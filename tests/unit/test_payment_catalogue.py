@@ -4,6 +4,7 @@ import pytest
 
 from soberpay.adapters.catalogue_file import load_catalogue
 from soberpay.domain.catalogue import (
+    AlcoholLock,
     Catalogue,
     Category,
     Item,
@@ -17,7 +18,7 @@ from soberpay.domain.catalogue import (
 )
 from soberpay.errors import InvalidInput, NotFound
 
-POLICY = TierPolicy(high_price_threshold_fen=10_000, lock_liquor_when_tagged=True)
+POLICY = TierPolicy(high_price_threshold_fen=10_000)
 
 
 def test_sample_menu_loads_and_is_realistic() -> None:
@@ -53,8 +54,30 @@ def test_cheap_liquor_is_high_price_only_while_tagged() -> None:
     shot = Item("shot", "Shot", Category.LIQUOR, 3_500, 30, 40)
     assert tier_of(shot, POLICY, tagged=False).tier is Tier.REGULAR
     d = tier_of(shot, POLICY, tagged=True)
-    assert d.tier is Tier.HIGH_PRICE and d.rule == "liquor_while_tagged"
-    assert tier_of(shot, TierPolicy(10_000, lock_liquor_when_tagged=False), tagged=True).tier is Tier.REGULAR
+    assert d.tier is Tier.HIGH_PRICE and d.rule == "alcohol_while_tagged"
+    assert tier_of(shot, TierPolicy(10_000, AlcoholLock.OFF), tagged=True).tier is Tier.REGULAR
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        Item("beer-bucket", "Beer bucket", Category.BEER, 9_800, 1980, 4.3),
+        Item("beer", "Beer", Category.BEER, 1_800),  # category alone makes it alcohol
+        Item("spiked-tea", "Spiked tea", Category.DRINK, 3_000, 500, 5),  # ABV alone makes it alcohol
+    ],
+)
+def test_any_alcohol_needs_staff_while_tagged(item: Item) -> None:
+    """酒水 is beer as much as liquor: a tagged guest cannot buy a beer bucket without staff."""
+    assert tier_of(item, POLICY, tagged=False).tier is Tier.REGULAR
+    d = tier_of(item, POLICY, tagged=True)
+    assert d.tier is Tier.HIGH_PRICE and d.rule == "alcohol_while_tagged"
+    liquor_only = TierPolicy(10_000, AlcoholLock.LIQUOR)  # the venue's weaker, configurable choice
+    assert tier_of(item, liquor_only, tagged=True).tier is Tier.REGULAR
+
+
+def test_soft_drinks_stay_regular_while_tagged() -> None:
+    tea = Item("tea", "Lemon tea", Category.DRINK, 3_800)
+    assert tier_of(tea, POLICY, tagged=True).tier is Tier.REGULAR
 
 
 def test_order_total_above_threshold_is_high_price() -> None:

@@ -30,8 +30,9 @@ from soberpay.errors import Conflict, InvalidInput, PaymentRefused
 
 T0 = datetime(2026, 11, 24, 20, 0, tzinfo=UTC)
 PW = PasswordPolicy(max_failures=5, lockout_minutes=15)
-TIERS = TierPolicy(10_000, True)
+TIERS = TierPolicy(10_000)
 BEER = Item("beer", "Beer", Category.BEER, 1_800, 330, 4.3)
+SNACK = Item("snack", "Snack platter", Category.SNACK, 6_800)  # regular even while tagged (no alcohol)
 WHISKY = Item("whisky", "Whisky", Category.LIQUOR, 38_800, 700, 40)
 SHOT = Item("shot", "Shot", Category.LIQUOR, 3_500, 30, 40)
 NORMAL = RiskRecord("g")
@@ -66,28 +67,33 @@ def test_tagged_cheap_liquor_is_suspended() -> None:
     assert decide_purchase(ctx(SHOT, TAGGED), PW).outcome is Outcome.SUSPENDED
 
 
+def test_tagged_beer_is_suspended_too() -> None:
+    assert decide_purchase(ctx(BEER, TAGGED, Auth("face", True, 0.8, password_ok=True)), PW).outcome \
+        is Outcome.SUSPENDED
+
+
 def test_recovering_counts_as_tagged() -> None:
     rec = replace(TAGGED, state=RiskState.RECOVERING)
     assert decide_purchase(ctx(WHISKY, rec), PW).outcome is Outcome.SUSPENDED
 
 
 def test_tagged_regular_needs_face_and_password() -> None:
-    d = decide_purchase(ctx(BEER, TAGGED, Auth("face", face_verified=True)), PW)
+    d = decide_purchase(ctx(SNACK, TAGGED, Auth("face", face_verified=True)), PW)
     assert d.outcome is Outcome.VERIFICATION_REQUIRED and d.requires == ("password",)
-    d = decide_purchase(ctx(BEER, TAGGED, Auth("guest_id")), PW)
+    d = decide_purchase(ctx(SNACK, TAGGED, Auth("guest_id")), PW)
     assert d.requires == ("face", "password") and not d.moves_state
-    d = decide_purchase(ctx(BEER, TAGGED, Auth("face", True, 0.8, password_ok=True)), PW)
+    d = decide_purchase(ctx(SNACK, TAGGED, Auth("face", True, 0.8, password_ok=True)), PW)
     assert d.outcome is Outcome.CHARGED and d.rule == "dual_verified"
 
 
 def test_tagged_without_face_consent_needs_staff() -> None:
-    d = decide_purchase(ctx(BEER, TAGGED, Auth("phone", password_ok=True, face_available=False)), PW)
+    d = decide_purchase(ctx(SNACK, TAGGED, Auth("phone", password_ok=True, face_available=False)), PW)
     assert d.outcome is Outcome.REFUSED and d.rule == "dual_verification_unavailable"
     assert d.notifications[0].kind == "staff_required"
 
 
 def test_face_mismatch_rejected() -> None:
-    d = decide_purchase(ctx(BEER, TAGGED, Auth("guest_id", face_verified=False, face_score=0.1, password_ok=True)),
+    d = decide_purchase(ctx(SNACK, TAGGED, Auth("guest_id", face_verified=False, face_score=0.1, password_ok=True)),
                         PW)
     assert d.outcome is Outcome.FACE_REJECTED
 
@@ -107,19 +113,19 @@ def test_five_wrong_passwords_lock_for_fifteen_minutes_and_notify() -> None:
     guard = PasswordGuard()
     wrong = Auth("face", True, 0.8, password_ok=False)
     for i in range(4):
-        d = decide_purchase(ctx(BEER, TAGGED, wrong, guard=guard), PW)
+        d = decide_purchase(ctx(SNACK, TAGGED, wrong, guard=guard), PW)
         assert d.outcome is Outcome.PASSWORD_REJECTED and not d.notifications
         assert d.guard is not None
         guard = d.guard
         assert guard.failures == i + 1
-    d = decide_purchase(ctx(BEER, TAGGED, wrong, guard=guard), PW)
+    d = decide_purchase(ctx(SNACK, TAGGED, wrong, guard=guard), PW)
     assert d.outcome is Outcome.LOCKED_OUT and d.notifications[0].kind == "lockout"
     assert d.guard is not None and d.guard.locked_until == T0 + timedelta(minutes=15)
     locked = d.guard
     right = Auth("face", True, 0.8, password_ok=True)
-    assert decide_purchase(ctx(BEER, TAGGED, right, guard=locked, now=T0 + timedelta(minutes=14)), PW).outcome \
+    assert decide_purchase(ctx(SNACK, TAGGED, right, guard=locked, now=T0 + timedelta(minutes=14)), PW).outcome \
         is Outcome.LOCKED_OUT
-    after = decide_purchase(ctx(BEER, TAGGED, right, guard=locked, now=T0 + timedelta(minutes=15)), PW)
+    after = decide_purchase(ctx(SNACK, TAGGED, right, guard=locked, now=T0 + timedelta(minutes=15)), PW)
     assert after.outcome is Outcome.CHARGED and after.guard == PasswordGuard()
 
 

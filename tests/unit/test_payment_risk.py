@@ -144,6 +144,39 @@ def test_recovery_also_needs_low_probability_and_normal_posture() -> None:
     assert bad_posture.record.state is RiskState.TAGGED
 
 
+def _bac(value: float) -> ConsumptionSignals:
+    return ConsumptionSignals(bac=BacEstimate(value, 100.0, 0.68, 80.0, ()), bac_abnormal=value >= 0.08)
+
+
+def test_recovery_is_blocked_while_the_bac_estimate_is_above_the_limit() -> None:
+    """The walkthrough case: face back to normal at eBAC 0.25 g/dL must not unlock the bottle."""
+    rec = tagged_record()
+    high = step(rec, at(60), SOBER, _bac(0.25), POLICY)
+    assert high.record.state is RiskState.TAGGED
+    assert "estimated BAC 0.250 g/100 mL must be < 0.050" in " ".join(high.signals)
+    late = step(high.record, at(4000), SOBER, _bac(0.25), POLICY)
+    assert late.record.state is RiskState.TAGGED and not late.unlocked
+    # once the estimate is below the limit, the usual dwell and minimum lock apply
+    low = step(late.record, at(4100), SOBER, _bac(0.04), POLICY)
+    assert low.record.state is RiskState.RECOVERING
+    assert step(low.record, at(4400), SOBER, _bac(0.04), POLICY).record.state is RiskState.NORMAL
+
+
+def test_rising_bac_during_recovery_resets_it() -> None:
+    rec = step(tagged_record(), at(700), SOBER, _bac(0.02), POLICY).record
+    assert rec.state is RiskState.RECOVERING
+    reset = step(rec, at(800), SOBER, _bac(0.06), POLICY)
+    assert reset.record.state is RiskState.TAGGED and reset.transitions[0].trigger == "relapse"
+
+
+def test_bac_limit_is_configurable_and_unknown_drinks_do_not_block() -> None:
+    rec = tagged_record()
+    lenient = RiskPolicy(recovery_dwell_seconds=0, min_lock_seconds=0, recovery_bac_limit=0.3)
+    assert step(rec, at(60), SOBER, _bac(0.25), lenient).record.state is RiskState.NORMAL
+    no_drinks = ConsumptionSignals()  # nothing alcoholic bought this visit: no estimate, no gate
+    assert step(rec, at(60), SOBER, no_drinks, POLICY).record.state is RiskState.RECOVERING
+
+
 def test_retrigger_while_tagged_restarts_minimum_lock() -> None:
     rec = tagged_record()
     again = step(rec, at(500), DRUNK, None, POLICY).record

@@ -1,9 +1,10 @@
-"""Scripted payment walkthrough for ``make demo``: normal → tagged (spend spike + posture) → suspended
-high-price attempt → recovered → the guest confirms the pending request → itemised bill and ledger.
+"""Scripted payment walkthrough for ``make demo``: normal → tagged (spend spike + posture) → no further
+alcohol and no high-price item without staff (suspended) → recovery waits for the face AND the BAC
+estimate, by which time the suspended requests have expired → itemised bill and ledger.
 
 The sobriety readings here are SCRIPTED (a fake port with fixed numbers), so the demo runs without a
 camera and shows each rule firing; the real sobriety service feeds the same port in the venue.
-Time runs on a manual clock (tonight's scene is replayed over the past hour) so the dwell and
+Time runs on a manual clock (tonight's scene is replayed over the past three hours) so the dwell and
 minimum-lock periods pass instantly.
 """
 
@@ -92,7 +93,8 @@ def run_payment_walkthrough(container: Any, console: Console, ids: dict[str, str
         )
     console.print(table)
     console.print(
-        f"high-price: above {fen_to_yuan(settings.high_price_threshold_fen)}, plus all liquor while tagged",
+        f"high-price: above {fen_to_yuan(settings.high_price_threshold_fen)}, plus all alcohol (beer included) "
+        "while tagged",
         highlight=False,
     )
 
@@ -123,25 +125,27 @@ def run_payment_walkthrough(container: Any, console: Console, ids: dict[str, str
         highlight=False,
     )
 
-    clock.set(container.clock.now() - timedelta(hours=1))  # tonight's script fits in the past hour
+    clock.set(container.clock.now() - timedelta(hours=3))  # tonight's script fits in the past three hours
     console.rule("6. Tonight: normal purchases by face")
     _show(console, "10-song pack (face)", pay.pay_by_face(face, "song-pack-10", 1, key("buy")))
     clock.advance(minutes=15)
     _show(console, "2 × Tsingtao (face)", pay.pay_by_face(face, "beer-tsingtao", 2, key("buy")))
 
-    console.rule("7. Spend spike + abnormal posture → drunk warning → tagged")
+    console.rule("7. Spend spike + abnormal posture → drunk warning → tagged; no further alcohol without staff")
     clock.advance(minutes=10)
     sobriety.set(
         barack,
         SobrietyObservation(0.45, True, 0.72, reason="scripted: trunk tilt 12° > 3°, head sway 9°/s > 3°/s"),
     )
-    k = key("bucket")
-    first = pay.pay_by_face(face, "beer-bucket-6", 1, k)
-    _show(console, "Tsingtao bucket (6 beers, face only)", first)
+    bucket = pay.pay_by_face(face, "beer-bucket-6", 1, key("bucket"))
+    _show(console, "Tsingtao bucket (6 beers, face only)", bucket)
+    k = key("fruit")
+    first = pay.pay_by_face(face, "fruit-small", 1, k)
+    _show(console, "Fruit platter (small), face only, while tagged", first)
     if first.outcome == "verification_required":
-        wrong = pay.pay_by_face(face, "beer-bucket-6", 1, k, password="000000")
+        wrong = pay.pay_by_face(face, "fruit-small", 1, k, password="000000")
         _show(console, "…same request, wrong password", wrong)
-        ok = pay.pay_by_face(face, "beer-bucket-6", 1, k, password=DEMO_PASSWORD)
+        ok = pay.pay_by_face(face, "fruit-small", 1, k, password=DEMO_PASSWORD)
         _show(console, "…same request, face + correct password (dual verification)", ok)
 
     console.rule("8. Tagged guest tries a high-price bottle → suspended, not charged")
@@ -163,12 +167,17 @@ def run_payment_walkthrough(container: Any, console: Console, ids: dict[str, str
         except SoberpayError as exc:
             console.print(f"Eileen: {exc.code}: {exc.message}")
 
-    console.rule("9. Recovery: similarity to his own normal ≥ 0.90, held for the dwell time, after the minimum lock")
+    console.rule(
+        "9. Recovery: similarity to his own normal ≥ 0.90 AND the BAC estimate below the limit, held for the "
+        "dwell time, after the minimum lock"
+    )
     for minutes, obs in [
         (4, SobrietyObservation(0.30, False, 0.86, reason="scripted: steadier, not yet normal")),
         (4, SobrietyObservation(0.10, False, 0.93, reason="scripted: back within his normal range")),
         (3, SobrietyObservation(0.08, False, 0.95, reason="scripted: normal")),
-        (3, SobrietyObservation(0.06, False, 0.96, reason="scripted: normal")),
+        (45, SobrietyObservation(0.06, False, 0.96, reason="scripted: normal")),
+        (45, SobrietyObservation(0.06, False, 0.96, reason="scripted: normal")),
+        (6, SobrietyObservation(0.05, False, 0.96, reason="scripted: normal")),
     ]:
         clock.advance(minutes=minutes)
         sobriety.set(barack, obs)
@@ -183,12 +192,13 @@ def run_payment_walkthrough(container: Any, console: Console, ids: dict[str, str
                 f"(expires {p.expires_at:%H:%M} UTC) — {p.reason}",
                 highlight=False,
             )
-
-    console.rule("10. Barack confirms the bottle (face) → charged at the original price")
+    console.rule("10. The requests made during the lock expired; after recovery Barack orders fruit (face)")
     if suspended.pending_id:
-        ck = key("confirm")
-        _show(console, "confirm Chivas (face)", pay.confirm_pending(suspended.pending_id, ck, face_image=face))
-        _show(console, "network retry, same key", pay.confirm_pending(suspended.pending_id, ck, face_image=face))
+        late = pay.confirm_pending(suspended.pending_id, key("confirm"), face_image=face)
+        _show(console, "confirm Chivas (face), 1 h 47 min later", late)
+    fk = key("fruit-large")
+    _show(console, "Fruit platter (large, ¥128)", pay.pay_by_face(face, "fruit-large", 1, fk, password=DEMO_PASSWORD))
+    _show(console, "network retry, same key", pay.pay_by_face(face, "fruit-large", 1, fk, password=DEMO_PASSWORD))
 
     console.rule("11. Staff alerts and audit trail")
     alerts = Table("time", "kind", "message")

@@ -26,7 +26,7 @@ DEMO_GUESTS = [
         "Barack (demo)",
         "13800000001",
         "11010519491231002X",
-        ["face_payment", "sobriety_monitoring"],
+        ["face_payment", "sobriety_monitoring", "behaviour_profiling"],
         ["obama.jpg", "obama2.jpg"],
     ),
     ("Joe (demo)", "13800000002", "440524198001010013", ["face_payment"], ["biden.jpg"]),

@@ -1,8 +1,10 @@
 """Catalogue: menu items, categories and price tiers (pure Python).
 
 Prices are integer fen. An item's tier is not a property of the item alone: it depends on the
-venue's high-price threshold and, for liquor, on whether the guest is tagged (method claim 6:
-"禁止消费超过100元的项目，禁止继续购买酒水"). ``tier_of`` returns the tier with the rule that set it.
+venue's high-price threshold and, for alcohol, on whether the guest is tagged (method claim 6:
+"禁止消费超过100元的项目，禁止继续购买酒水" — no items above ¥100 and no further alcoholic drinks; 酒水
+covers beer as much as liquor, so by default every alcoholic item needs staff while tagged).
+``tier_of`` returns the tier with the rule that set it.
 
 Menus are parsed here from TOML or CSV *text* (file reading happens in the adapter), so a bad menu
 fails with ``InvalidInput`` naming the row before anything is sold from it.
@@ -36,6 +38,14 @@ class Category(StrEnum):
 
 
 ALCOHOLIC = frozenset({Category.BEER, Category.LIQUOR})
+
+
+class AlcoholLock(StrEnum):
+    """Which alcoholic items count as high-price while the guest is tagged."""
+
+    ALL = "all"  # beer, liquor and anything with alcohol in it (the method's 酒水)
+    LIQUOR = "liquor"  # liquor only (a venue's weaker choice)
+    OFF = "off"
 
 
 class Tier(StrEnum):
@@ -78,18 +88,18 @@ class Item:
 @dataclass(frozen=True)
 class TierPolicy:
     high_price_threshold_fen: int = 10_000
-    lock_liquor_when_tagged: bool = True
+    tagged_alcohol_lock: AlcoholLock = AlcoholLock.ALL
 
 
 @dataclass(frozen=True)
 class TierDecision:
     tier: Tier
-    rule: str  # machine-readable: "price_above_threshold", "liquor_while_tagged", "regular"
+    rule: str  # machine-readable: "price_above_threshold", "order_above_threshold", "alcohol_while_tagged", "regular"
     explanation: str
 
 
 def tier_of(item: Item, policy: TierPolicy, tagged: bool, quantity: int = 1) -> TierDecision:
-    """High-price when the unit price (or the whole order) is above the threshold, or liquor while tagged.
+    """High-price when the unit price (or the whole order) is above the threshold, or alcohol while tagged.
 
     The order total counts too: ten 20-yuan items must not slip under a 100-yuan lock.
     """
@@ -107,9 +117,19 @@ def tier_of(item: Item, policy: TierPolicy, tagged: bool, quantity: int = 1) -> 
             "order_above_threshold",
             f"{quantity} × {item.name} = {fen_to_yuan(total)} > high-price limit {fen_to_yuan(limit)}",
         )
-    if tagged and policy.lock_liquor_when_tagged and item.category is Category.LIQUOR:
-        return TierDecision(Tier.HIGH_PRICE, "liquor_while_tagged", f"{item.name} is liquor and the guest is tagged")
+    if tagged and _locked_alcohol(item, policy.tagged_alcohol_lock):
+        return TierDecision(
+            Tier.HIGH_PRICE,
+            "alcohol_while_tagged",
+            f"{item.name} is alcoholic and the guest is tagged: no further alcohol without staff",
+        )
     return TierDecision(Tier.REGULAR, "regular", f"{item.name} is a regular item")
+
+
+def _locked_alcohol(item: Item, lock: AlcoholLock) -> bool:
+    if lock is AlcoholLock.ALL:
+        return item.alcoholic
+    return lock is AlcoholLock.LIQUOR and item.category is Category.LIQUOR
 
 
 def fen_to_yuan(fen: int) -> str:
@@ -224,6 +244,7 @@ def parse_catalogue_csv(text: str, name: str = "menu") -> Catalogue:
 
 __all__ = [
     "ALCOHOLIC",
+    "AlcoholLock",
     "Catalogue",
     "Category",
     "Item",

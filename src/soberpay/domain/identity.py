@@ -16,6 +16,7 @@ from soberpay.errors import InvalidInput
 class ConsentPurpose(StrEnum):
     FACE_PAYMENT = "face_payment"
     SOBRIETY_MONITORING = "sobriety_monitoring"
+    BEHAVIOUR_PROFILING = "behaviour_profiling"  # spending history + LSTM; off: current-visit rules only
 
 
 CONSENT_TEXT_VERSION = "2026-11-v1"
@@ -30,6 +31,11 @@ CONSENT_TEXTS: dict[ConsentPurpose, str] = {
         "I agree that room cameras analyse my eyes, facial colour, expression and posture, compared "
         "with my own normal state, to protect me from spending while intoxicated. Only encrypted "
         "measurements are kept, never video. I can revoke this at any time."
+    ),
+    ConsentPurpose.BEHAVIOUR_PROFILING: (
+        "I agree that soberpay compares my orders with my own past visits and scores the pattern of my "
+        "orders with a behaviour model, to notice unusual spending while I may be intoxicated. Without "
+        "this, only tonight's orders are checked against the venue's limits. I can revoke this at any time."
     ),
 }
 

@@ -7,7 +7,8 @@
   NORMAL ──────────────────────────────────────────────────────────▶ TAGGED
     ▲                                                                 │  ▲
     │  similarity held ≥ recovery_similarity for recovery_dwell       │  │ similarity drops /
-    │  AND min_lock elapsed since the last trigger                    │  │ drunk again
+    │  AND eBAC < recovery_bac_limit (when drinks are known)          │  │ drunk again
+    │  AND min_lock elapsed since the last trigger                    │  │
     │                                                                 ▼  │
     └──────────────────────────────────────────────────────────── RECOVERING
   staff untag (reason required): any state → NORMAL, automatic re-tagging paused for min_lock
@@ -15,9 +16,12 @@
 
 Hysteresis: the tag comes from a high P(drunk) (or the warning rule), but leaving needs a *different*,
 stricter condition — similarity to the guest's own normal ≥ ``recovery_similarity`` with P(drunk)
-back at/below ``sober_probability`` and normal posture — held for a dwell time, and never before the
-minimum lock time. Readings arrive when sampled (each purchase, each refresh, each room frame), so
-the dwell counts from the first good reading; a bad reading in between resets it.
+back at/below ``sober_probability``, normal posture and, when the guest's drinks this visit are known,
+the Widmark estimate below ``recovery_bac_limit`` — held for a dwell time, and never before the
+minimum lock time. The eBAC gate exists because a face that looks normal again says nothing about the
+alcohol still in the blood: a guest estimated at 0.25 g/100 mL must not be unlocked to buy a bottle.
+Readings arrive when sampled (each purchase, each refresh, each room frame), so the dwell counts
+from the first good reading; a bad reading in between resets it.
 
 This is the ONE hysteresis between "drunk" and "recovered". The sobriety tracker
 (``soberpay.domain.sobriety.SobrietyTracker``) only smooths and debounces the camera's P(drunk) into
@@ -133,6 +137,7 @@ class RiskPolicy:
     recovery_similarity: float = 0.9
     recovery_dwell_seconds: float = 300.0
     min_lock_seconds: float = 600.0
+    recovery_bac_limit: float = 0.05  # g/100 mL; only applies when the visit's drinks are known
 
 
 @dataclass(frozen=True)
@@ -287,12 +292,19 @@ def step(
 
     similar = sobriety.similarity_to_normal >= policy.recovery_similarity
     sober_p = sobriety.p_drunk is None or sobriety.p_drunk <= policy.sober_probability
-    good = similar and sober_p and not posture
+    bac = consumption.bac if consumption is not None else None
+    bac_ok = bac is None or bac.bac_g_per_dl < policy.recovery_bac_limit
+    good = similar and sober_p and not posture and bac_ok
     if not good:
+        bac_text = (
+            ""
+            if bac is None
+            else f", estimated BAC {bac.bac_g_per_dl:.3f} g/100 mL must be < {policy.recovery_bac_limit:.3f}"
+        )
         lines.append(
             f"not yet recovering: similarity {sobriety.similarity_to_normal:.2f} "
             f"(needs ≥ {policy.recovery_similarity:.2f}), P(drunk) must be ≤ {policy.sober_probability:.2f} "
-            "and posture normal"
+            f"and posture normal{bac_text}"
         )
         if rec.state is RiskState.RECOVERING:
             transitions.append(
@@ -301,7 +313,7 @@ def step(
                     RiskState.TAGGED,
                     "relapse",
                     f"recovery reset: similarity {sobriety.similarity_to_normal:.2f} "
-                    f"(needs ≥ {policy.recovery_similarity:.2f}), P(drunk) and posture must be normal",
+                    f"(needs ≥ {policy.recovery_similarity:.2f}), P(drunk) and posture must be normal{bac_text}",
                     now,
                 )
             )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -52,6 +52,7 @@ class RoomHost:
     def __init__(self, events: RoomEvents, now: Callable[[], datetime], heartbeat_s: float = HEARTBEAT_S) -> None:
         self.events = events
         self.workers: dict[str, RoomWorker] = {}
+        self.thermal_workers: dict[str, RoomWorker] = {}  # optional thermal camera per room (not on the dashboard)
         self._now = now
         self._heartbeat_s = heartbeat_s
         self._stop = threading.Event()
@@ -66,8 +67,13 @@ class RoomHost:
         *,
         processor: RoomProcessor | None = None,
         heartbeat_s: float = HEARTBEAT_S,
+        thermal: Iterable[tuple[str, str]] = (),
+        thermal_processor: RoomProcessor | None = None,
     ) -> RoomHost:
-        """A host with one worker per (room id, camera source); ``processor`` defaults to the vision pipeline."""
+        """A host with one worker per (room id, camera source); ``processor`` defaults to the vision pipeline.
+
+        ``thermal``: (room id, thermal camera source) of rooms that have one; each gets a second worker
+        running ``thermal_processor`` (default: ``thermal_room_processor``)."""
         host = cls(events, container.clock.now, heartbeat_s)
         problem = ""
         if processor is None:
@@ -93,7 +99,25 @@ class RoomHost:
             )
             worker.stats.last_error = problem
             host.workers[room_id] = worker
+        thermal = list(thermal)
+        if thermal and thermal_processor is None:
+            thermal_processor = thermal_room_processor(container, host.present)
+        for room_id, source in thermal:
+            host.thermal_workers[room_id] = RoomWorker(
+                room_id,
+                source,
+                open_source(source),
+                thermal_processor,
+                queue_size=2,
+                loop=not ("://" in source or source.isdigit()),
+                max_fps=1.0,  # the report is refreshed every few seconds; more frames buy nothing
+            )
         return host
+
+    def present(self, room_id: str) -> tuple[str, ...]:
+        """Guests the room's RGB worker identified recently."""
+        worker = self.workers.get(room_id)
+        return () if worker is None else worker.stats.snapshot().present
 
     def _observed(self, room_id: str, observation: RoomObservation) -> None:
         self.events.observed(room_id, observation)
@@ -102,7 +126,7 @@ class RoomHost:
 
     def start(self) -> None:
         self._stop.clear()
-        for worker in self.workers.values():
+        for worker in (*self.workers.values(), *self.thermal_workers.values()):
             worker.start()
         self._beat = threading.Thread(target=self._heartbeats, name="rooms-heartbeat", daemon=True)
         self._beat.start()
@@ -112,7 +136,7 @@ class RoomHost:
         if self._beat is not None:
             self._beat.join(self._heartbeat_s + 5.0)
             self._beat = None
-        for worker in self.workers.values():
+        for worker in (*self.workers.values(), *self.thermal_workers.values()):
             worker.stop()
         self._publish()  # the last word: stopped, so readers do not wait for the heartbeat to go stale
 
@@ -136,6 +160,17 @@ class RoomHost:
         return None if worker is None else worker.stats.snapshot().as_dict()
 
 
+def thermal_room_processor(container: Container, present: Callable[[str], Sequence[str]]) -> RoomProcessor:
+    """The thermal channel's processor: the shipped HOG face-state model, reports kept by the sobriety service."""
+    from soberpay.adapters.sobriety.face_state import HogFaceState
+    from soberpay.rooms.thermal import ThermalRoomProcessor
+
+    settings = container.settings
+    return ThermalRoomProcessor(
+        HogFaceState.from_settings(settings), container.sobriety, present, view=settings.sobriety.thermal_view
+    )
+
+
 def run_rooms(container: Container, stop: threading.Event, *, processor: RoomProcessor | None = None) -> RoomHost:
     """Run every room with a camera in this process until ``stop`` is set (``soberpay rooms``).
 
@@ -143,11 +178,17 @@ def run_rooms(container: Container, stop: threading.Event, *, processor: RoomPro
     the web reads. Rooms added while running start with the next run.
     """
     from soberpay.rooms.events import PaymentsRoomEvents
-    from soberpay.rooms.status import SqlRoomStatus, camera_rooms
+    from soberpay.rooms.status import SqlRoomStatus, camera_rooms, thermal_rooms
 
     status = SqlRoomStatus(container.session_factory, container.clock.now)
     events = PaymentsRoomEvents(container.payments, status)
-    host = RoomHost.for_rooms(container, camera_rooms(container.session_factory), events, processor=processor)
+    host = RoomHost.for_rooms(
+        container,
+        camera_rooms(container.session_factory),
+        events,
+        processor=processor,
+        thermal=thermal_rooms(container.session_factory),
+    )
     host.start()
     try:
         stop.wait()
@@ -156,4 +197,4 @@ def run_rooms(container: Container, stop: threading.Event, *, processor: RoomPro
     return host
 
 
-__all__ = ["NO_MODELS", "RoomHost", "run_rooms", "vision_processor"]
+__all__ = ["NO_MODELS", "RoomHost", "run_rooms", "thermal_room_processor", "vision_processor"]

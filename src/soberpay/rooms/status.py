@@ -65,4 +65,15 @@ def camera_rooms(session_factory: sessionmaker[Session]) -> list[tuple[str, str]
         return [(room_id, source) for room_id, source in rows if source]
 
 
-__all__ = ["SqlRoomStatus", "camera_rooms"]
+def thermal_rooms(session_factory: sessionmaker[Session]) -> list[tuple[str, str]]:
+    """(room id, thermal camera source) of every room with a thermal camera, in id order."""
+    with session_factory() as session:
+        rows = session.execute(
+            select(RoomRow.id, RoomRow.thermal_camera_source)
+            .where(RoomRow.thermal_camera_source.is_not(None))
+            .order_by(RoomRow.id)
+        )
+        return [(room_id, source) for room_id, source in rows if source]
+
+
+__all__ = ["SqlRoomStatus", "camera_rooms", "thermal_rooms"]

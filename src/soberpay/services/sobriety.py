@@ -16,11 +16,13 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Protocol
 
 from soberpay.domain.risk import SobrietyObservation
 from soberpay.domain.sobriety import SobrietyJudgement, SobrietyState
+from soberpay.domain.thermal import ThermalFaceState, combine
 from soberpay.errors import ConsentRequired
 
 REASON_CHARS = 300  # the risk explanation keeps the judgement's reason short
@@ -102,6 +104,13 @@ class JudgementLog(Protocol):
     def latest_judgement(self, guest_id: str) -> SobrietyReading | None: ...
 
 
+class ThermalLog(Protocol):
+    """The latest thermal face-state report per guest (rooms with a thermal camera)."""
+
+    def record(self, guest_id: str, at: datetime, report: ThermalFaceState, room_id: str | None) -> None: ...
+    def latest(self, guest_id: str) -> tuple[datetime, ThermalFaceState] | None: ...
+
+
 # --- service ----------------------------------------------------------------------------------------
 
 
@@ -116,8 +125,14 @@ class SobrietyService:
         now: Callable[[], datetime],
         capture_every_seconds: float = 30.0,
         persist_every_seconds: float = 60.0,
+        thermal: ThermalLog | None = None,
+        thermal_weight: float = 0.5,
+        thermal_max_age_seconds: float = 120.0,
     ) -> None:
         self.monitors = monitors
+        self.thermal = thermal
+        self.thermal_weight = thermal_weight
+        self.thermal_max_age_seconds = thermal_max_age_seconds
         self.judgements = judgements
         self.has_consent = has_consent
         self.now = now
@@ -171,15 +186,47 @@ class SobrietyService:
             self.judgements.add_judgement(guest_id, self.now(), res.judgement)
             self._last_persist[guest_id] = (res.t, state)
 
+    # --- optional thermal channel (rooms with a thermal camera) --------------------------------
+
+    def record_thermal(self, guest_id: str, report: ThermalFaceState, room_id: str | None = None) -> None:
+        """Keep the guest's latest thermal face-state report (same consent as the RGB camera)."""
+        self._require_consent(guest_id)
+        if self.thermal is None:
+            raise ConsentRequired("no thermal store configured", guest_id=guest_id)
+        self.thermal.record(guest_id, self.now(), report, room_id)
+
+    def thermal_report(self, guest_id: str) -> tuple[datetime, ThermalFaceState] | None:
+        """The latest thermal report, however old (the staff page shows its time)."""
+        return None if self.thermal is None else self.thermal.latest(guest_id)
+
+    def _fresh_thermal(self, guest_id: str) -> ThermalFaceState | None:
+        found = self.thermal_report(guest_id)
+        if found is None or (self.now() - found[0]).total_seconds() > self.thermal_max_age_seconds:
+            return None
+        return found[1]
+
     # --- payments port (soberpay.domain.risk.SobrietySignal) -------------------------------------
 
     def latest(self, guest_id: str) -> SobrietyObservation | None:
-        """The payments' ``SobrietyObservation`` for this guest, or None without a reading."""
+        """The payments' ``SobrietyObservation`` for this guest, or None without a reading.
+
+        With a fresh thermal report (rooms with a thermal camera) P(drunk) is the RGB probability
+        shifted by the thermal evidence (``soberpay.domain.thermal.combine``); without one it is the
+        RGB probability alone. The tracker's verdict is the RGB camera's either way."""
         mon = self._guests.get(guest_id)
         if mon is not None and mon.last is not None:
-            return risk_observation(mon.last.judgement)
-        stored = self.judgements.latest_judgement(guest_id)
-        return None if stored is None else risk_observation(stored)
+            obs = risk_observation(mon.last.judgement)
+        else:
+            stored = self.judgements.latest_judgement(guest_id)
+            if stored is None:
+                return None
+            obs = risk_observation(stored)
+        thermal = self._fresh_thermal(guest_id)
+        if thermal is None:
+            return obs
+        p = combine(obs.p_drunk, thermal, self.thermal_weight)
+        reason = f"{obs.reason}; thermal {thermal.state} (P {thermal.p_abnormal:.2f}, weight {self.thermal_weight:g})"
+        return replace(obs, p_drunk=p, reason=reason[:REASON_CHARS])
 
 
 __all__ = [
@@ -189,5 +236,6 @@ __all__ = [
     "MonitoredGuest",
     "SobrietyReading",
     "SobrietyService",
+    "ThermalLog",
     "risk_observation",
 ]

@@ -90,8 +90,10 @@ def start_rooms_in_process(web: WebContext) -> RoomHost:
     """Run the room workers inside this (single) web process; their live status replaces the heartbeat rows."""
     from soberpay.rooms.host import RoomHost
 
-    cameras = [(r.id, r.camera_source) for r in web.auth.rooms() if r.camera_source]
-    host = RoomHost.for_rooms(web.container, cameras, WebRoomEvents(web))
+    rooms = web.auth.rooms()
+    cameras = [(r.id, r.camera_source) for r in rooms if r.camera_source]
+    thermal = [(r.id, r.thermal_camera_source) for r in rooms if r.thermal_camera_source]
+    host = RoomHost.for_rooms(web.container, cameras, WebRoomEvents(web), thermal=thermal)
     web.rooms = host
     host.start()
     return host

@@ -195,7 +195,14 @@ class AuthStore:
 
     # --- rooms and device tokens ------------------------------------------------------------
 
-    def create_room(self, room_id: str, name: str, camera_source: str | None, actor: str = "operator") -> RoomRow:
+    def create_room(
+        self,
+        room_id: str,
+        name: str,
+        camera_source: str | None,
+        actor: str = "operator",
+        thermal_camera_source: str | None = None,
+    ) -> RoomRow:
         room_id = (room_id or "").strip().lower()
         if not (1 <= len(room_id) <= 32 and room_id.replace("-", "").replace("_", "").isalnum()):
             raise InvalidInput("room id must be 1–32 letters, digits, '-' or '_'", field="room_id")
@@ -204,11 +211,19 @@ class AuthStore:
             raise InvalidInput("room name must be 1–64 characters", field="name")
         if camera_source is not None and len(camera_source) > 512:
             raise InvalidInput("camera source is too long", field="camera_source")
+        if thermal_camera_source is not None and len(thermal_camera_source) > 512:
+            raise InvalidInput("thermal camera source is too long", field="thermal_camera_source")
         now = self._clock.now()
         with self._sessions.begin() as session:
             if session.get(RoomRow, room_id) is not None:
                 raise Conflict("room already exists", room_id=room_id)
-            row = RoomRow(id=room_id, name=name, camera_source=camera_source or None, created_at=now)
+            row = RoomRow(
+                id=room_id,
+                name=name,
+                camera_source=camera_source or None,
+                thermal_camera_source=thermal_camera_source or None,
+                created_at=now,
+            )
             session.add(row)
             append_audit(session, at=now, actor=actor, action="room.created", details={"room_id": room_id})
             return row

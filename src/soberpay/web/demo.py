@@ -55,7 +55,7 @@ def seed_demo(web: WebContext, *, enrol_faces: bool = True, topup_fen: int = 100
             gid = ident.register(
                 name=name, phone=phone, national_id=demo_national_id(birth, i), password=DEMO_PASSWORD, actor="demo"
             ).id
-            for purpose in ("face_payment", "sobriety_monitoring"):
+            for purpose in ("face_payment", "sobriety_monitoring", "behaviour_profiling"):
                 ident.grant_consent(gid, purpose, actor="demo")
             try:
                 web.payments.topup(gid, amount_fen=topup_fen, idempotency_key=f"demo-topup-{gid}", actor="demo")

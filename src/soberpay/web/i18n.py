@@ -38,6 +38,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "kiosk.unspecified": {"en": "Prefer not to say", "zh": "不填写"},
     "kiosk.consent.face_payment": {"en": "I agree to face payment", "zh": "我同意刷脸支付"},
     "kiosk.consent.sobriety_monitoring": {"en": "I agree to sobriety monitoring", "zh": "我同意醉酒状态监测"},
+    "kiosk.consent.behaviour_profiling": {"en": "I agree to spending-pattern checks", "zh": "我同意消费行为分析"},
     "kiosk.register": {"en": "Register", "zh": "登记"},
     "kiosk.registered": {"en": "Registered. Welcome,", "zh": "登记成功，欢迎"},
     "kiosk.no_face_consent": {
@@ -105,6 +106,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "room.discard": {"en": "Discard", "zh": "放弃"},
     "room.phone": {"en": "Mobile number", "zh": "手机号"},
     # staff
+    "staff.thermal": {"en": "Thermal face state", "zh": "Thermal face state"},
+    "staff.thermal_camera": {"en": "Thermal camera (optional)", "zh": "Thermal camera (optional)"},
+    "staff.thermal_degree": {"en": "degree", "zh": "degree"},
+    "staff.thermal_type": {"en": "Type of anomaly", "zh": "Type of anomaly"},
     "staff.login": {"en": "Staff sign-in", "zh": "员工登录"},
     "staff.username": {"en": "Username", "zh": "用户名"},
     "staff.password": {"en": "Password", "zh": "密码"},

@@ -41,11 +41,13 @@ class RegisterIn(_In):
     password: str = Field(max_length=6, description="6-digit payment password")
     sex: Literal["M", "F", ""] | None = None
     weight_kg: float | None = Field(None, ge=25, le=300)
-    consents: list[Literal["face_payment", "sobriety_monitoring"]] = Field(default_factory=list, max_length=2)
+    consents: list[Literal["face_payment", "sobriety_monitoring", "behaviour_profiling"]] = Field(
+        default_factory=list, max_length=3
+    )
 
 
 class ConsentIn(_In):
-    purpose: Literal["face_payment", "sobriety_monitoring"]
+    purpose: Literal["face_payment", "sobriety_monitoring", "behaviour_profiling"]
 
 
 class ConsentOut(BaseModel):
@@ -258,12 +260,16 @@ class RoomIn(_In):
     room_id: str = Field(max_length=32)
     name: str = Field(max_length=64)
     camera_source: str | None = Field(None, max_length=512)
+    thermal_camera_source: str | None = Field(
+        None, max_length=512, description="optional thermal camera (file path, device index, RTSP URL)"
+    )
 
 
 class RoomOut(BaseModel):
     room_id: str
     name: str
     camera_source: str | None = None
+    thermal_camera_source: str | None = None
     live: dict[str, object] | None = None
 
 

@@ -10,6 +10,7 @@ import pytest
 from soberpay.adapters.catalogue_file import load_catalogue
 from soberpay.adapters.clock import ManualClock
 from soberpay.config import PaymentSettings
+from soberpay.domain.identity import ConsentPurpose, ConsentRecord
 from soberpay.domain.purchase import Outcome, PaymentRule, PendingStatus
 from soberpay.errors import Conflict, InvalidInput, NotFound
 from soberpay.services.payments import PaymentService
@@ -29,11 +30,13 @@ class World:
     sob: FakeSobriety
     clock: ManualClock
     faults: set[str]
+    behaviour: FakeBehaviour
 
 
 @pytest.fixture
 def w() -> World:
     db, ident, sob, clock, faults = FakeDatabase(), FakeIdentity(), FakeSobriety(), ManualClock(), set[str]()
+    behaviour = FakeBehaviour(0.0)
 
     def fault(point: str) -> None:
         if point in faults:
@@ -46,10 +49,10 @@ def w() -> World:
         settings=PaymentSettings(),
         catalogue=load_catalogue(),
         sobriety=sob,
-        behaviour=FakeBehaviour(0.0),
+        behaviour=behaviour,
         fault=fault,
     )
-    return World(pay, db, ident, sob, clock, faults)
+    return World(pay, db, ident, sob, clock, faults, behaviour)
 
 
 def _tagged_with_pending(w: World) -> tuple[str, str]:
@@ -205,3 +208,52 @@ def test_purchase_audit_records_the_actor_and_the_room(w: World) -> None:
     assert w.pay.audit(g.id, prefix="visit.opened")[0].actor == "staff:amy"
     w.pay.pay_by_face(face(g.id), "cola", 1, "face-buy-001")
     assert w.pay.audit(g.id, prefix="payment.charged")[0].actor == "guest"  # default: the guest
+
+
+def test_tagged_guest_cannot_buy_a_beer_bucket_without_staff(w: World) -> None:
+    g = w.ident.add()
+    w.pay.topup(g.id, 100_000, "topup-00001")
+    w.pay.staff_tag(g.id, "staff judgement", "amy")
+    r = w.pay.purchase(g.id, "beer-bucket-6", 1, "bucket-00001", password="123456", face_image=face(g.id))
+    assert r.outcome is Outcome.SUSPENDED and r.charged_fen == 0  # ¥98 is under ¥100: only the alcohol rule
+    assert r.pending_id is not None and w.db.pending[r.pending_id].status is PendingStatus.PENDING
+    assert w.pay.balance(g.id) == 100_000 and not w.db.orders
+
+
+def test_recovery_waits_for_the_bac_estimate(w: World) -> None:
+    g = w.ident.add()  # sex and weight unknown: the conservative 55 kg, r 0.55 estimate
+    w.pay.topup(g.id, 100_000, "topup-00001")
+    w.sob.sober(g.id)
+    w.pay.purchase(g.id, "beer-bucket-6", 1, "bucket-00001")  # 56 g cap → about 0.185 g/100 mL
+    w.sob.drunk(g.id)
+    assert w.pay.refresh_risk(g.id).state == "tagged"
+    w.sob.sober(g.id)
+    for _ in range(4):
+        w.clock.advance(minutes=15)
+        view = w.pay.refresh_risk(g.id)
+        assert view.state == "tagged" and "estimated BAC" in view.explanation
+    w.clock.advance(minutes=10 * 60)  # eliminated at 0.015 g/100 mL per hour
+    assert w.pay.refresh_risk(g.id).state == "recovering"
+
+
+def _history(w: World, guest_id: str) -> None:
+    """Three earlier visits of two single songs (¥5): an own order threshold of ¥10 once profiling is allowed."""
+    w.sob.sober(guest_id)
+    for i in range(3):
+        for j in range(2):
+            w.pay.purchase(guest_id, "song-1", 1, f"past-{i}-{j}-0001")
+        w.pay.checkout(guest_id, f"checkout-{i}-0001")
+        w.clock.advance(minutes=7 * 24 * 60)
+
+
+def test_without_the_profiling_consent_no_history_and_no_lstm(w: World) -> None:
+    g = w.ident.add()
+    w.pay.topup(g.id, 500_000, "topup-00001")
+    _history(w, g.id)
+    r = w.pay.purchase(g.id, "snack-platter", 1, "snack-000001")
+    assert w.behaviour.calls == 0  # no behaviour model without the purpose
+    assert r.outcome is Outcome.CHARGED and r.risk_level == "low"  # ¥68 is within the venue default (¥300)
+    w.db.consents.append(ConsentRecord(g.id, ConsentPurpose.BEHAVIOUR_PROFILING, w.clock.now(), "v"))
+    r = w.pay.purchase(g.id, "snack-platter", 1, "snack-000002")
+    assert w.behaviour.calls > 0
+    assert r.risk_level == "elevated" and any("own threshold ¥10.00" in line for line in r.signals)

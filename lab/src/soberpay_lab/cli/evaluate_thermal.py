@@ -83,3 +83,39 @@ def eval_thermal(
             f"[yellow]note:[/] {len(overlap)} of {len(evaluated)} subjects were in the shipped model's training "
             "data; these numbers are optimistic. Honest numbers: subject-held-out CV, docs/research/sobriety-models.md."
         )
+
+
+@eval_app.command("thermal-compare")
+@handle_errors
+def eval_thermal_compare(
+    dataset: Annotated[Path, typer.Option(help="folder laid out like patras_thermal")],
+    out: Annotated[Path, typer.Option(help="JSON file for the comparison (metrics and out-of-fold predictions)")],
+    epochs: Annotated[int, typer.Option(min=1, max=200, help="ResNet epochs per fold")] = 40,
+    seed: Annotated[int, typer.Option(help="fold and training seed")] = 0,
+    ship: Annotated[
+        Path | None, typer.Option(help="also fit the HOG + LR model on all subjects and write it to this folder")
+    ] = None,
+) -> None:
+    """ResNet vs HOG + logistic regression per view and fused per visit, subject-disjoint 5-fold CV."""
+    from soberpay_lab.evaluation.thermal_compare import compare, save
+    from soberpay_lab.training.thermal_resnet import load_arrays
+
+    data = load_arrays(dataset)
+    result = compare(data, seed=seed, epochs=epochs, progress=lambda m: console.print(m))
+    save(result, out)
+    table = Table(title="Thermal face state, subject-disjoint 5-fold CV (ROC-AUC, 95 % subject bootstrap)")
+    for col in ("method", "eyes", "front", "profile", "visit fusion"):
+        table.add_column(col)
+    for name, per_view in result["per_view"].items():
+        cells = [
+            f"{per_view[v]['auc']:.3f} [{per_view[v]['auc_ci_low']:.2f}, {per_view[v]['auc_ci_high']:.2f}]"
+            for v in ("e", "f", "r")
+        ]
+        fused = result["visit_fusion"][name]
+        table.add_row(name, *cells, f"{fused['auc']:.3f} [{fused['auc_ci_low']:.2f}, {fused['auc_ci_high']:.2f}]")
+    console.print(table)
+    if ship is not None:
+        from soberpay_lab.training.thermal_hog import train_and_ship_hog
+
+        train_and_ship_hog(dataset, ship, result)
+        console.print(f"HOG + LR face-state model written to {ship}")

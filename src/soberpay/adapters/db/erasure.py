@@ -14,10 +14,16 @@ from soberpay.adapters.db.sobriety_tables import (
     SobrietyJudgementRow,
     SobrietyPatternRow,
     SobrietyRecordRow,
+    ThermalFaceStateRow,
 )
 
 # Captured measurements and the guest's learnt normal: gone when monitoring consent is revoked.
-MONITORING_TABLES: tuple[Any, ...] = (SobrietyRecordRow, SobrietyBaselineRow, SobrietyPatternRow)
+MONITORING_TABLES: tuple[Any, ...] = (
+    SobrietyRecordRow,
+    SobrietyBaselineRow,
+    SobrietyPatternRow,
+    ThermalFaceStateRow,
+)
 # Erasure also removes the judgements (intoxication evidence is sensitive personal data).
 ALL_DERIVED_TABLES: tuple[Any, ...] = (*MONITORING_TABLES, SobrietyJudgementRow)
 

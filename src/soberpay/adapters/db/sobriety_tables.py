@@ -69,3 +69,15 @@ class SobrietyJudgementRow(Base):
     similarity_to_normal: Mapped[float | None] = mapped_column(Float)
     recovered: Mapped[bool] = mapped_column(Boolean, nullable=False)
     reason: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+class ThermalFaceStateRow(Base):
+    """The latest thermal face-state report per guest (rooms with a thermal camera): state, degree,
+    anomaly type and per-view evidence as JSON; no image is ever stored."""
+
+    __tablename__ = "thermal_face_states"
+
+    guest_id: Mapped[str] = mapped_column(ForeignKey("guests.id"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    room_id: Mapped[str | None] = mapped_column(String(32))
+    report_json: Mapped[str] = mapped_column(Text, nullable=False)

@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -34,14 +35,32 @@ from soberpay.adapters.sobriety.thermal_preprocess import (
     decode_grey,
     preprocess_thermal,
 )
+from soberpay.domain.thermal import ThermalFaceState, ViewScore, assess
 from soberpay.errors import ConfigError, InvalidInput
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "face_state"
 MODEL_FILE = "face_state_resnet.onnx"
 STORE_FILE = "reference_store.npz"
 CARD_FILE = "model_card.json"
+HOG_MODEL_FILE = "face_state_hog.npz"  # the shipped live model (won the comparison; see thermal_compare)
+HOG_CARD_FILE = "face_state_hog.json"
 
 SEVERITY_LEVELS = ("none", "mild", "moderate", "severe")
+
+# HOG over the whole preprocessed 80x64 input: 8x8 cells, 16x16 blocks, 9 orientations (Dalal-Triggs
+# defaults) -> 9 x 7 blocks x 36 = 2268 values.
+_HOG = cv2.HOGDescriptor((INPUT_W, INPUT_H), (16, 16), (8, 8), (8, 8), 9)
+
+
+def hog_features(x: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """HOG descriptor of one preprocessed (1, H, W) input (zero mean, unit variance per image).
+
+    The standardised image is mapped to grey levels over +-3 standard deviations first, because
+    OpenCV's HOG takes 8-bit images.
+    """
+    img = np.asarray(x, dtype=np.float32).reshape(INPUT_H, INPUT_W)
+    grey = np.clip((img + 3.0) / 6.0 * 255.0, 0.0, 255.0).astype(np.uint8)
+    return np.asarray(_HOG.compute(grey), dtype=np.float32).ravel()
 
 
 @dataclass(frozen=True)
@@ -326,8 +345,76 @@ class FaceStateAnalyzer:
         )
 
 
+class HogFaceState:
+    """The live thermal face-state model: HOG + calibrated logistic regression per view, fused per visit.
+
+    ``analyse({"f": image, ...})`` scores each view given (grey/BGR array or encoded bytes, decoded in
+    memory) and returns the ``ThermalFaceState`` report. Loading is lazy; parameters are plain arrays.
+    """
+
+    def __init__(self, model_dir: Path | None = None, uncertain_low: float = 0.35, uncertain_high: float = 0.65):
+        self.model_dir = Path(model_dir) if model_dir is not None else DEFAULT_MODEL_DIR
+        self.uncertain_low, self.uncertain_high = uncertain_low, uncertain_high
+        self._params: dict[str, dict[str, npt.NDArray[np.float64]]] | None = None
+        self._prior_log_odds = 0.0
+        self._version = ""
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> HogFaceState:
+        s = settings.sobriety
+        return cls(s.face_state_model_dir, s.face_state_uncertain_low, s.face_state_uncertain_high)
+
+    def _load(self) -> dict[str, dict[str, npt.NDArray[np.float64]]]:
+        if self._params is None:
+            path = self.model_dir / HOG_MODEL_FILE
+            if not path.is_file():
+                raise ConfigError(f"thermal face-state model not found: {path}")
+            params: dict[str, dict[str, npt.NDArray[np.float64]]] = {}
+            with np.load(path, allow_pickle=False) as z:
+                for key in z.files:
+                    view, _, name = key.partition("_")
+                    params.setdefault(view, {})[name] = np.asarray(z[key], dtype=np.float64)
+            card_path = self.model_dir / HOG_CARD_FILE
+            card = json.loads(card_path.read_text()) if card_path.is_file() else {}
+            prior = float(card.get("training_prior", 0.5))
+            self._prior_log_odds = float(np.log(prior / (1.0 - prior)))
+            self._version = str(card.get("version", ""))
+            self._params = params
+        return self._params
+
+    @property
+    def views(self) -> tuple[str, ...]:
+        return tuple(sorted(self._load()))
+
+    def view_evidence(self, image: npt.NDArray[np.uint8] | bytes, view: str) -> tuple[ViewScore, ThermalQuality]:
+        params = self._load()
+        if view not in params:
+            raise InvalidInput(f"thermal view {view!r} not supported (model views: {sorted(params)})", field="view")
+        p = params[view]
+        grey = decode_grey(image) if isinstance(image, bytes | bytearray) else image
+        x, quality = preprocess_thermal(grey)
+        z = (hog_features(x).astype(np.float64) - p["mean"]) / p["scale"]
+        decision = float(z @ p["coef"] + p["intercept"][0])
+        a, b = p["platt"]
+        log_odds = -(a * decision + b)  # Platt: P = 1 / (1 + exp(a·f + b))
+        return ViewScore(view, log_odds - self._prior_log_odds), quality
+
+    def analyse(self, images: dict[str, npt.NDArray[np.uint8] | bytes]) -> ThermalFaceState:
+        """One visit's thermal views (any of "e", "f", "r") → the fused face-state report."""
+        scores: list[ViewScore] = []
+        warnings: list[str] = []
+        for view in sorted(images):
+            score, quality = self.view_evidence(images[view], view)
+            scores.append(score)
+            if quality.bright_background_fixed:
+                warnings.append(f"{view}: bright-background palette detected and normalised")
+            if quality.sharpened:
+                warnings.append(f"{view}: blurry image (sharpened before analysis)")
+        return assess(tuple(scores), self.uncertain_low, self.uncertain_high, self._version, tuple(warnings))
+
+
 def _round_quality(q: ThermalQuality) -> dict[str, float | bool]:
     return {k: (round(v, 2) if isinstance(v, float) else v) for k, v in q.to_dict().items()}
 
 
-__all__ = ["FaceStateAnalyzer", "FaceStateReport", "ReferenceHit", "ReferenceStore"]
+__all__ = ["FaceStateAnalyzer", "FaceStateReport", "HogFaceState", "ReferenceHit", "ReferenceStore", "hog_features"]

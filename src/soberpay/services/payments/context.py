@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from soberpay.config import PaymentSettings, SobrietySettings
 from soberpay.domain.bac import BacAssumptions
 from soberpay.domain.behaviour import BehaviourScorer
-from soberpay.domain.catalogue import Catalogue, TierPolicy
+from soberpay.domain.catalogue import AlcoholLock, Catalogue, TierPolicy
 from soberpay.domain.purchase import PasswordPolicy, fingerprint, replay
 from soberpay.domain.risk import RiskPolicy, SobrietyObservation, SobrietySignal
 from soberpay.domain.spending import SpendingPolicy
@@ -57,7 +57,7 @@ class PaymentContext:
         self.new_id = id_factory
         # Test hook: called at named points inside transactions to simulate a crash mid-decision.
         self.fault = fault or (lambda _point: None)
-        self.tier_policy = TierPolicy(s.high_price_threshold_fen, s.lock_liquor_when_tagged)
+        self.tier_policy = TierPolicy(s.high_price_threshold_fen, AlcoholLock(s.tagged_alcohol_lock))
         self.password_policy = PasswordPolicy(s.password_max_failures, s.password_lockout_minutes)
         band = sobriety_settings or SobrietySettings()  # the P(drunk) band is defined once, in sobriety
         self.risk_policy = RiskPolicy(
@@ -66,6 +66,7 @@ class PaymentContext:
             s.recovery_similarity,
             s.recovery_dwell_seconds,
             s.min_lock_seconds,
+            s.recovery_bac_limit_g_per_dl,
         )
         self.spending_policy = SpendingPolicy(
             s.spend_multiplier,

@@ -9,6 +9,7 @@ from datetime import datetime
 from soberpay.domain.bac import Drink, estimate_bac
 from soberpay.domain.behaviour import BehaviourEvent, encode_sequence
 from soberpay.domain.catalogue import Item
+from soberpay.domain.identity import ConsentPurpose
 from soberpay.domain.ledger import Posting, PostingKind, purchase_entries
 from soberpay.domain.purchase import PaymentRule, PendingRequest, PendingStatus, expire_if_due
 from soberpay.domain.risk import (
@@ -66,10 +67,16 @@ def consumption(
     attempt: tuple[Item, int] | None,
 ) -> ConsumptionSignals:
     """Spending against the guest's own history, the BAC estimate and the behaviour score of this visit
-    (plus the purchase being attempted, if any)."""
+    (plus the purchase being attempted, if any).
+
+    History and the LSTM are behaviour profiling, a consent purpose of its own: without it the guest's
+    past visits are not read (the venue's default thresholds apply to this visit alone) and no
+    behaviour score is computed. The BAC estimate only uses this visit's drinks, so it always runs."""
     settings = ctx.settings
     visit_orders = uow.payments.orders(guest.id, visit.id)
-    profile = build_profile(uow.payments.history(guest.id, exclude_visit=visit.id), ctx.spending_policy)
+    profiling = uow.consents.active(guest.id, ConsentPurpose.BEHAVIOUR_PROFILING) is not None
+    history = uow.payments.history(guest.id, exclude_visit=visit.id) if profiling else []
+    profile = build_profile(history, ctx.spending_policy)
     spending = None
     if attempt is not None:
         item, qty = attempt
@@ -84,7 +91,7 @@ def consumption(
     drinks = [Drink(o.at, o.alcohol_g) for o in visit_orders if o.alcohol_g > 0]
     bac = estimate_bac(drinks, now, guest.sex, guest.weight_kg, ctx.bac_assumptions) if drinks else None
     score = None
-    if ctx.behaviour is not None:
+    if ctx.behaviour is not None and profiling:
         events = [BehaviourEvent(o.at, o.amount_fen, o.category, o.quantity) for o in visit_orders]
         if attempt is not None:
             events.append(BehaviourEvent(now, attempt[0].price_fen * attempt[1], attempt[0].category.value))

@@ -154,10 +154,12 @@ def guest_page(guest_id: str, request: Request, web: Web) -> Response:
     bill = web.payments.bill(guest_id)
     events = _audit_rows(web, guest_id=guest_id, limit=100)
     pending = web.payments.pending(guest_id)
+    thermal = web.container.sobriety.thermal_report(guest_id)
     return render(
         request,
         web,
         "guest.html",
+        thermal=thermal,
         staff=staff,
         csrf=staff.csrf,
         guest=guest,

@@ -22,7 +22,13 @@ router = APIRouter(
 def list_rooms(staff: Staff, web: Web) -> list[RoomOut]:
     """All rooms with their live worker state (fps, lag, dropped frames, faces, present guests)."""
     return [
-        RoomOut(room_id=r.id, name=r.name, camera_source=r.camera_source, live=web.rooms.stats(r.id))
+        RoomOut(
+            room_id=r.id,
+            name=r.name,
+            camera_source=r.camera_source,
+            thermal_camera_source=r.thermal_camera_source,
+            live=web.rooms.stats(r.id),
+        )
         for r in web.auth.rooms()
     ]
 
@@ -34,9 +40,17 @@ def list_rooms(staff: Staff, web: Web) -> list[RoomOut]:
     responses={400: {"model": ErrorOut}, 409: {"model": ErrorOut}},
 )
 def create_room(body: RoomIn, staff: Manager, web: Web) -> RoomOut:
-    """Create a room (manager). ``camera_source``: a file path, a device index, an RTSP URL or ``demo``."""
-    row = web.auth.create_room(body.room_id, body.name, body.camera_source, actor=staff.actor)
-    return RoomOut(room_id=row.id, name=row.name, camera_source=row.camera_source)
+    """Create a room (manager). ``camera_source``: a file path, a device index, an RTSP URL or ``demo``;
+    ``thermal_camera_source`` (optional): the room's thermal camera in the same forms."""
+    row = web.auth.create_room(
+        body.room_id, body.name, body.camera_source, actor=staff.actor, thermal_camera_source=body.thermal_camera_source
+    )
+    return RoomOut(
+        room_id=row.id,
+        name=row.name,
+        camera_source=row.camera_source,
+        thermal_camera_source=row.thermal_camera_source,
+    )
 
 
 @router.post("/{room_id}/tokens", response_model=DeviceTokenOut, status_code=status.HTTP_201_CREATED)

@@ -609,7 +609,7 @@
     var rf = $("#room-form");
     if (rf) rf.addEventListener("submit", function (ev) {
       ev.preventDefault();
-      api("POST", "/api/rooms", { json: { room_id: rf.room_id.value, name: rf.name.value, camera_source: rf.camera_source.value || null } })
+      api("POST", "/api/rooms", { json: { room_id: rf.room_id.value, name: rf.name.value, camera_source: rf.camera_source.value || null, thermal_camera_source: rf.thermal_camera_source.value || null } })
         .then(function () { rf.reset(); refresh(); }).catch(function (e) { toast(e.message, "bad"); });
     });
   }
