@@ -49,6 +49,7 @@ def w() -> World:
         behaviour=FakeBehaviour(0.0),
         fault=fault,
     )
+    ident.lockout_in(uow_factory(db), clock, pay.password_policy)
     return World(pay, db, ident, sob, clock, faults)
 
 
