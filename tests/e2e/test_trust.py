@@ -158,3 +158,24 @@ def test_the_lockout_counts_purchases_too(client: TestClient, v: Venue) -> None:
     r = client.post("/api/rooms/r1/identify/phone", json={"phone": ALICE_PHONE, "password": GUEST_PASSWORD},
                     headers=v.room("r1"))
     assert r.status_code == 423, r.text
+
+
+def test_a_manager_adds_a_face_with_a_reason_and_the_guest_with_a_short_video(client: TestClient, v: Venue) -> None:
+    alice, h = _alice_in_room(client, v)
+    gid = alice["guest_id"]
+    csrf = login(client)
+    own = [("face", ("a.jpg", fake_image("alice", 40), "image/jpeg"))]
+    assert client.post(f"/api/guests/{gid}/faces", files=own, headers=csrf).status_code == 400  # no reason
+    r = client.post(f"/api/guests/{gid}/faces", data={"reason": "new glasses"}, files=_stranger_face(), headers=csrf)
+    assert r.status_code == 403 and r.json()["reason"] == "face_mismatch", r.text  # 1:1 for managers too
+    r = client.post(f"/api/guests/{gid}/faces", data={"reason": "new glasses"}, files=own, headers=csrf)
+    assert r.status_code == 200, r.text
+    client.cookies.clear()
+    clip = b"person=alice;shot=50|person=alice;shot=51|person=alice;shot=52"
+    r = client.post(
+        f"/api/guests/{gid}/faces",
+        data={"password": GUEST_PASSWORD, "challenge_id": "blink-left"},
+        files=[("face", ("clip.avi", clip, "video/x-msvideo"))],
+        headers=h,
+    )
+    assert r.status_code == 200 and r.json()["templates_stored"] == 3, r.text

@@ -188,8 +188,15 @@ def _require_kiosk(scope: str) -> None:
         )
 
 
-def _is_video(upload: UploadFile) -> bool:
-    return (upload.content_type or "").startswith("video/")
+async def _read_capture(web: Web, uploads: list[UploadFile]) -> list[Any]:
+    """The frames of one capture: several images, or one file sent as ``video/*``."""
+    ident = web.container.identity
+    limit = web.settings.max_upload_bytes
+    if len(uploads) == 1 and (uploads[0].content_type or "").startswith("video/"):
+        video = await read_upload(uploads[0], limit)
+        return await run_in_threadpool(ident.decode_capture, (), video)
+    images = [await read_upload(f, limit) for f in uploads]
+    return await run_in_threadpool(ident.decode_capture, images)
 
 
 async def _authorise_account_action(
@@ -221,17 +228,12 @@ async def _authorise_account_action(
     if not face:
         raise InvalidInput("send a live face capture with the payment password", field="face")
     web.limits.check("password", "guest:" + guest_id)
-    ident = web.container.identity
-    limit = web.settings.max_upload_bytes
-    if len(face) == 1 and _is_video(face[0]):
-        video = await read_upload(face[0], limit)
-        frames = await run_in_threadpool(ident.decode_capture, (), video)
-    else:
-        images = [await read_upload(f, limit) for f in face]
-        frames = await run_in_threadpool(ident.decode_capture, images)
+    frames = await _read_capture(web, face)
     started = time.perf_counter()
     try:
-        analyses = await run_in_threadpool(ident.prove_guest, guest_id, password, frames, challenge_id, "guest")
+        analyses = await run_in_threadpool(
+            web.container.identity.prove_guest, guest_id, password, frames, challenge_id, "guest"
+        )
     finally:
         web.metrics.model_seconds.labels("prove").observe(time.perf_counter() - started)
     return "guest", None, analyses
@@ -363,12 +365,7 @@ async def add_faces(
         uploads = [f for f in face or [] if f.filename or f.size]
         if not uploads:
             raise InvalidInput("send the face to enrol", field="face")
-        limit = web.settings.max_upload_bytes
-        if len(uploads) == 1 and _is_video(uploads[0]):
-            frames = await run_in_threadpool(ident.decode_capture, (), await read_upload(uploads[0], limit))
-        else:
-            frames = await run_in_threadpool(ident.decode_capture, [await read_upload(f, limit) for f in uploads])
-        analyses = await run_in_threadpool(ident.analyse_capture, frames)
+        analyses = await run_in_threadpool(ident.analyse_capture, await _read_capture(web, uploads))
     started = time.perf_counter()
     result = await run_in_threadpool(ident.enroll_analyses, guest_id, analyses, actor, None, why)
     web.metrics.model_seconds.labels("enrol").observe(time.perf_counter() - started)
