@@ -86,10 +86,10 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 def fake_container(settings: Settings, clock: ManualClock, db_url: str) -> Iterator[Container]:
     """A container on a migrated database (SQLite, and PostgreSQL under the postgres marker) with the
     fake face analyser and a manual clock."""
-    from tests.fakes import FakeAnalyser, fake_decode_image, fake_decode_video
+    from tests.fakes import FakeAnalyser, FakePresence, fake_decode_image, fake_decode_video
 
     settings.database_url = db_url
-    container = Container(settings, clock=clock, analyser=FakeAnalyser()).open(migrate=False)
+    container = Container(settings, clock=clock, analyser=FakeAnalyser(), presence=FakePresence()).open(migrate=False)
     container.decode_image = fake_decode_image  # type: ignore[method-assign]
     container.decode_video = fake_decode_video  # type: ignore[method-assign]
     yield container

@@ -8,12 +8,12 @@ Special payloads: ``b"noface"``, ``b"twofaces"``, anything else non-matching is 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
 from soberpay.errors import BadImage, MultipleFaces, NoFace
-from soberpay.ports import DetectedFace, FaceAnalysis, FaceQuality
+from soberpay.ports import DetectedFace, FaceAnalysis, FaceQuality, PresenceResult
 
 DIM = 128
 
@@ -75,3 +75,20 @@ class FakeAnalyser:
             except (NoFace, MultipleFaces) as exc:
                 self.last_rejections[exc.code] = self.last_rejections.get(exc.code, 0) + 1
         return good[:top_k]
+
+
+class FakePresence:
+    """The liveness port for tests: live when the capture has two or more different frames and none is
+    marked ``spoof`` (e.g. ``b"person=alice;shot=1;spoof=print"``)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def check(self, frames: Sequence[FakeImage], challenge_id: str | None) -> PresenceResult:  # type: ignore[override]
+        self.calls += 1
+        payloads = [f.payload for f in frames]
+        if len(set(payloads)) < 2:
+            return PresenceResult(False, ("a still image, not a live capture",))
+        if any("spoof=" in p for p in payloads):
+            return PresenceResult(False, ("presentation attack",))
+        return PresenceResult(True, ())

@@ -14,8 +14,10 @@ from datetime import UTC, datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from soberpay.adapters.db.identity_tables import GuestRow
+from soberpay.domain.identity import PasswordCheck, PasswordPolicy, reserve_attempt, settle_attempt
 from soberpay.domain.risk import SobrietyObservation
 from soberpay.errors import NotFound
+from soberpay.ports import Clock, UnitOfWorkFactory
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,14 @@ class FakeIdentity:
     passwords: dict[str, str] = field(default_factory=dict)
     consents: set[str] = field(default_factory=set)
     password_checks: int = 0
+    # The one lockout lives in the payments' store (``password_guards``): bind them with ``lockout_in``.
+    uow: UnitOfWorkFactory | None = None
+    clock: Clock | None = None
+    policy: PasswordPolicy = field(default_factory=PasswordPolicy)
+
+    def lockout_in(self, uow: UnitOfWorkFactory, clock: Clock, policy: PasswordPolicy) -> FakeIdentity:
+        self.uow, self.clock, self.policy = uow, clock, policy
+        return self
 
     def add(
         self,
@@ -94,9 +104,22 @@ class FakeIdentity:
     def has_consent(self, guest_id: str, purpose: str) -> bool:
         return purpose == "face_payment" and guest_id in self.consents
 
-    def check_password(self, guest_id: str, password: str) -> bool:
-        self.password_checks += 1
-        return self.passwords.get(guest_id) == password
+    def check_password(self, guest_id: str, password: str, actor: str = "guest") -> PasswordCheck:
+        """The real service's counting (reserve, check, settle) in one step; the fake has no parallelism."""
+        assert self.uow is not None and self.clock is not None, "call lockout_in() first"
+        now = self.clock.now()
+        with self.uow() as uow:
+            guard, allowed = reserve_attempt(uow.payments.guard(guest_id), now, self.policy)
+            ok, locked_now = False, False
+            if allowed:
+                self.password_checks += 1
+                ok = self.passwords.get(guest_id) == password
+                guard, locked_now = settle_attempt(guard, ok, now, self.policy)
+            uow.payments.save_guard(guest_id, guard)
+            if locked_now:
+                uow.notifications.notify(now, "lockout", guest_id, f"guest {guest_id[:8]}: payment password locked")
+            uow.commit()
+        return PasswordCheck(ok, guard, locked_now)
 
     def _owner(self, image: bytes) -> str | None:
         text = bytes(image).decode(errors="replace")

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from soberpay.domain.identity import ConsentPurpose, ConsentRecord
+from soberpay.domain.identity import ConsentPurpose, ConsentRecord, PasswordGuard
 from soberpay.domain.ledger import VENUE_ACCOUNTS, Posting, guest_account
-from soberpay.domain.purchase import PasswordGuard, PendingRequest, PendingStatus, StoredResult
+from soberpay.domain.purchase import PendingRequest, PendingStatus, StoredResult
 from soberpay.domain.risk import RiskRecord
 from soberpay.domain.spending import PastOrder
 from soberpay.ports import (
@@ -142,7 +142,7 @@ class FakePaymentRepository:
     def save_risk(self, record: RiskRecord) -> None:
         self.db.risk[record.guest_id] = record
 
-    def guard(self, guest_id: str) -> PasswordGuard:
+    def guard(self, guest_id: str, for_update: bool = False) -> PasswordGuard:
         return self.db.guards.get(guest_id) or PasswordGuard()
 
     def save_guard(self, guest_id: str, guard: PasswordGuard) -> None:

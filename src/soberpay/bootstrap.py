@@ -17,7 +17,7 @@ from soberpay.adapters.crypto import AesGcmKeyRing, Argon2idHasher
 from soberpay.adapters.db.base import make_engine, make_session_factory
 from soberpay.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from soberpay.config import Settings
-from soberpay.ports import AbstractUnitOfWork, Clock, FaceAnalyser
+from soberpay.ports import AbstractUnitOfWork, Clock, FaceAnalyser, PresenceCheck
 
 if TYPE_CHECKING:
     from soberpay.services.identity import IdentityService
@@ -26,10 +26,18 @@ if TYPE_CHECKING:
 
 
 class Container:
-    def __init__(self, settings: Settings, *, clock: Clock | None = None, analyser: FaceAnalyser | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        analyser: FaceAnalyser | None = None,
+        presence: PresenceCheck | None = None,
+    ) -> None:
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
         self._analyser_override = analyser
+        self._presence_override = presence
 
     # --- infrastructure -------------------------------------------------------------------------
 
@@ -89,14 +97,25 @@ class Container:
         # The source stops itself at the cap: a live camera would otherwise never end.
         return (frame for _, frame in OpenCVFrameSource(video, max_frames=limit).frames())
 
+    def build_presence(self) -> PresenceCheck:
+        """Liveness for account actions. PLACEHOLDER until presentation-attack detection is merged:
+        accepts any capture of at least two non-identical frames (see adapters/presence.py)."""
+        if self._presence_override is not None:
+            return self._presence_override
+        from soberpay.adapters.presence import DistinctFramesPresence
+
+        return DistinctFramesPresence()
+
     # --- services -------------------------------------------------------------------------------
 
     @cached_property
     def identity(self) -> IdentityService:
         from soberpay.adapters.embeddings import Float32EmbeddingCodec
         from soberpay.adapters.index import NumpyTemplateIndex
+        from soberpay.domain.identity import PasswordPolicy
         from soberpay.services.identity import IdentityService
 
+        pay = self.settings.payment
         return IdentityService(
             uow=self.uow,
             cipher=self.cipher,
@@ -110,6 +129,10 @@ class Container:
             codec=Float32EmbeddingCodec(),
             decode_image=self.decode_image,
             decode_video=self.decode_video,
+            password_policy=PasswordPolicy(
+                pay.password_max_failures, pay.password_lockout_minutes, pay.password_lockout_max_minutes
+            ),
+            presence=self.build_presence(),
         )
 
     @cached_property

@@ -75,7 +75,12 @@ class PaymentSettings(_Section):
         "liquor only, or off",
     )
     password_max_failures: int = Field(5, ge=1, le=20, description="consecutive wrong passwords before lockout")
-    password_lockout_minutes: float = Field(15.0, ge=0.0, le=1440.0, description="password lockout length")
+    password_lockout_minutes: float = Field(
+        15.0, ge=0.0, le=1440.0, description="first payment-password lockout; each further one in a row doubles it"
+    )
+    password_lockout_max_minutes: float = Field(
+        1440.0, ge=0.0, le=10080.0, description="longest payment-password lockout (cap of the growing back-off)"
+    )
     pending_expiry_minutes: float = Field(
         30.0, ge=1.0, le=1440.0, description="suspended high-price requests expire after this"
     )

@@ -21,9 +21,9 @@ from typing import Any, Protocol, Self, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
-from soberpay.domain.identity import ConsentPurpose, ConsentRecord
+from soberpay.domain.identity import ConsentPurpose, ConsentRecord, PasswordGuard
 from soberpay.domain.ledger import Posting
-from soberpay.domain.purchase import PasswordGuard, PendingRequest, PendingStatus, StoredResult
+from soberpay.domain.purchase import PendingRequest, PendingStatus, StoredResult
 from soberpay.domain.risk import RiskRecord
 from soberpay.domain.spending import PastOrder
 
@@ -134,6 +134,23 @@ class FaceAnalyser(Protocol):
 
     def analyse(self, image: ImageBGR) -> FaceAnalysis: ...
     def best_from_frames(self, frames: Iterable[ImageBGR], top_k: int = 5) -> list[FaceAnalysis]: ...
+
+
+@dataclass(frozen=True)
+class PresenceResult:
+    """Whether a capture came from a live person in front of the camera, and if not, why."""
+
+    live: bool
+    reasons: tuple[str, ...] = ()
+
+
+@runtime_checkable
+class PresenceCheck(Protocol):
+    """Liveness (presentation-attack detection) over the frames of one capture.
+
+    ``challenge_id`` names the randomised challenge shown to the guest, when there was one."""
+
+    def check(self, frames: Sequence[ImageBGR], challenge_id: str | None) -> PresenceResult: ...
 
 
 @runtime_checkable
@@ -282,7 +299,9 @@ class PaymentRepository(Protocol):
     def history(self, guest_id: str, exclude_visit: str | None) -> list[PastOrder]: ...
     def risk(self, guest_id: str) -> RiskRecord: ...
     def save_risk(self, record: RiskRecord) -> None: ...
-    def guard(self, guest_id: str) -> PasswordGuard: ...
+    def guard(self, guest_id: str, for_update: bool = False) -> PasswordGuard:
+        """The guest's one password-attempt counter; ``for_update`` row-locks it until commit."""
+
     def save_guard(self, guest_id: str, guard: PasswordGuard) -> None: ...
     def pending(self, request_id: str) -> PendingRequest | None: ...
     def pending_requests(

@@ -183,9 +183,17 @@ def test_register_grants_only_the_consents_ticked(client: TestClient) -> None:
     h = {"X-Guest-Token": g["guest_token"]}
     r = client.post(f"/api/guests/{g['guest_id']}/consents", json={"purpose": "sobriety_monitoring"}, headers=h)
     assert [c["purpose"] for c in r.json()["consents"]] == ["sobriety_monitoring"]
-    r = client.delete(f"/api/guests/{g['guest_id']}/consents/sobriety_monitoring", headers=h)
+    # Revoking is an account action: the kiosk token alone is not enough; a manager with a reason is.
+    assert_error(client.delete(f"/api/guests/{g['guest_id']}/consents/sobriety_monitoring", headers=h), 401)
+    csrf = login(client)
+    r = client.request(
+        "DELETE",
+        f"/api/guests/{g['guest_id']}/consents/sobriety_monitoring",
+        data={"reason": "guest asked at the desk"},
+        headers=csrf,
+    )
     assert r.json()["consents"][0]["revoked_at"] is not None
-    assert_error(client.delete(f"/api/guests/{g['guest_id']}/consents/astrology", headers=h), 400)
+    assert_error(client.delete(f"/api/guests/{g['guest_id']}/consents/astrology", headers=csrf), 400)
 
 
 BAD_REGISTRATIONS = [
@@ -219,12 +227,17 @@ def test_register_bad_input_changes_nothing(client: TestClient, v: Venue) -> Non
 
 def test_register_malformed_json_and_duplicate_phone(client: TestClient) -> None:
     assert_error(client.post("/api/guests", content=b'{"name": ', headers={"content-type": "application/json"}), 422)
-    register(client, seq=1)
+    first = register(client, seq=1)
+    # A taken number is not revealed: the same 201-shaped answer, nothing stored, staff notified.
     r = client.post(
         "/api/guests",
-        json={"name": "Bob", "phone": "13800000001", "national_id": "11010519491231002X", "password": "123456"},
+        json={"name": "Bob", "phone": "+86 138-0000-0001", "national_id": "11010519491231002X", "password": "123456"},
     )
-    assert_error(r, 409, "conflict")
+    assert r.status_code == 201 and set(r.json()) == set(first) and r.json()["guest_id"] != first["guest_id"]
+    login(client)
+    assert len(client.get("/api/staff/guests").json()) == 1
+    alerts = client.get("/api/staff/alerts").json()
+    assert any(a["kind"] == "registration_taken_phone" for a in alerts)
 
 
 def test_enrol_checks_token_consent_and_images(client: TestClient) -> None:
@@ -283,15 +296,17 @@ def test_face_quality_feedback(client: TestClient) -> None:
     assert_error(client.post("/api/face/quality"), 422)
 
 
-def test_erase_by_the_guest_and_not_by_a_cashier(client: TestClient) -> None:
+def test_erase_by_a_manager_with_a_reason_and_not_by_a_cashier(client: TestClient) -> None:
     a = register(client, "Alice", 1)
     b = register(client, "Bob", 2)
     csrf = login(client, CASHIER)
-    assert_error(client.delete(f"/api/guests/{b['guest_id']}", headers=csrf), 403)
+    assert_error(client.request("DELETE", f"/api/guests/{b['guest_id']}", data={"reason": "asked"}, headers=csrf), 403)
     client.cookies.clear()
-    h = {"X-Guest-Token": a["guest_token"]}
-    assert client.delete(f"/api/guests/{a['guest_id']}", headers=h).status_code == 204
-    assert_error(client.get(f"/api/guests/{a['guest_id']}", headers=h), 404, "not_found")
+    csrf = login(client)
+    assert_error(client.delete(f"/api/guests/{a['guest_id']}", headers=csrf), 400)  # no reason
+    r = client.request("DELETE", f"/api/guests/{a['guest_id']}", data={"reason": "guest asked"}, headers=csrf)
+    assert r.status_code == 204
+    assert_error(client.get(f"/api/guests/{a['guest_id']}", headers=csrf), 404, "not_found")
 
 
 # --- purchases -----------------------------------------------------------------------------------

@@ -144,4 +144,4 @@ def test_unknown_guest(cli_env: Path) -> None:
 def test_walkthrough_runs(tmp_path: Path) -> None:
     code, out = run("walkthrough", "--data-dir", str(tmp_path / "demo"))
     assert code == 0, out
-    assert "obama3.jpg" in out and "accepted" in out and "conflict" in out
+    assert "obama3.jpg" in out and "accepted" in out and "forbidden" in out  # Barack's face under Joe: 1:1 refusal

@@ -45,13 +45,13 @@ def sqlite_container(settings: Any, clock: Any) -> Container:
 
     Password hashing stays argon2id, with small cost parameters to keep the suite fast."""
     from soberpay.adapters.crypto import Argon2idHasher
-    from tests.fakes import FakeAnalyser, fake_decode_image, fake_decode_video
+    from tests.fakes import FakeAnalyser, FakePresence, fake_decode_image, fake_decode_video
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = settings.data_dir / "web-test.db"
     shutil.copyfile(_migrated_template(), db)
     settings.database_url = f"sqlite:///{db}"
-    container = Container(settings, clock=clock, analyser=FakeAnalyser()).open(migrate=False)
+    container = Container(settings, clock=clock, analyser=FakeAnalyser(), presence=FakePresence()).open(migrate=False)
     container.__dict__["hasher"] = Argon2idHasher(time_cost=1, memory_cost=1024)
     container.decode_image = fake_decode_image  # type: ignore[method-assign]
     container.decode_video = fake_decode_video  # type: ignore[method-assign]

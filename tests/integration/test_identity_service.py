@@ -38,8 +38,8 @@ def test_register_stores_hashed_password_and_encrypted_id(fake_container: Contai
         audit = " ".join(a.details for a in s.scalars(select(AuditRow)))
         assert "246810" not in audit and ID_A not in audit
     assert fake_container.identity.reveal_national_id(cust.id) == ID_A
-    assert fake_container.identity.check_password(cust.id, "246810")
-    assert not fake_container.identity.check_password(cust.id, "000000")
+    assert fake_container.identity.check_password(cust.id, "246810").ok
+    assert not fake_container.identity.check_password(cust.id, "000000").ok
 
 
 @pytest.mark.parametrize(
@@ -145,7 +145,7 @@ def test_revoking_face_consent_deletes_templates(fake_container: Container) -> N
     assert not fake_container.identity.has_consent(guest_id, "face_payment")
     # phone + password still work without face consent
     assert fake_container.identity.find_by_phone("13800138000").id == guest_id
-    assert fake_container.identity.check_password(guest_id, "123456")
+    assert fake_container.identity.check_password(guest_id, "123456").ok
 
 
 def test_unknown_consent_purpose(fake_container: Container) -> None:

@@ -85,6 +85,7 @@ def make_env(url: str, **overrides: object) -> Iterator[Env]:
         behaviour=FakeBehaviour(0.0),
         fault=fault,
     )
+    ident.lockout_in(lambda: SqlAlchemyUnitOfWork(sessions), clock, pay.password_policy)
     yield Env(pay, ident, sob, clock, sessions, faults)
     engine.dispose()
 

@@ -64,6 +64,7 @@ class PaymentMachine(RuleBasedStateMachine):
             behaviour=FakeBehaviour(0.0),
             fault=self._fault,
         )
+        self.ident.lockout_in(lambda: SqlAlchemyUnitOfWork(self.sessions), self.clock, self.pay.password_policy)
         self.guest = self.ident.add("Guest").id
         self.expected_balance = 0
         self.n = 0

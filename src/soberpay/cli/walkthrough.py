@@ -106,7 +106,7 @@ def run_identity_walkthrough(container: object) -> dict[str, str]:
         ident.enroll_images(ids["Joe (demo)"], [read_asset("faces", "obama3.jpg")])
     except SoberpayError as exc:
         console.print(f"enrolling Barack's face under Joe: [red]{exc.code}[/] — {exc.message}")
-    ok = ident.check_password(ids["Eileen (demo)"], DEMO_PASSWORD)
+    ok = ident.check_password(ids["Eileen (demo)"], DEMO_PASSWORD, actor="operator").ok
     console.print(f"Eileen pays without face: phone lookup + password → {'accepted' if ok else 'refused'}")
     return ids
 

@@ -6,9 +6,11 @@ Face matching arrives here as plain floats (similarity scores from an adapter); 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
 from enum import StrEnum
+
+import phonenumbers
 
 from soberpay.errors import InvalidInput
 
@@ -78,13 +80,17 @@ PASSWORD_LENGTH = 6
 
 
 def normalise_phone(raw: str) -> str:
-    """Mainland mobile numbers: 11 digits starting 1[3-9]; accepts spaces, dashes and +86."""
-    digits = re.sub(r"[\s\-()]", "", raw or "")
-    if digits.startswith("+86"):
-        digits = digits[3:]
-    elif digits.startswith("0086"):
-        digits = digits[4:]
-    if not _PHONE_RE.match(digits):
+    """The canonical form of a mainland mobile number (11 digits, 1[3-9]…), used for every lookup and limit.
+
+    Parsed by ``phonenumbers`` with default region CN, so ``+86 138-0000-0000``, ``(138) 0000 0000``,
+    ``0086…`` and ``8613800000000`` are one number: keying a limit on the string as typed let 50
+    spellings of one number dodge it."""
+    try:
+        parsed = phonenumbers.parse(raw or "", "CN")
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidInput("phone must be an 11-digit mainland mobile number", field="phone") from exc
+    digits = str(parsed.national_number)
+    if parsed.country_code != 86 or not _PHONE_RE.match(digits) or not phonenumbers.is_valid_number(parsed):
         raise InvalidInput("phone must be an 11-digit mainland mobile number", field="phone")
     return digits
 
@@ -142,6 +148,87 @@ def validate_weight(raw: float | None) -> float | None:
     if not 25.0 <= float(raw) <= 300.0:
         raise InvalidInput("weight must be between 25 and 300 kg when given", field="weight_kg")
     return float(raw)
+
+
+# --- payment password lockout (one per guest, whatever the entry point) ------------------------
+
+
+@dataclass(frozen=True)
+class PasswordPolicy:
+    max_failures: int = 5
+    lockout_minutes: float = 15.0  # the first lockout; each further one in a row doubles it
+    max_lockout_minutes: float = 1440.0
+
+    def lockout_length(self, lockouts_before: int) -> timedelta:
+        return timedelta(minutes=min(self.max_lockout_minutes, self.lockout_minutes * 2 ** min(lockouts_before, 16)))
+
+
+@dataclass(frozen=True)
+class PasswordGuard:
+    """Attempt counter of one guest's payment password.
+
+    An attempt is counted *before* the password is checked and forgiven when it turns out right: the
+    count is reserved atomically in the database, so parallel guesses (several workers, several
+    processes) can never run more than ``max_failures`` checks before the lock."""
+
+    failures: int = 0
+    locked_until: datetime | None = None
+    lockouts: int = 0  # lockouts since the last correct password: drives the growing back-off
+
+    def locked(self, now: datetime) -> bool:
+        return self.locked_until is not None and now < self.locked_until
+
+    def remaining(self, policy: PasswordPolicy) -> int:
+        return max(0, policy.max_failures - self.failures)
+
+
+def lock_guard(guard: PasswordGuard, now: datetime, policy: PasswordPolicy) -> PasswordGuard:
+    return PasswordGuard(guard.failures, now + policy.lockout_length(guard.lockouts), guard.lockouts + 1)
+
+
+def reserve_attempt(guard: PasswordGuard, now: datetime, policy: PasswordPolicy) -> tuple[PasswordGuard, bool]:
+    """Count one attempt before checking; ``(new guard, may check)``.
+
+    Refused while locked. When every allowed attempt is already counted (checks in flight, or a process
+    died mid-check) the guest is locked now instead of checking again."""
+    if guard.locked(now):
+        return guard, False
+    if guard.locked_until is not None:  # an old lockout ran out: a fresh set of attempts, the back-off remembered
+        guard = replace(guard, failures=0, locked_until=None)
+    if guard.failures >= policy.max_failures:
+        return lock_guard(guard, now, policy), False
+    return replace(guard, failures=guard.failures + 1), True
+
+
+def settle_attempt(guard: PasswordGuard, ok: bool, now: datetime, policy: PasswordPolicy) -> tuple[PasswordGuard, bool]:
+    """Record a checked attempt; ``(new guard, locked by this attempt)``. A right password clears everything."""
+    if ok:
+        return PasswordGuard(), False
+    if guard.locked(now) or guard.failures < policy.max_failures:
+        return guard, False
+    return lock_guard(guard, now, policy), True
+
+
+@dataclass(frozen=True)
+class PasswordCheck:
+    """The answer to one payment-password attempt."""
+
+    ok: bool
+    guard: PasswordGuard
+    locked_now: bool = False  # this attempt triggered the lockout
+
+    def locked(self, now: datetime) -> bool:
+        return self.guard.locked(now)
+
+    def explanation(self, policy: PasswordPolicy) -> str:
+        if self.ok:
+            return "payment password correct"
+        if self.guard.locked_until is not None:
+            return (
+                f"payment password locked until {self.guard.locked_until:%H:%M} UTC after "
+                f"{policy.max_failures} wrong attempts; staff have been notified"
+            )
+        return f"wrong payment password ({self.guard.remaining(policy)} attempt(s) left before lockout)"
 
 
 # --- face match decisions --------------------------------------------------------------------

@@ -30,8 +30,9 @@ from enum import StrEnum
 from typing import Any
 
 from soberpay.domain.catalogue import Item, Tier, TierDecision, fen_to_yuan
+from soberpay.domain.identity import PasswordGuard, PasswordPolicy
 from soberpay.domain.risk import RiskRecord
-from soberpay.errors import Conflict, InvalidInput, NotFound, PaymentRefused
+from soberpay.errors import Conflict, InvalidInput, NotFound
 
 MAX_QUANTITY = 99
 
@@ -61,7 +62,6 @@ class PaymentRule(StrEnum):
     CONFIRM_NEEDS_AUTH = "confirm_needs_auth"
     # refusals
     PASSWORD_LOCKED = "password_locked"
-    PASSWORD_LOCKOUT = "password_lockout"
     WRONG_PASSWORD = "wrong_password"
     FACE_MISMATCH = "face_mismatch"
     DUAL_VERIFICATION_UNAVAILABLE = "dual_verification_unavailable"
@@ -80,63 +80,6 @@ class AuditEvent:
 class Notification:
     kind: str  # "suspended", "lockout", "tagged", "drunk_warning", "risk_elevated", "staff_required", ...
     message: str
-
-
-# --- password lockout ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PasswordPolicy:
-    max_failures: int = 5
-    lockout_minutes: float = 15.0
-
-
-@dataclass(frozen=True)
-class PasswordGuard:
-    failures: int = 0  # consecutive
-    locked_until: datetime | None = None
-
-    def locked(self, now: datetime) -> bool:
-        return self.locked_until is not None and now < self.locked_until
-
-    def remaining(self, policy: PasswordPolicy) -> int:
-        return max(0, policy.max_failures - self.failures)
-
-
-@dataclass(frozen=True)
-class PasswordResult:
-    guard: PasswordGuard
-    ok: bool
-    locked_now: bool  # this failure triggered the lockout
-    explanation: str
-
-
-def record_password(guard: PasswordGuard, ok: bool, now: datetime, policy: PasswordPolicy) -> PasswordResult:
-    """Count one password attempt. Callers must not check a password while ``guard.locked(now)``."""
-    if guard.locked(now):
-        raise PaymentRefused("password payment is locked", rule="locked_out")
-    if guard.locked_until is not None:  # an old lockout has run out: start afresh
-        guard = PasswordGuard()
-    if ok:
-        return PasswordResult(PasswordGuard(), True, False, "payment password correct")
-    failures = guard.failures + 1
-    if failures >= policy.max_failures:
-        until = now + timedelta(minutes=policy.lockout_minutes)
-        return PasswordResult(
-            PasswordGuard(failures, until),
-            False,
-            True,
-            f"wrong payment password {failures} times in a row: password payment locked for "
-            f"{policy.lockout_minutes:g} min, staff notified",
-        )
-    left = policy.max_failures - failures
-    return PasswordResult(
-        PasswordGuard(failures, None), False, False, f"wrong payment password ({left} attempt(s) left before lockout)"
-    )
-
-
-def staff_unlock(guard: PasswordGuard) -> PasswordGuard:
-    return PasswordGuard()
 
 
 # --- the decision --------------------------------------------------------------------------------
@@ -175,7 +118,6 @@ class PurchaseDecision:
     explanation: str
     charge_fen: int = 0
     requires: tuple[str, ...] = ()  # for verification_required: "face", "password"
-    guard: PasswordGuard | None = None  # new guard state when a password attempt was counted
     events: tuple[AuditEvent, ...] = ()
     notifications: tuple[Notification, ...] = ()
 
@@ -212,38 +154,30 @@ def decide_purchase(ctx: PurchaseContext, policy: PasswordPolicy) -> PurchaseDec
     risk_txt = f" [{ctx.risk_explanation}]" if ctx.risk_explanation else ""
     guard = ctx.guard
 
-    # 1. Authentication failures are decided first and always counted.
-    if ctx.auth.password_ok is not None:
+    # 1. Authentication failures are decided first. The attempt was already counted by the identity
+    #    service (the one lockout per guest); ``guard`` is its state after that attempt.
+    if ctx.auth.password_ok is False:
         if guard.locked(now):
             assert guard.locked_until is not None
             return PurchaseDecision(
                 Outcome.LOCKED_OUT,
                 PaymentRule.PASSWORD_LOCKED,
-                f"password payment is locked until {guard.locked_until:%H:%M} UTC after repeated wrong passwords",
-                events=(AuditEvent("payment.locked_out", base),),
+                f"{what} not charged: password payment is locked until {guard.locked_until:%H:%M} UTC after "
+                "repeated wrong passwords; staff have been notified",
+                events=(AuditEvent("payment.locked_out", {**base, "failures": guard.failures}),),
             )
-        res = record_password(guard, ctx.auth.password_ok, now, policy)
-        guard = res.guard
-        if not res.ok:
-            outcome = Outcome.LOCKED_OUT if res.locked_now else Outcome.PASSWORD_REJECTED
-            notes: tuple[Notification, ...] = ()
-            if res.locked_now:
-                notes = (Notification("lockout", f"guest {ctx.guest_id[:8]}: {res.explanation}"),)
-            return PurchaseDecision(
-                outcome,
-                PaymentRule.PASSWORD_LOCKOUT if res.locked_now else PaymentRule.WRONG_PASSWORD,
-                f"{what} not charged: {res.explanation}",
-                guard=guard,
-                events=(AuditEvent(f"payment.{outcome.value}", {**base, "failures": guard.failures}),),
-                notifications=notes,
-            )
+        return PurchaseDecision(
+            Outcome.PASSWORD_REJECTED,
+            PaymentRule.WRONG_PASSWORD,
+            f"{what} not charged: wrong payment password ({guard.remaining(policy)} attempt(s) left before lockout)",
+            events=(AuditEvent("payment.password_rejected", {**base, "failures": guard.failures}),),
+        )
     if ctx.auth.face_verified is False:
         return PurchaseDecision(
             Outcome.FACE_REJECTED,
             PaymentRule.FACE_MISMATCH,
             f"{what} not charged: the face does not match the guest"
             + (f" (similarity {ctx.auth.face_score:.3f})" if ctx.auth.face_score is not None else ""),
-            guard=guard if guard != ctx.guard else None,
             events=(AuditEvent("payment.face_rejected", base),),
         )
     if ctx.auth.method == "phone" and ctx.auth.password_ok is not True:
@@ -253,7 +187,6 @@ def decide_purchase(ctx: PurchaseContext, policy: PasswordPolicy) -> PurchaseDec
             "paying by phone number needs the 6-digit payment password",
             requires=("password",),
         )
-    new_guard = guard if guard != ctx.guard else None
 
     # 2. Tagged + high-price: suspend, never charge.
     if ctx.risk.tagged and ctx.tier.tier is Tier.HIGH_PRICE:
@@ -266,7 +199,6 @@ def decide_purchase(ctx: PurchaseContext, policy: PasswordPolicy) -> PurchaseDec
             Outcome.SUSPENDED,
             PaymentRule.TAGGED_HIGH_PRICE,
             text,
-            guard=new_guard,
             events=(AuditEvent("payment.suspended", {**base, "reason": ctx.risk.tag_reason}),),
             notifications=(Notification("suspended", f"guest {ctx.guest_id[:8]}: {what} suspended while tagged"),),
         )
@@ -286,7 +218,6 @@ def decide_purchase(ctx: PurchaseContext, policy: PasswordPolicy) -> PurchaseDec
                 PaymentRule.DUAL_VERIFICATION_UNAVAILABLE,
                 f"{what} not charged: the guest is tagged and dual verification needs a face match, but the "
                 "guest has no face-payment consent; staff assistance needed",
-                guard=new_guard,
                 events=(AuditEvent("payment.refused", {**base, "rule": PaymentRule.DUAL_VERIFICATION_UNAVAILABLE}),),
                 notifications=(
                     Notification("staff_required", f"guest {ctx.guest_id[:8]}: tagged, cannot dual-verify"),
@@ -299,7 +230,6 @@ def decide_purchase(ctx: PurchaseContext, policy: PasswordPolicy) -> PurchaseDec
                 f"the guest is {ctx.risk.state.value} ({ctx.risk.tag_reason}): {item.name} is a regular item, so "
                 f"it needs dual verification — still missing: {' and '.join(missing)}",
                 requires=tuple(missing),
-                guard=new_guard,
             )
         rule = PaymentRule.DUAL_VERIFIED
         how = "tagged guest passed dual verification (face + password)"
@@ -311,7 +241,6 @@ def decide_purchase(ctx: PurchaseContext, policy: PasswordPolicy) -> PurchaseDec
             Outcome.REFUSED,
             PaymentRule.INSUFFICIENT_BALANCE,
             f"{what} not charged: balance {fen_to_yuan(ctx.balance_fen)} is not enough",
-            guard=new_guard,
             events=(AuditEvent("payment.refused", {**base, "rule": PaymentRule.INSUFFICIENT_BALANCE}),),
         )
     return PurchaseDecision(
@@ -319,7 +248,6 @@ def decide_purchase(ctx: PurchaseContext, policy: PasswordPolicy) -> PurchaseDec
         rule,
         f"{what} charged: {how}; {ctx.tier.explanation}{risk_txt}",
         charge_fen=amount,
-        guard=new_guard,
         events=(AuditEvent("payment.charged", {**base, "rule": rule}),),
     )
 
@@ -510,9 +438,6 @@ __all__ = [
     "ConfirmDecision",
     "Notification",
     "Outcome",
-    "PasswordGuard",
-    "PasswordPolicy",
-    "PasswordResult",
     "PaymentRule",
     "PendingRequest",
     "PendingStatus",
@@ -525,9 +450,7 @@ __all__ = [
     "expire_if_due",
     "fingerprint",
     "new_pending",
-    "record_password",
     "replay",
-    "staff_unlock",
     "validate_idempotency_key",
     "validate_quantity",
 ]

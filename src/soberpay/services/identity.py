@@ -7,6 +7,8 @@ into bytes and back and scores them, so this module does no array work.
 
 from __future__ import annotations
 
+import itertools
+import secrets
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -21,18 +23,32 @@ from soberpay.domain.identity import (
     ConsentRecord,
     Guest,
     IdentityDecision,
+    PasswordCheck,
+    PasswordGuard,
+    PasswordPolicy,
     VerificationDecision,
     decide_identification,
     decide_verification,
     mask_national_id,
     normalise_phone,
+    reserve_attempt,
+    settle_attempt,
     validate_name,
     validate_national_id,
     validate_payment_password,
     validate_sex,
     validate_weight,
 )
-from soberpay.errors import Conflict, ConsentRequired, InvalidInput, LowQuality, NotFound
+from soberpay.errors import (
+    AuthError,
+    Conflict,
+    ConsentRequired,
+    Forbidden,
+    InvalidInput,
+    LockedOut,
+    LowQuality,
+    NotFound,
+)
 from soberpay.ports import (
     AbstractUnitOfWork,
     Cipher,
@@ -45,6 +61,7 @@ from soberpay.ports import (
     GuestRecord,
     ImageBGR,
     PasswordHasher,
+    PresenceCheck,
     TemplateIndex,
     TemplateRecord,
     UnitOfWorkFactory,
@@ -54,6 +71,8 @@ ImageDecoder = Callable[[bytes], ImageBGR]
 # Audited actions that change the stored face templates (see IdentityService._ensure_index).
 TEMPLATE_CHANGING_ACTIONS = ("face.enrolled", "consent.revoked", "guest.erased")
 VideoDecoder = Callable[[bytes | str], Iterable[ImageBGR]]
+# Frames kept from one proof capture (a burst or a 1–3 s clip): bounds memory whatever is uploaded.
+PROOF_MAX_FRAMES = 60
 
 
 @dataclass(frozen=True)
@@ -80,6 +99,8 @@ class IdentityService:
         codec: EmbeddingCodec,
         decode_image: ImageDecoder,
         decode_video: VideoDecoder,
+        password_policy: PasswordPolicy,
+        presence: PresenceCheck,
     ) -> None:
         self._uow = uow
         self._cipher = cipher
@@ -96,6 +117,9 @@ class IdentityService:
         self._indexed_keys: set[str] = set()
         self._decode_image = decode_image
         self._decode_video = decode_video
+        self._policy = password_policy
+        self._presence = presence
+        self._dummy_hash: str | None = None
 
     # --- plumbing ----------------------------------------------------------------------------
 
@@ -199,9 +223,25 @@ class IdentityService:
                 uow.guests.add(guest)
                 self._audit(uow, now, actor, "guest.registered", guest_id)
                 uow.commit()
-        except DuplicateRecord as exc:  # a concurrent registration won the race
+        except (Conflict, DuplicateRecord) as exc:  # taken, or a concurrent registration won the race
             raise Conflict("phone number already registered", field="phone") from exc
         return self._to_guest(guest)
+
+    def report_taken_phone(self, phone: str, actor: str = "guest") -> None:
+        """Tell staff that someone tried to register an already registered number (the caller is not told)."""
+        now = self._clock.now()
+        with self._uow() as uow:
+            taken = uow.guests.by_phone(normalise_phone(phone))
+            guest_id = taken.id if taken is not None else None
+            uow.notifications.notify(
+                now,
+                "registration_taken_phone",
+                guest_id,
+                f"a kiosk registration used the phone number of guest {str(guest_id)[:8]}; "
+                "check with the guest at the desk",
+            )
+            self._audit(uow, now, actor, "guest.registration_refused", guest_id, reason="phone_taken")
+            uow.commit()
 
     def get(self, guest_id: str) -> Guest:
         with self._uow() as uow:
@@ -229,17 +269,100 @@ class IdentityService:
             guest.national_id_key_id, guest.national_id_enc, national_id_aad(guest_id)
         ).decode()
 
-    def check_password(self, guest_id: str, password: str) -> bool:
-        """True when the 6-digit payment password matches. No side effects: lockout is the payment domain's."""
+    # --- payment password: one lockout per guest --------------------------------------------------
+
+    @property
+    def password_policy(self) -> PasswordPolicy:
+        return self._policy
+
+    def check_password(self, guest_id: str, password: str, actor: str = "guest") -> PasswordCheck:
+        """Check the 6-digit payment password under the guest's one lockout, whatever the entry point.
+
+        The attempt is counted in the database before argon2 runs and forgiven when right, so parallel
+        guesses from any number of processes get at most ``max_failures`` checks before the lock. While
+        locked nothing is checked, not even the right password. A lockout notifies staff."""
+        validate_payment_password(password)  # a malformed entry is bad input, not a counted attempt
+        guard, allowed = self._reserve_attempt(guest_id, actor)
+        if not allowed:
+            return PasswordCheck(False, guard)
         with self._uow() as uow:
             hashed = self._live(uow, guest_id).password_hash
-        if hashed is None:
-            return False
-        try:
-            validate_payment_password(password)
-        except InvalidInput:
-            return False
-        return self._hasher.verify(hashed, password)
+        ok = hashed is not None and self._hasher.verify(hashed, password)  # argon2 outside any transaction
+        return self._settle_attempt(guest_id, ok, actor)
+
+    def require_password(self, guest_id: str, password: str, actor: str = "guest") -> None:
+        """``check_password`` as a gate: a wrong password is ``AuthError``, a locked one ``LockedOut``."""
+        check = self.check_password(guest_id, password, actor)
+        if check.ok:
+            return
+        message = check.explanation(self._policy)
+        if check.locked(self._clock.now()):
+            until = check.guard.locked_until.isoformat() if check.guard.locked_until else None
+            raise LockedOut(message, locked_until=until)
+        raise AuthError(message)
+
+    def identify_by_phone(self, phone: str, password: str, actor: str = "guest") -> Guest:
+        """Phone number + payment password → the guest. An unknown number costs the same argon2
+        verification as a known one, and gets the same answer as a wrong password."""
+        phone = normalise_phone(phone)
+        validate_payment_password(password)
+        with self._uow() as uow:
+            guest = uow.guests.by_phone(phone)
+        if guest is None or guest.erased_at is not None:
+            self._hasher.verify(self._dummy(), password)
+            raise AuthError("wrong phone number or password")
+        check = self.check_password(guest.id, password, actor)
+        if check.locked(self._clock.now()):
+            raise LockedOut(check.explanation(self._policy))
+        if not check.ok:
+            raise AuthError("wrong phone number or password")
+        return self._to_guest(guest)
+
+    def _dummy(self) -> str:
+        if self._dummy_hash is None:
+            self._dummy_hash = self._hasher.hash(secrets.token_hex(8))
+        return self._dummy_hash
+
+    def _reserve_attempt(self, guest_id: str, actor: str) -> tuple[PasswordGuard, bool]:
+        for _ in range(3):  # a first attempt races another one inserting the guard row: retry
+            try:
+                with self._uow() as uow:
+                    self._live(uow, guest_id)
+                    now = self._clock.now()
+                    before = uow.payments.guard(guest_id, for_update=True)
+                    guard, allowed = reserve_attempt(before, now, self._policy)
+                    if guard != before:
+                        uow.payments.save_guard(guest_id, guard)
+                    if guard.locked_until != before.locked_until and guard.locked(now):
+                        self._notify_lockout(uow, now, guest_id, guard, actor)
+                    uow.commit()
+                return guard, allowed
+            except DuplicateRecord:
+                continue
+        raise Conflict("too many simultaneous password attempts; try again")
+
+    def _settle_attempt(self, guest_id: str, ok: bool, actor: str) -> PasswordCheck:
+        with self._uow() as uow:
+            now = self._clock.now()
+            guard, locked_now = settle_attempt(uow.payments.guard(guest_id, for_update=True), ok, now, self._policy)
+            uow.payments.save_guard(guest_id, guard)
+            if locked_now:
+                self._notify_lockout(uow, now, guest_id, guard, actor)
+            uow.commit()
+        return PasswordCheck(ok, guard, locked_now)
+
+    def _notify_lockout(
+        self, uow: AbstractUnitOfWork, now: datetime, guest_id: str, guard: PasswordGuard, actor: str
+    ) -> None:
+        until = f"{guard.locked_until:%H:%M} UTC" if guard.locked_until else "?"
+        uow.notifications.notify(
+            now,
+            "lockout",
+            guest_id,
+            f"guest {guest_id[:8]}: payment password locked until {until} after {guard.failures} wrong attempts "
+            f"(lockout {guard.lockouts} in a row)",
+        )
+        self._audit(uow, now, actor, "password.locked", guest_id, failures=guard.failures, lockouts=guard.lockouts)
 
     def grant_consent(self, guest_id: str, purpose: ConsentPurpose | str, actor: str = "guest") -> ConsentRecord:
         purpose = _purpose(purpose)
@@ -263,7 +386,9 @@ class IdentityService:
             uow.commit()
         return consent
 
-    def revoke_consent(self, guest_id: str, purpose: ConsentPurpose | str, actor: str = "guest") -> None:
+    def revoke_consent(
+        self, guest_id: str, purpose: ConsentPurpose | str, actor: str = "guest", reason: str | None = None
+    ) -> None:
         """Revoking face-payment consent deletes the guest's templates in the same transaction; revoking
         sobriety monitoring deletes the measurements and the learnt normal."""
         purpose = _purpose(purpose)
@@ -277,7 +402,8 @@ class IdentityService:
                 deleted = uow.templates.delete_for_guest(guest_id)
             else:
                 deleted = uow.derived.delete_monitoring(guest_id)
-            self._audit(uow, now, actor, "consent.revoked", guest_id, purpose=purpose.value, rows_deleted=deleted)
+            details = {"purpose": purpose.value, "rows_deleted": deleted, **_why(reason)}
+            self._audit(uow, now, actor, "consent.revoked", guest_id, **details)
             uow.commit()
 
     def has_consent(self, guest_id: str, purpose: ConsentPurpose | str) -> bool:
@@ -296,7 +422,7 @@ class IdentityService:
             raise InvalidInput("at least one image is required")
         decoded = [self._decode_image(data) for data in images]  # all inputs validated before any write
         analyses = [self.analyser.analyse(img) for img in decoded]
-        return self._store_templates(guest_id, analyses, {}, actor)
+        return self.enroll_analyses(guest_id, analyses, actor)
 
     def enroll_video(self, guest_id: str, video: bytes | str, actor: str = "guest") -> EnrolmentResult:
         self._require_face_consent(guest_id)
@@ -305,17 +431,92 @@ class IdentityService:
         rejected = dict(getattr(self.analyser, "last_rejections", {}) or {})
         if not analyses:
             raise LowQuality("no frame in the video passed the quality gates", rejected=rejected)
-        return self._store_templates(guest_id, analyses, rejected, actor)
+        return self.enroll_analyses(guest_id, analyses, actor, rejected)
 
     def _require_face_consent(self, guest_id: str) -> None:
         self.get(guest_id)  # unknown or erased guest → NotFound
         if not self.has_consent(guest_id, ConsentPurpose.FACE_PAYMENT):
             raise ConsentRequired("face enrolment needs face_payment consent", guest_id=guest_id)
 
-    def _store_templates(
-        self, guest_id: str, analyses: Sequence[FaceAnalysis], rejected: dict[str, int], actor: str
+    def decode_capture(self, images: Sequence[bytes] = (), video: bytes | None = None) -> list[ImageBGR]:
+        """The frames of one capture, from photos or a short video, at most ``PROOF_MAX_FRAMES``."""
+        if video is not None:
+            return list(itertools.islice(self._decode_video(video), PROOF_MAX_FRAMES))
+        if not 1 <= len(images) <= PROOF_MAX_FRAMES:
+            raise InvalidInput(f"send 1–{PROOF_MAX_FRAMES} face images or one short video", field="face")
+        return [self._decode_image(data) for data in images]
+
+    def analyse_capture(self, frames: Sequence[ImageBGR]) -> list[FaceAnalysis]:
+        """The best quality-qualified faces of a capture (one frame: that frame, or its quality error)."""
+        if len(frames) == 1:
+            return [self.analyser.analyse(frames[0])]
+        analyses = self.analyser.best_from_frames(frames, top_k=self._settings.templates_per_guest)
+        if not analyses:
+            rejected = dict(getattr(self.analyser, "last_rejections", {}) or {})
+            raise LowQuality("no frame passed the quality gates", rejected=rejected)
+        return analyses
+
+    def prove_guest(
+        self, guest_id: str, password: str, frames: Sequence[ImageBGR], challenge_id: str | None, actor: str = "guest"
+    ) -> list[FaceAnalysis]:
+        """The guest's own proof for account actions (add a face, revoke consent, erase): the payment
+        password (counted under the one lockout), a live capture (``PresenceCheck``) and a face that
+        matches the guest's enrolled templates 1:1. Returns the capture's analysed faces."""
+        if not frames:
+            raise InvalidInput("send the guest's face: images or a short video", field="face")
+        self.require_password(guest_id, password, actor)
+        presence = self._presence.check(frames, challenge_id)
+        if not presence.live:
+            raise Forbidden("liveness check failed: " + "; ".join(presence.reasons), reason="not_live")
+        analyses = self.analyse_capture(frames)
+        if not self._verify_new_faces(guest_id, analyses, actor):
+            raise Forbidden(
+                "this guest has no enrolled face to compare with: a manager must do this", reason="no_templates"
+            )
+        return analyses
+
+    def _verify_new_faces(self, guest_id: str, analyses: Sequence[FaceAnalysis], actor: str) -> bool:
+        """Every face must match the guest's stored templates 1:1; a mismatch is refused and staff are told.
+
+        False when the guest has no templates yet (first enrolment: nothing to compare with)."""
+        with self._uow() as uow:
+            stored = uow.templates.for_guest(guest_id, self._embedder)
+        if not stored:
+            return False
+        templates = [self._decrypt_template(t) for t in stored]
+        worst = min(max(self._codec.similarity(t, a.embedding) for t in templates) for a in analyses)
+        decision = decide_verification(guest_id, worst, self._threshold)
+        if decision.accepted:
+            return True
+        now = self._clock.now()
+        with self._uow() as uow:
+            uow.notifications.notify(
+                now,
+                "face_mismatch",
+                guest_id,
+                f"guest {guest_id[:8]}: a face that does not match the enrolled one was offered for this account "
+                f"({decision.explanation}); refused",
+            )
+            self._audit(uow, now, actor, "face.mismatch_refused", guest_id, score=round(worst, 3))
+            uow.commit()
+        raise Forbidden(
+            "this face does not match the guest's enrolled face; staff have been notified",
+            reason="face_mismatch",
+            score=round(worst, 3),
+        )
+
+    def enroll_analyses(
+        self,
+        guest_id: str,
+        analyses: Sequence[FaceAnalysis],
+        actor: str,
+        rejected: dict[str, int] | None = None,
+        reason: str | None = None,
     ) -> EnrolmentResult:
+        """Store templates for analysed faces. A guest who already has templates gets new ones only when
+        they match the stored ones 1:1 (a stolen session must not add a stranger's face)."""
         self._require_face_consent(guest_id)
+        self._verify_new_faces(guest_id, analyses, actor)
         self._ensure_index()
         dup_threshold = self._threshold + self._settings.duplicate_threshold_bonus
         for analysis in analyses:
@@ -336,13 +537,22 @@ class IdentityService:
                 key_id, blob = self._cipher.encrypt(self._codec.to_bytes(analysis.embedding), aad)
                 quality = float(analysis.quality.sharpness)
                 uow.templates.add(TemplateRecord(guest_id, self._embedder, key_id, blob, quality, now))
-            self._audit(uow, now, actor, "face.enrolled", guest_id, templates=len(analyses), embedder=self._embedder)
+            self._audit(
+                uow,
+                now,
+                actor,
+                "face.enrolled",
+                guest_id,
+                templates=len(analyses),
+                embedder=self._embedder,
+                **_why(reason),
+            )
             uow.commit()
         return EnrolmentResult(
             guest_id=guest_id,
             templates_stored=min(len(analyses), keep),
             qualities=tuple(round(float(a.quality.sharpness), 1) for a in analyses),
-            rejected=rejected,
+            rejected=rejected or {},
         )
 
     def template_count(self, guest_id: str) -> int:
@@ -376,7 +586,7 @@ class IdentityService:
 
     # --- erasure & keys -------------------------------------------------------------------------
 
-    def erase(self, guest_id: str, actor: str = "guest") -> None:
+    def erase(self, guest_id: str, actor: str = "guest", reason: str | None = None) -> None:
         """Delete templates and personal fields; keep an anonymised row so ledger/audit stay consistent."""
         now = self._clock.now()
         with self._uow() as uow:
@@ -386,7 +596,14 @@ class IdentityService:
             uow.consents.revoke_all(guest_id, now)
             uow.guests.save(GuestRecord(id=guest.id, created_at=guest.created_at, erased_at=now))
             self._audit(
-                uow, now, actor, "guest.erased", guest_id, templates_deleted=deleted, derived_rows_deleted=derived
+                uow,
+                now,
+                actor,
+                "guest.erased",
+                guest_id,
+                templates_deleted=deleted,
+                derived_rows_deleted=derived,
+                **_why(reason),
             )
             uow.commit()
 
@@ -423,6 +640,11 @@ def template_aad(guest_id: str, embedder: str) -> bytes:
 
 def national_id_aad(guest_id: str) -> bytes:
     return f"national-id:{guest_id}".encode()
+
+
+def _why(reason: str | None) -> dict[str, str]:
+    """The audited reason of a manager's account action (guest actions carry none)."""
+    return {"reason": reason} if reason else {}
 
 
 def _purpose(value: ConsentPurpose | str) -> ConsentPurpose:

@@ -105,16 +105,22 @@ def create_app(container: Container, *, payments: PaymentsPort | None = None, ru
         payments, kind = build_payments(container)
     else:
         kind = "injected"
+    secret = load_or_create_secret(settings.web.secret_key, settings.data_dir)
     web = WebContext(
         container=container,
         payments=payments,
         auth=AuthStore(container.session_factory, container.hasher, container.clock),
-        signer=Signer(load_or_create_secret(settings.web.secret_key, settings.data_dir)),
+        signer=Signer(secret),
         limits=RateLimits(
-            settings.web.login_rate_per_min,
-            settings.web.identify_rate_per_min,
-            settings.web.password_rate_per_min,
-            settings.web.register_rate_per_min,
+            container.session_factory,
+            container.clock,
+            secret,
+            {
+                "login": settings.web.login_rate_per_min,
+                "identify": settings.web.identify_rate_per_min,
+                "password": settings.web.password_rate_per_min,
+                "register": settings.web.register_rate_per_min,
+            },
         ),
         metrics=Metrics(),
         rooms=SqlRoomStatus(container.session_factory, container.clock.now),

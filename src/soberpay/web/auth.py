@@ -20,18 +20,21 @@ import os
 import secrets
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from soberpay.adapters.db.audit import append_audit
-from soberpay.adapters.db.web_tables import DeviceTokenRow, RoomRow, StaffAccountRow
+from soberpay.adapters.db.web_tables import DeviceTokenRow, RateLimitRow, RoomRow, StaffAccountRow
 from soberpay.errors import AuthError, Conflict, CsrfFailed, Forbidden, InvalidInput, NotFound, RateLimited
 from soberpay.ports import Clock, PasswordHasher
 
@@ -281,41 +284,41 @@ class AuthStore:
         append_audit(session, at=at, actor=actor, action=action, details=details)
 
 
-class TokenBucket:
-    """In-process token buckets keyed by (name, key): ``rate_per_min`` refill, ``burst`` capacity."""
-
-    def __init__(self, rate_per_min: float, burst: int, now: Any = time.monotonic) -> None:
-        self.rate = rate_per_min / 60.0
-        self.burst = float(burst)
-        self._now = now
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
-
-    def take(self, key: str) -> float:
-        """Consume one token; returns 0 when allowed, else the seconds until one is available."""
-        with self._lock:
-            t = self._now()
-            tokens, last = self._buckets.get(key, (self.burst, t))
-            tokens = min(self.burst, tokens + (t - last) * self.rate)
-            if tokens >= 1.0:
-                self._buckets[key] = (tokens - 1.0, t)
-                if len(self._buckets) > 10_000:  # forget idle keys
-                    self._buckets = {k: v for k, v in self._buckets.items() if t - v[1] < 3600}
-                return 0.0
-            self._buckets[key] = (tokens, t)
-            return (1.0 - tokens) / self.rate if self.rate > 0 else 3600.0
-
-
 class RateLimits:
-    def __init__(self, login_per_min: float, identify_per_min: float, password_per_min: float, register_per_min: float):
-        self.buckets = {
-            "login": TokenBucket(login_per_min, max(1, int(login_per_min))),
-            "identify": TokenBucket(identify_per_min, max(1, int(identify_per_min))),
-            "password": TokenBucket(password_per_min, max(1, int(password_per_min))),
-            "register": TokenBucket(register_per_min, max(1, int(register_per_min))),
-        }
+    """Request limits in fixed one-minute windows, counted in the database (``rate_limits``).
+
+    In the database so that every worker process and every ``soberpay serve`` on the same database
+    shares one count (in-process buckets gave each process its own allowance). One statement,
+    ``INSERT … ON CONFLICT DO UPDATE … RETURNING``, increments and reads the count: atomic on SQLite
+    and PostgreSQL. Keys (phone numbers, IP addresses) are stored as HMAC digests, never in clear.
+    """
+
+    WINDOW_S = 60
+
+    def __init__(
+        self, session_factory: sessionmaker[Session], clock: Clock, secret: str, per_min: Mapping[str, float]
+    ) -> None:
+        self._sessions = session_factory
+        self._clock = clock
+        self._secret = secret.encode()
+        self.limits = {name: max(1, int(rate)) for name, rate in per_min.items()}
 
     def check(self, name: str, key: str) -> None:
-        wait = self.buckets[name].take(key)
-        if wait > 0:
+        limit = self.limits[name]
+        now = self._clock.now().timestamp()
+        window = int(now // self.WINDOW_S)
+        digest = hmac.new(self._secret, key.encode(), hashlib.sha256).hexdigest()
+        with self._sessions.begin() as session:
+            insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+            stmt = (
+                insert(RateLimitRow)
+                .values(bucket=name, key=digest, window=window, hits=1)
+                .on_conflict_do_update(index_elements=["bucket", "key", "window"], set_={"hits": RateLimitRow.hits + 1})
+                .returning(RateLimitRow.hits)
+            )
+            hits = int(session.execute(stmt).scalar_one())
+            if hits == 1:  # a new window for this key: forget windows that can no longer matter
+                session.execute(delete(RateLimitRow).where(RateLimitRow.window < window - 1))
+        if hits > limit:
+            wait = (window + 1) * self.WINDOW_S - now
             raise RateLimited(f"too many {name} attempts; try again in {wait:.0f} s", retry_after=round(wait, 1))

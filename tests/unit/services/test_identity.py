@@ -10,10 +10,10 @@ from soberpay.adapters.clock import ManualClock
 from soberpay.adapters.embeddings import Float32EmbeddingCodec
 from soberpay.adapters.index import NumpyTemplateIndex
 from soberpay.config import IdentitySettings
-from soberpay.domain.identity import ConsentPurpose
-from soberpay.errors import Conflict, ConsentRequired, NotFound
+from soberpay.domain.identity import ConsentPurpose, PasswordPolicy
+from soberpay.errors import AuthError, Conflict, ConsentRequired, Forbidden, LockedOut, NotFound
 from soberpay.services.identity import IdentityService
-from tests.fakes import FakeAnalyser, fake_decode_image, fake_decode_video, fake_image
+from tests.fakes import FakeAnalyser, FakePresence, fake_decode_image, fake_decode_video, fake_image
 from tests.uow_fakes import FakeDatabase, uow_factory
 
 NATIONAL_ID = "11010519491231002X"
@@ -35,10 +35,16 @@ class FakeCipher:
 
 
 class FakeHasher:
+    """Counts verifications: timing parity means every phone identification runs exactly one."""
+
+    def __init__(self) -> None:
+        self.verified: list[str] = []
+
     def hash(self, secret: str) -> str:
         return "h:" + secret
 
     def verify(self, hashed: str, secret: str) -> bool:
+        self.verified.append(hashed)
         return hashed == "h:" + secret
 
 
@@ -53,12 +59,22 @@ def cipher() -> FakeCipher:
 
 
 @pytest.fixture
-def ident(db: FakeDatabase, cipher: FakeCipher) -> IdentityService:
+def hasher() -> FakeHasher:
+    return FakeHasher()
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def ident(db: FakeDatabase, cipher: FakeCipher, hasher: FakeHasher, clock: ManualClock) -> IdentityService:
     return IdentityService(
         uow=uow_factory(db),
         cipher=cipher,
-        hasher=FakeHasher(),
-        clock=ManualClock(),
+        hasher=hasher,
+        clock=clock,
         settings=IdentitySettings(),
         embedder_name="fake",
         match_threshold=0.5,
@@ -67,6 +83,8 @@ def ident(db: FakeDatabase, cipher: FakeCipher) -> IdentityService:
         codec=Float32EmbeddingCodec(),
         decode_image=fake_decode_image,  # type: ignore[arg-type]
         decode_video=fake_decode_video,  # type: ignore[arg-type]
+        password_policy=PasswordPolicy(),
+        presence=FakePresence(),
     )
 
 
@@ -82,7 +100,7 @@ def test_register_stores_secrets_encrypted_and_refuses_a_taken_phone(ident: Iden
     stored = db.guests[gid]
     assert stored.password_hash == "h:123456" and NATIONAL_ID.encode() not in (stored.national_id_enc or b"")
     assert ident.reveal_national_id(gid) == NATIONAL_ID
-    assert ident.check_password(gid, "123456") and not ident.check_password(gid, "654321")
+    assert ident.check_password(gid, "123456").ok and not ident.check_password(gid, "654321").ok
     with pytest.raises(Conflict):
         _guest(ident)
     assert ident.find_by_phone("13900000001").id == gid
@@ -110,8 +128,10 @@ def test_enrol_identify_verify(ident: IdentityService) -> None:
     assert decision.accepted and decision.guest_id == li
     assert ident.verify(li, fake_image("li", 8)).accepted
     assert not ident.verify(han, fake_image("li", 8)).accepted
-    with pytest.raises(Conflict):  # the same face under another guest
+    with pytest.raises(Forbidden):  # han has a face: a new one must match it 1:1
         ident.enroll_images(han, [fake_image("li", 9)])
+    with pytest.raises(Conflict):  # the same face under another, not yet enrolled guest
+        ident.enroll_images(_guest(ident, phone="13900000003"), [fake_image("li", 9)])
 
 
 def test_failed_enrolment_writes_nothing(ident: IdentityService, db: FakeDatabase) -> None:
@@ -146,3 +166,63 @@ def test_reencrypt_moves_everything_to_the_current_key(
     assert ident.reencrypt_all() == 2  # one template, one ID number
     assert {t.key_id for t in db.templates.values()} == {"k2"} and db.guests[gid].national_id_key_id == "k2"
     assert ident.reveal_national_id(gid) == NATIONAL_ID
+
+
+# --- issue 11: one lockout, timing parity, 1:1 for new faces, guest proof ------------------------------
+
+
+def test_one_lockout_after_five_wrong_passwords_refuses_the_right_one_and_tells_staff(
+    ident: IdentityService, db: FakeDatabase, clock: ManualClock
+) -> None:
+    gid = _guest(ident)
+    for _ in range(4):
+        with pytest.raises(AuthError) as err:
+            ident.require_password(gid, "000000")
+        assert not isinstance(err.value, LockedOut)
+    with pytest.raises(LockedOut):
+        ident.require_password(gid, "000000")
+    with pytest.raises(LockedOut):  # locked: the right password is refused, unchecked
+        ident.require_password(gid, "123456")
+    assert [a for a in db.alerts if a.kind == "lockout"]
+    clock.advance(15 * 60 + 1)
+    ident.require_password(gid, "123456")  # the lockout ran out
+
+
+def test_unknown_phone_costs_one_argon2_verification_like_a_known_one(
+    ident: IdentityService, hasher: FakeHasher
+) -> None:
+    _guest(ident)
+    for phone in ("13900000001", "13900000002"):  # known, unknown
+        hasher.verified.clear()
+        with pytest.raises(AuthError) as err:
+            ident.identify_by_phone(phone, "000000")
+        assert len(hasher.verified) == 1 and err.value.message == "wrong phone number or password"
+    assert ident.identify_by_phone("+86 139-0000-0001", "123456").name == "Li Lei"
+
+
+def test_a_new_face_for_an_enrolled_guest_must_match_or_is_refused_and_staff_told(
+    ident: IdentityService, db: FakeDatabase
+) -> None:
+    gid = _guest(ident)
+    ident.enroll_images(gid, [fake_image("li", 1)])  # first enrolment: nothing to compare with
+    ident.enroll_images(gid, [fake_image("li", 2)])  # the same person: accepted
+    with pytest.raises(Forbidden):
+        ident.enroll_images(gid, [fake_image("stranger", 1)])
+    assert ident.template_count(gid) == 2
+    assert [a for a in db.alerts if a.kind == "face_mismatch"]
+    assert not ident.identify(fake_image("stranger", 2)).accepted
+
+
+def test_guest_proof_needs_password_liveness_and_the_enrolled_face(ident: IdentityService) -> None:
+    gid = _guest(ident)
+    ident.enroll_images(gid, [fake_image("li", 1)])
+    live = ident.decode_capture([fake_image("li", 2), fake_image("li", 3)])
+    still = ident.decode_capture([fake_image("li", 2), fake_image("li", 2)])
+    stranger = ident.decode_capture([fake_image("x", 2), fake_image("x", 3)])
+    with pytest.raises(AuthError):
+        ident.prove_guest(gid, "000000", live, None)
+    with pytest.raises(Forbidden, match="liveness"):
+        ident.prove_guest(gid, "123456", still, None)
+    with pytest.raises(Forbidden, match="does not match"):
+        ident.prove_guest(gid, "123456", stranger, None)
+    assert len(ident.prove_guest(gid, "123456", live, "c1")) == 2

@@ -52,6 +52,7 @@ def w() -> World:
         behaviour=behaviour,
         fault=fault,
     )
+    ident.lockout_in(uow_factory(db), clock, pay.password_policy)
     return World(pay, db, ident, sob, clock, faults, behaviour)
 
 

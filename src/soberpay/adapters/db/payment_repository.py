@@ -26,8 +26,9 @@ from soberpay.adapters.db.payment_tables import (
     VisitRow,
 )
 from soberpay.adapters.db.room_tables import RoomPresenceRow
+from soberpay.domain.identity import PasswordGuard
 from soberpay.domain.ledger import VENUE_ACCOUNTS, Posting, guest_account
-from soberpay.domain.purchase import PasswordGuard, PendingRequest, PendingStatus, StoredResult
+from soberpay.domain.purchase import PendingRequest, PendingStatus, StoredResult
 from soberpay.domain.risk import RiskLevel, RiskRecord, RiskState, TagSource
 from soberpay.domain.spending import PastOrder
 from soberpay.ports import Alert, LedgerLine, OrderRecord, Presence, Visit
@@ -220,9 +221,11 @@ class SqlAlchemyPaymentRepository:
         row.staff_clear_until = record.staff_clear_until
         row.updated_at = record.updated_at
 
-    def guard(self, guest_id: str) -> PasswordGuard:
-        row = self.s.get(PasswordGuardRow, guest_id)
-        return PasswordGuard() if row is None else PasswordGuard(row.failures, row.locked_until)
+    def guard(self, guest_id: str, for_update: bool = False) -> PasswordGuard:
+        # FOR UPDATE on PostgreSQL (SQLite already holds the write lock). A missing row cannot be locked:
+        # two first attempts both insert, and the loser's DuplicateRecord makes the caller retry.
+        row = self.s.get(PasswordGuardRow, guest_id, with_for_update=for_update)
+        return PasswordGuard() if row is None else PasswordGuard(row.failures, row.locked_until, row.lockouts)
 
     def save_guard(self, guest_id: str, guard: PasswordGuard) -> None:
         row = self.s.get(PasswordGuardRow, guest_id)
@@ -231,6 +234,7 @@ class SqlAlchemyPaymentRepository:
             self.s.add(row)
         row.failures = guard.failures
         row.locked_until = guard.locked_until
+        row.lockouts = guard.lockouts
 
     # --- pending ----------------------------------------------------------------------------
 

@@ -107,6 +107,7 @@ class PasswordGuardRow(Base):
     guest_id: Mapped[str] = mapped_column(ForeignKey("guests.id"), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lockouts: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
 
 
 class PendingRequestRow(Base):

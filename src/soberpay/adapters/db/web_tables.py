@@ -1,4 +1,4 @@
-"""Web tables: staff accounts, rooms and room device tokens.
+"""Web tables: staff accounts, rooms, room device tokens and the shared rate-limit counters.
 
 Secrets are never stored in clear: staff passwords are argon2id hashes, device tokens are stored as
 SHA-256 digests (a token is a 256-bit random value, so a fast hash is enough) and shown once.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from soberpay.adapters.db.base import Base, UTCDateTime
@@ -45,3 +45,14 @@ class DeviceTokenRow(Base):
     label: Mapped[str] = mapped_column(String(64), nullable=False, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RateLimitRow(Base):
+    """Hits per fixed one-minute window, shared by every web process (see ``web.auth.RateLimits``)."""
+
+    __tablename__ = "rate_limits"
+
+    bucket: Mapped[str] = mapped_column(String(16), primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    window: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # epoch minute
+    hits: Mapped[int] = mapped_column(Integer, nullable=False)

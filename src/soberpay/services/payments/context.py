@@ -20,7 +20,8 @@ from soberpay.config import PaymentSettings, SobrietySettings
 from soberpay.domain.bac import BacAssumptions
 from soberpay.domain.behaviour import BehaviourScorer
 from soberpay.domain.catalogue import AlcoholLock, Catalogue, TierPolicy
-from soberpay.domain.purchase import PasswordPolicy, fingerprint, replay
+from soberpay.domain.identity import PasswordPolicy
+from soberpay.domain.purchase import fingerprint, replay
 from soberpay.domain.risk import RiskPolicy, SobrietyObservation, SobrietySignal
 from soberpay.domain.spending import SpendingPolicy
 from soberpay.errors import InvalidInput
@@ -58,7 +59,9 @@ class PaymentContext:
         # Test hook: called at named points inside transactions to simulate a crash mid-decision.
         self.fault = fault or (lambda _point: None)
         self.tier_policy = TierPolicy(s.high_price_threshold_fen, AlcoholLock(s.tagged_alcohol_lock))
-        self.password_policy = PasswordPolicy(s.password_max_failures, s.password_lockout_minutes)
+        self.password_policy = PasswordPolicy(
+            s.password_max_failures, s.password_lockout_minutes, s.password_lockout_max_minutes
+        )
         band = sobriety_settings or SobrietySettings()  # the P(drunk) band is defined once, in sobriety
         self.risk_policy = RiskPolicy(
             band.drunk_probability,

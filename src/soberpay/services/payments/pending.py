@@ -17,7 +17,6 @@ from soberpay.domain.purchase import (
     PendingStatus,
     decide_confirm,
     discard_pending,
-    record_password,
     validate_idempotency_key,
 )
 from soberpay.domain.risk import SobrietyObservation
@@ -114,13 +113,13 @@ class PendingRequests:
             if not self._ctx.identity.has_consent(guest_id, FACE_PAYMENT):
                 raise ConsentRequired("the guest has not consented to face payment", guest_id=guest_id)
             face_ok = bool(self._ctx.identity.verify(guest_id, face_image).accepted)
-        pw_ok = self._purchases.check_password(guest_id, password)
+        pw_ok = self._purchases.check_password(guest_id, password, actor)
         return _Evidence(guest, face_ok, pw_ok, self._ctx.observe(guest_id), actor)
 
     def _refuse_evidence(
         self, uow: AbstractUnitOfWork, now: datetime, ev: _Evidence, request_id: str
     ) -> PaymentResult | None:
-        """Count a password attempt (a lockout notifies staff) and refuse a wrong password or face."""
+        """Refuse a wrong password or face."""
         gid = ev.guest.id
 
         def refusal(outcome: Outcome, rule: PaymentRule, explanation: str) -> PaymentResult:
@@ -128,7 +127,8 @@ class PendingRequests:
                 outcome, rule, explanation, gid, pending_id=request_id, balance_fen=uow.payments.balance(gid)
             )
 
-        if ev.password_ok is not None:
+        if ev.password_ok is False:  # counted (and a lockout notified) by the identity service
+            self._ctx.audit(uow, now, ev.actor, "pending.password_rejected", gid, request_id=request_id)
             guard = uow.payments.guard(gid)
             if guard.locked(now):
                 return refusal(
@@ -136,14 +136,12 @@ class PendingRequests:
                     PaymentRule.PASSWORD_LOCKED,
                     "password payment is locked after repeated wrong passwords; confirm by face or ask staff",
                 )
-            res = record_password(guard, ev.password_ok, now, self._ctx.password_policy)
-            uow.payments.save_guard(gid, res.guard)
-            if res.locked_now:
-                uow.notifications.notify(now, "lockout", gid, f"guest {gid[:8]}: {res.explanation}")
-            if not res.ok:
-                self._ctx.audit(uow, now, ev.actor, "pending.password_rejected", gid, request_id=request_id)
-                outcome = Outcome.LOCKED_OUT if res.locked_now else Outcome.PASSWORD_REJECTED
-                return refusal(outcome, PaymentRule.WRONG_PASSWORD, res.explanation)
+            left = guard.remaining(self._ctx.password_policy)
+            return refusal(
+                Outcome.PASSWORD_REJECTED,
+                PaymentRule.WRONG_PASSWORD,
+                f"wrong payment password ({left} attempt(s) left before lockout)",
+            )
         if ev.face_ok is False:
             self._ctx.audit(uow, now, ev.actor, "pending.face_rejected", gid, request_id=request_id)
             return refusal(Outcome.FACE_REJECTED, PaymentRule.FACE_MISMATCH, "the face does not match the guest")

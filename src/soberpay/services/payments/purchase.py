@@ -104,16 +104,13 @@ class Purchases:
         v = self._ctx.identity.verify(guest_id, face_image)
         return Auth(method, face_verified=bool(v.accepted), face_score=float(v.score), face_available=True)
 
-    def check_password(self, guest_id: str, password: str | None) -> bool | None:
-        """Check outside the transaction (argon2 is slow); skip entirely while locked out."""
+    def check_password(self, guest_id: str, password: str | None, actor: str) -> bool | None:
+        """Checked by the identity service under the guest's one lockout (counted there, staff told of a
+        lockout there); outside the transaction because argon2 is slow. False while locked out."""
         if password is None:
             return None
         validate_payment_password(password)  # a malformed entry is bad input, not a counted failure
-        with self._ctx.uow() as uow:
-            guard = uow.payments.guard(guest_id)
-        if guard.locked(self._ctx.now()):
-            return False  # not checked: the decision reports the lockout
-        return bool(self._ctx.identity.check_password(guest_id, password))
+        return self._ctx.identity.check_password(guest_id, password, actor).ok
 
     # --- the decision ---------------------------------------------------------------------------
 
@@ -123,7 +120,7 @@ class Purchases:
         ctx = self._ctx
         item = ctx.catalogue.get(sku)
         guest = ctx.guest(guest_id)
-        pw_ok = self.check_password(guest_id, password)
+        pw_ok = self.check_password(guest_id, password, origin.actor)
         if pw_ok is not None:
             auth = replace(auth, password_ok=pw_ok)
         observation = ctx.observe(guest_id)
@@ -172,8 +169,6 @@ class Purchases:
             risk_explanation=st.explain() if st.transitions else "",
         )
         decision = decide_purchase(pctx, ctx.password_policy)
-        if decision.guard is not None:
-            uow.payments.save_guard(gid, decision.guard)
         order_id = posting_id = pending_id = None
         if decision.outcome is Outcome.CHARGED:
             order_id, posting_id = charge(

@@ -4,7 +4,7 @@ audited under ``staff:<name>`` with its reason."""
 
 from __future__ import annotations
 
-from soberpay.domain.purchase import PasswordGuard
+from soberpay.domain.identity import PasswordGuard
 from soberpay.domain.risk import SobrietyObservation, staff_tag, staff_untag, validate_reason
 from soberpay.errors import NotFound
 from soberpay.services.payments.context import PaymentContext, staff_actor

@@ -1,17 +1,44 @@
-"""Guests: registration (kiosk), consent, face enrolment (images or a short video), quality feedback, erase."""
+"""Guests: registration (kiosk), consent, face enrolment (images or a short video), quality feedback, erase.
+
+Who may do what (issue 11):
+- a **kiosk** guest token (from registration, short-lived) grants consents and enrols the FIRST face
+  (``/face``, ``/face/video``: only while the guest has no templates);
+- a **room** guest token reads its own record and nothing else here (it buys in ``purchases``);
+- **account actions** — add a face (``POST /faces``), revoke a consent, erase — need EITHER a manager's
+  staff session and a ``reason`` (audited) OR the guest's own proof: the payment password (under the
+  guest's one lockout) AND a live face capture matching their enrolled templates 1:1.
+"""
 
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Request, UploadFile, status
+from fastapi import APIRouter, File, Form, Request, UploadFile, status
 from starlette.concurrency import run_in_threadpool
 
-from soberpay.domain.identity import CONSENT_TEXT_VERSION, CONSENT_TEXTS, ConsentPurpose
-from soberpay.errors import FaceError, InvalidInput
-from soberpay.web.deps import GuestTokenHeader, MaybeStaff, Web, client_ip, require_self_or_staff
+from soberpay.domain.identity import (
+    CONSENT_TEXT_VERSION,
+    CONSENT_TEXTS,
+    ConsentPurpose,
+    mask_national_id,
+    normalise_phone,
+    validate_national_id,
+)
+from soberpay.domain.risk import validate_reason
+from soberpay.errors import Conflict, FaceError, Forbidden, InvalidInput, Unauthenticated
+from soberpay.ports import FaceAnalysis
+from soberpay.web.auth import StaffPrincipal
+from soberpay.web.deps import (
+    GuestTokenHeader,
+    MaybeStaff,
+    Web,
+    client_ip,
+    guest_from_token,
+    require_self_or_staff,
+)
 from soberpay.web.routes._util import mask_phone, read_upload
 from soberpay.web.schemas import (
     ConsentIn,
@@ -55,27 +82,50 @@ def consent_texts() -> dict[str, object]:
     "/guests",
     status_code=status.HTTP_201_CREATED,
     response_model=RegisteredOut,
-    responses={409: {"model": ErrorOut}, 429: {"model": ErrorOut}},
+    responses={429: {"model": ErrorOut}},
 )
 def register(body: RegisterIn, request: Request, web: Web) -> RegisteredOut:
     """Register a guest at the kiosk. Consents listed in ``consents`` are granted explicitly, nothing by default.
 
-    Returns a short-lived guest token scoped to the kiosk for the enrolment steps that follow.
+    Returns a short-lived guest token scoped to the kiosk for the enrolment steps that follow. A phone
+    number that is already registered gets the same 201-shaped answer (for a record that is never
+    stored) so the kiosk does not reveal who is a guest; staff are notified to resolve it.
     """
     web.limits.check("register", client_ip(request))
     ident = web.container.identity
-    guest = ident.register(
-        name=body.name,
-        phone=body.phone,
-        national_id=body.national_id,
-        password=body.password,
-        sex=body.sex or None,
-        weight_kg=body.weight_kg,
-    )
+    try:
+        guest = ident.register(
+            name=body.name,
+            phone=body.phone,
+            national_id=body.national_id,
+            password=body.password,
+            sex=body.sex or None,
+            weight_kg=body.weight_kg,
+        )
+    except Conflict:
+        ident.report_taken_phone(body.phone)
+        return _decoy_registration(web, body)
     for purpose in dict.fromkeys(body.consents):
         ident.grant_consent(guest.id, purpose)
     out = _guest_out(web, guest.id)
     return RegisteredOut(**out.model_dump(), guest_token=web.guest_token(guest.id, "kiosk"))
+
+
+def _decoy_registration(web: Web, body: RegisterIn) -> RegisteredOut:
+    """What a new registration would have answered, for a guest id that does not exist."""
+    guest_id = uuid.uuid4().hex
+    return RegisteredOut(
+        guest_id=guest_id,
+        name=body.name.strip(),
+        phone_masked=mask_phone(normalise_phone(body.phone)),
+        national_id_masked=mask_national_id(validate_national_id(body.national_id)),
+        consents=[
+            ConsentOut(purpose=p, granted_at=web.container.clock.now(), text_version=CONSENT_TEXT_VERSION)
+            for p in dict.fromkeys(body.consents)
+        ],
+        templates=0,
+        guest_token=web.guest_token(guest_id, "kiosk"),
+    )
 
 
 @router.get(
@@ -95,24 +145,125 @@ def get_guest(guest_id: str, web: Web, staff: MaybeStaff, x_guest_token: GuestTo
 def grant_consent(
     guest_id: str, body: ConsentIn, web: Web, staff: MaybeStaff, x_guest_token: GuestTokenHeader = None
 ) -> GuestOut:
-    actor, _ = require_self_or_staff(web, x_guest_token, staff, guest_id)
+    """Grant a consent: the guest at the kiosk (registration token) or staff."""
+    actor, guest = require_self_or_staff(web, x_guest_token, staff, guest_id)
+    if guest is not None:
+        _require_kiosk(guest.scope)
     web.container.identity.grant_consent(guest_id, body.purpose, actor=actor)
     return _guest_out(web, guest_id)
+
+
+# --- account actions: a manager with a reason, or the guest's own proof -------------------------------
+
+ReasonField = Annotated[
+    str | None, Form(max_length=500, description="manager path: why (3–500 characters, audited)")
+]
+PasswordField = Annotated[
+    str | None, Form(max_length=6, description="guest path: the guest's 6-digit payment password")
+]
+FaceField = Annotated[
+    list[UploadFile] | None,
+    File(description="guest path: a live capture of the guest: 2 or more face images (a burst) or one short video"),
+]
+ChallengeField = Annotated[
+    str | None, Form(max_length=64, description="guest path: the liveness challenge shown to the guest, if any")
+]
+
+_ACCOUNT_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut},
+    401: {"model": ErrorOut},
+    403: {"model": ErrorOut},
+    404: {"model": ErrorOut},
+    422: {"model": ErrorOut},
+    423: {"model": ErrorOut},
+    429: {"model": ErrorOut},
+}
+
+
+def _require_kiosk(scope: str) -> None:
+    if scope != "kiosk":
+        raise Forbidden(
+            "a room guest token only buys and reads its own state; account changes need the payment "
+            "password and a live face, or a manager"
+        )
+
+
+async def _read_capture(web: Web, uploads: list[UploadFile]) -> list[Any]:
+    """The frames of one capture: several images, or one file sent as ``video/*``."""
+    ident = web.container.identity
+    limit = web.settings.max_upload_bytes
+    if len(uploads) == 1 and (uploads[0].content_type or "").startswith("video/"):
+        video = await read_upload(uploads[0], limit)
+        return await run_in_threadpool(ident.decode_capture, (), video)
+    images = [await read_upload(f, limit) for f in uploads]
+    return await run_in_threadpool(ident.decode_capture, images)
+
+
+async def _authorise_account_action(
+    web: Web,
+    guest_id: str,
+    staff: StaffPrincipal | None,
+    token: str | None,
+    reason: str | None,
+    password: str | None,
+    face: list[UploadFile] | None,
+    challenge_id: str | None,
+) -> tuple[str, str | None, list[FaceAnalysis]]:
+    """``(actor, audited reason, proven faces)`` for an account action, or an error.
+
+    A guest token alone never suffices (a room token is handed out by identification and must not
+    change the account). Proof: payment password + live capture matching the enrolled face."""
+    guest = guest_from_token(web, token)
+    if guest is not None and guest.guest_id != guest_id:
+        raise Forbidden("a guest can only change their own account")
+    face = [f for f in face or [] if f.filename or f.size]
+    if password is None:
+        if staff is None:
+            raise Unauthenticated(
+                "this needs the guest's payment password and a live face capture, or a manager and a reason"
+            )
+        staff.require_csrf()
+        staff.require("manager")
+        return staff.actor, validate_reason(reason), []
+    if not face:
+        raise InvalidInput("send a live face capture with the payment password", field="face")
+    web.limits.check("password", "guest:" + guest_id)
+    frames = await _read_capture(web, face)
+    started = time.perf_counter()
+    try:
+        analyses = await run_in_threadpool(
+            web.container.identity.prove_guest, guest_id, password, frames, challenge_id, "guest"
+        )
+    finally:
+        web.metrics.model_seconds.labels("prove").observe(time.perf_counter() - started)
+    return "guest", None, analyses
 
 
 @router.delete(
     "/guests/{guest_id}/consents/{purpose}",
     response_model=GuestOut,
-    responses={403: {"model": ErrorOut}, 404: {"model": ErrorOut}},
+    responses=_ACCOUNT_ERRORS,
 )
-def revoke_consent(
-    guest_id: str, purpose: str, web: Web, staff: MaybeStaff, x_guest_token: GuestTokenHeader = None
+async def revoke_consent(
+    guest_id: str,
+    purpose: str,
+    web: Web,
+    staff: MaybeStaff,
+    reason: ReasonField = None,
+    password: PasswordField = None,
+    face: FaceField = None,
+    challenge_id: ChallengeField = None,
+    x_guest_token: GuestTokenHeader = None,
 ) -> GuestOut:
-    """Revoking ``face_payment`` deletes the guest's face templates in the same transaction."""
-    actor, _ = require_self_or_staff(web, x_guest_token, staff, guest_id)
+    """Revoke a consent (an account action: manager + ``reason``, or ``password`` + live ``face``).
+
+    Revoking ``face_payment`` deletes the guest's face templates in the same transaction."""
     if purpose not in {p.value for p in ConsentPurpose}:
         raise InvalidInput("unknown consent purpose", field="purpose")
-    web.container.identity.revoke_consent(guest_id, purpose, actor=actor)
+    actor, why, _ = await _authorise_account_action(
+        web, guest_id, staff, x_guest_token, reason, password, face, challenge_id
+    )
+    await run_in_threadpool(web.container.identity.revoke_consent, guest_id, purpose, actor, why)
     return _guest_out(web, guest_id)
 
 
@@ -137,6 +288,20 @@ async def _enrol(web: Web, enroll: Callable[..., Any], guest_id: str, payload: o
     )
 
 
+def _first_enrolment(web: Web, token: str | None, staff: StaffPrincipal | None, guest_id: str) -> str:
+    """The kiosk registration token enrols the first face only; later faces are an account action."""
+    actor, guest = require_self_or_staff(web, token, staff, guest_id)
+    if guest is None:
+        raise Forbidden(f"staff add faces with POST /api/guests/{guest_id}/faces and a reason")
+    _require_kiosk(guest.scope)
+    if web.container.identity.template_count(guest_id):
+        raise Forbidden(
+            f"this guest already has a face enrolled: adding one needs POST /api/guests/{guest_id}/faces "
+            "with the payment password and a live face, or a manager"
+        )
+    return actor
+
+
 @router.post(
     "/guests/{guest_id}/face",
     response_model=EnrolOut,
@@ -149,8 +314,9 @@ async def enrol_images(
     files: Annotated[list[UploadFile], File(description="1–10 face photos (JPEG/PNG)")],
     x_guest_token: GuestTokenHeader = None,
 ) -> EnrolOut:
-    """Enrol face templates from photos (needs face_payment consent). All photos are checked before any write."""
-    actor, _ = require_self_or_staff(web, x_guest_token, staff, guest_id)
+    """First enrolment at the kiosk from photos (registration token, needs face_payment consent).
+    All photos are checked before any write."""
+    actor = _first_enrolment(web, x_guest_token, staff, guest_id)
     if not 1 <= len(files) <= 10:
         raise InvalidInput("send 1–10 images", field="files")
     limit = web.settings.max_upload_bytes
@@ -170,10 +336,45 @@ async def enrol_video(
     file: Annotated[UploadFile, File(description="a short video (a few seconds, face to camera)")],
     x_guest_token: GuestTokenHeader = None,
 ) -> EnrolOut:
-    """Enrol from a short video: the best-quality frames are selected (decoded in memory)."""
-    actor, _ = require_self_or_staff(web, x_guest_token, staff, guest_id)
+    """First enrolment at the kiosk from a short video: the best-quality frames are selected (in memory)."""
+    actor = _first_enrolment(web, x_guest_token, staff, guest_id)
     data = await read_upload(file, web.settings.max_upload_bytes)
     return await _enrol(web, web.container.identity.enroll_video, guest_id, data, actor)
+
+
+@router.post("/guests/{guest_id}/faces", response_model=EnrolOut, responses={**_ENROL_ERRORS, **_ACCOUNT_ERRORS})
+async def add_faces(
+    guest_id: str,
+    web: Web,
+    staff: MaybeStaff,
+    reason: ReasonField = None,
+    password: PasswordField = None,
+    face: FaceField = None,
+    challenge_id: ChallengeField = None,
+    x_guest_token: GuestTokenHeader = None,
+) -> EnrolOut:
+    """Add face templates (an account action: manager + ``reason`` + ``face``, or ``password`` + live ``face``).
+
+    The guest's proof capture becomes the new templates. Either way, a guest who already has templates
+    gets new ones only when they match the stored ones 1:1; a mismatch is refused and staff are told."""
+    actor, why, analyses = await _authorise_account_action(
+        web, guest_id, staff, x_guest_token, reason, password, face, challenge_id
+    )
+    ident = web.container.identity
+    if not analyses:  # the manager path: the capture is the new face
+        uploads = [f for f in face or [] if f.filename or f.size]
+        if not uploads:
+            raise InvalidInput("send the face to enrol", field="face")
+        analyses = await run_in_threadpool(ident.analyse_capture, await _read_capture(web, uploads))
+    started = time.perf_counter()
+    result = await run_in_threadpool(ident.enroll_analyses, guest_id, analyses, actor, None, why)
+    web.metrics.model_seconds.labels("enrol").observe(time.perf_counter() - started)
+    return EnrolOut(
+        guest_id=result.guest_id,
+        templates_stored=result.templates_stored,
+        qualities=list(result.qualities),
+        rejected=result.rejected,
+    )
 
 
 @router.post("/face/quality", response_model=QualityOut, responses={429: {"model": ErrorOut}})
@@ -203,14 +404,21 @@ async def face_quality(
     )
 
 
-@router.delete(
-    "/guests/{guest_id}",
-    status_code=status.HTTP_204_NO_CONTENT,
-    responses={403: {"model": ErrorOut}, 404: {"model": ErrorOut}},
-)
-def erase_guest(guest_id: str, web: Web, staff: MaybeStaff, x_guest_token: GuestTokenHeader = None) -> None:
-    """Erase a guest: templates and personal fields deleted; an anonymised row keeps the ledger consistent."""
-    actor, _ = require_self_or_staff(web, x_guest_token, staff, guest_id)
-    if staff is not None:
-        staff.require("manager")
-    web.container.identity.erase(guest_id, actor=actor)
+@router.delete("/guests/{guest_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_ACCOUNT_ERRORS)
+async def erase_guest(
+    guest_id: str,
+    web: Web,
+    staff: MaybeStaff,
+    reason: ReasonField = None,
+    password: PasswordField = None,
+    face: FaceField = None,
+    challenge_id: ChallengeField = None,
+    x_guest_token: GuestTokenHeader = None,
+) -> None:
+    """Erase a guest (an account action: manager + ``reason``, or ``password`` + live ``face``).
+
+    Templates and personal fields are deleted; an anonymised row keeps the ledger consistent."""
+    actor, why, _ = await _authorise_account_action(
+        web, guest_id, staff, x_guest_token, reason, password, face, challenge_id
+    )
+    await run_in_threadpool(web.container.identity.erase, guest_id, actor, why)

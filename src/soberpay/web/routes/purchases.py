@@ -15,7 +15,8 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from starlette.concurrency import run_in_threadpool
 
-from soberpay.errors import AuthError, InvalidInput, NotFound
+from soberpay.domain.identity import normalise_phone
+from soberpay.errors import AuthError, InvalidInput
 from soberpay.web.auth import RoomPrincipal
 from soberpay.web.deps import GuestTokenHeader, Room, Web, require_guest_in_room
 from soberpay.web.i18n import translate
@@ -93,16 +94,17 @@ async def identify_face(
 
 @router.post("/rooms/{room_id}/identify/phone", response_model=IdentifiedOut, responses={400: {"model": ErrorOut}})
 def identify_phone(room_id: str, body: IdentifyPhoneIn, request: Request, room: Room, web: Web) -> IdentifiedOut:
-    """Identify without face consent: phone number + 6-digit payment password (rate-limited)."""
-    web.limits.check("password", "phone:" + body.phone)
-    web.limits.check("identify", "room:" + room_id)
-    ident = web.container.identity
+    """Identify without face consent: phone number + 6-digit payment password.
+
+    Rate-limited per canonical number, and under the guest's one password lockout (423 while locked).
+    An unknown number gets the same answer, in the same time, as a wrong password."""
     try:
-        guest = ident.find_by_phone(body.phone)
-    except (NotFound, InvalidInput) as exc:  # unknown phone and wrong password look the same to the caller
+        phone = normalise_phone(body.phone)  # one limit per number, however it is spelt
+    except InvalidInput as exc:
         raise AuthError("wrong phone number or password") from exc
-    if not ident.check_password(guest.id, body.password):
-        raise AuthError("wrong phone number or password")
+    web.limits.check("password", "phone:" + phone)
+    web.limits.check("identify", "room:" + room_id)
+    guest = web.container.identity.identify_by_phone(phone, body.password, actor=room.actor)
     web.metrics.identifications.labels("phone").inc()
     return _identified(web, room, guest.id, "phone number and payment password verified", None)
 
