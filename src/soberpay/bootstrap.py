@@ -21,6 +21,7 @@ from soberpay.ports import AbstractUnitOfWork, Clock, FaceAnalyser
 
 if TYPE_CHECKING:
     from soberpay.services.identity import IdentityService
+    from soberpay.services.liveness import LivenessService
     from soberpay.services.payments import PaymentService
     from soberpay.services.sobriety import SobrietyService
 
@@ -89,6 +90,21 @@ class Container:
         # The source stops itself at the cap: a live camera would otherwise never end.
         return (frame for _, frame in OpenCVFrameSource(video, max_frames=limit).frames())
 
+    def decode_clip(self, data: bytes) -> list[Any]:
+        """A short uploaded video (tablet clip), decoded in memory: at most ``liveness.clip_max_frames``
+        frames of at most ``CLIP_MAX_FRAME_PIXELS`` each, so one request stays under ~170 MB."""
+        from soberpay.adapters.vision.video import CLIP_MAX_FRAME_PIXELS, MemoryVideoSource
+        from soberpay.errors import BadImage
+
+        live = self.settings.liveness
+        source = MemoryVideoSource(
+            data, max_frames=live.clip_max_frames, max_bytes=live.clip_max_bytes, max_frame_pixels=CLIP_MAX_FRAME_PIXELS
+        )
+        frames = [frame for _, frame in source.frames()]
+        if not frames:
+            raise BadImage("the video contains no decodable frames")
+        return frames
+
     # --- services -------------------------------------------------------------------------------
 
     @cached_property
@@ -110,6 +126,20 @@ class Container:
             codec=Float32EmbeddingCodec(),
             decode_image=self.decode_image,
             decode_video=self.decode_video,
+        )
+
+    @cached_property
+    def liveness(self) -> LivenessService:
+        """Presentation-attack detection (issue 11): the ``PresenceCheck`` every face action uses."""
+        from soberpay.adapters.vision.liveness import FaceMeshClipSensor
+        from soberpay.adapters.vision.liveness_store import MemoryChallengeStore
+        from soberpay.services.liveness import LivenessService
+
+        return LivenessService(
+            sensor=FaceMeshClipSensor(),
+            challenges=MemoryChallengeStore(self.clock.now),
+            clock=self.clock,
+            settings=self.settings.liveness,
         )
 
     @cached_property

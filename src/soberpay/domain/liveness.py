@@ -109,8 +109,8 @@ class LivenessThresholds:
     turn_yaw: float = 0.12  # |yaw| change from the clip's start that counts as a turn
     smile_gain: float = 0.10  # smile ratio increase over the clip's start
     min_motion: float = 0.05  # below this the clip is too still to judge planarity
-    min_planar_residual: float = 0.012  # at or above: 3-D parallax seen
-    max_moire: float = float("inf")  # at or above: screen pattern (off unless validated)
+    min_planar_residual: float = 0.06  # at or above: 3-D parallax seen
+    max_moire: float = float("inf")  # at or above: screen pattern (off: it did not separate, docs/security.md)
 
 
 def actions_performed(frames: Sequence[FrameSignals], t: LivenessThresholds) -> list[ChallengeAction]:

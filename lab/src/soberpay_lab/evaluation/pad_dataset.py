@@ -23,12 +23,15 @@ import argparse
 import math
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
-Image = npt.NDArray[np.uint8]
+# OpenCV's stubs type every returned array loosely (Mat | ndarray[integer | floating]); frames here are
+# only generated and written, so they are typed as Any rather than cast at every call.
+Image = Any
 FPS = 30.0
 CLIP_FRAMES = 45
 SIZE = (640, 480)
@@ -39,22 +42,28 @@ VIDEO = "singer_stage_whitehouse.mp4"
 def write_clip(path: Path, frames: list[Image]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     h, w = frames[0].shape[:2]
-    out = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), FPS, (w, h))
+    out = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), FPS, (w, h))
     for f in frames:
         out.write(f)
     out.release()
 
 
-def _rotation(yaw: float, pitch: float, roll: float) -> npt.NDArray[np.float64]:
-    cy, sy, cp, sp, cr, sr = (math.cos(yaw), math.sin(yaw), math.cos(pitch), math.sin(pitch), math.cos(roll),
-                              math.sin(roll))
+def _rotation(yaw: float, pitch: float, roll: float) -> Any:
+    cy, sy, cp, sp, cr, sr = (
+        math.cos(yaw),
+        math.sin(yaw),
+        math.cos(pitch),
+        math.sin(pitch),
+        math.cos(roll),
+        math.sin(roll),
+    )
     ry = np.array([[cy, 0, sy], [0, 1, 0], [-sy, 0, cy]])
     rx = np.array([[1, 0, 0], [0, cp, -sp], [0, sp, cp]])
     rz = np.array([[cr, -sr, 0], [sr, cr, 0], [0, 0, 1]])
     return rz @ rx @ ry
 
 
-def _project(points: npt.NDArray[np.float64], pose: tuple[float, ...], focal: float) -> npt.NDArray[np.float32]:
+def _project(points: npt.NDArray[np.float64], pose: tuple[float, ...], focal: float) -> Any:
     """Project 3-D points (object frame, centred) held at ``pose`` = (yaw, pitch, roll, tx, ty, dist)."""
     yaw, pitch, roll, tx, ty, dist = pose
     p = points @ _rotation(yaw, pitch, roll).T + (tx, ty, dist)
@@ -95,20 +104,27 @@ def _render(photo: Image, pose: tuple[float, ...], bg: Image, bend: float = 0.0,
     src_mask = np.full((h, w), 255, np.uint8) if mask is None else mask
     for r in range(16):
         for c in range(16):
-            src = np.float32([[gx[r, c], gy[r, c]], [gx[r, c + 1], gy[r, c + 1]], [gx[r + 1, c + 1], gy[r + 1, c + 1]],
-                              [gx[r + 1, c], gy[r + 1, c]]])
-            dst = np.float32([proj[r, c], proj[r, c + 1], proj[r + 1, c + 1], proj[r + 1, c]])
+            src: Any = np.array(
+                [
+                    [gx[r, c], gy[r, c]],
+                    [gx[r, c + 1], gy[r, c + 1]],
+                    [gx[r + 1, c + 1], gy[r + 1, c + 1]],
+                    [gx[r + 1, c], gy[r + 1, c]],
+                ],
+                np.float32,
+            )
+            dst: Any = np.array([proj[r, c], proj[r, c + 1], proj[r + 1, c + 1], proj[r + 1, c]], np.float32)
             # warp only into the cell's bounding box (a full-frame warp per cell is 256x slower)
             x0, y0 = np.floor(dst.min(0)).astype(int).clip(0, (SIZE[0] - 1, SIZE[1] - 1))
             x1, y1 = np.ceil(dst.max(0)).astype(int).clip(1, SIZE)
             if x1 <= x0 or y1 <= y0:
                 continue
-            m = cv2.getPerspectiveTransform(src, dst - np.float32([x0, y0]))
+            m = cv2.getPerspectiveTransform(src, dst - np.array([x0, y0], np.float32))
             box = (int(x1 - x0), int(y1 - y0))
             warped = cv2.warpPerspective(photo, m, box, flags=cv2.INTER_LINEAR)
             wm = cv2.warpPerspective(src_mask, m, box, flags=cv2.INTER_NEAREST)
-            cell = np.zeros(box[::-1], np.uint8)
-            cv2.fillConvexPoly(cell, (dst - np.float32([x0, y0])).round().astype(np.int32), 255)
+            cell: Any = np.zeros(box[::-1], np.uint8)
+            cv2.fillConvexPoly(cell, (dst - np.array([x0, y0], np.float32)).round().astype(np.int32), (255,))
             sel = (cell > 0) & (wm > 0)
             out[y0:y1, x0:x1][sel] = warped[sel]
     return out
@@ -130,8 +146,9 @@ def _screen(photo: Image, rng: np.random.Generator) -> Image:
     grid = 0.82 + 0.18 * np.cos(2 * math.pi * xx / pitch) * np.cos(2 * math.pi * yy / pitch)
     img = img * grid[..., None] * rng.uniform(0.8, 1.0, 3)
     border = int(0.06 * max(h, w))
-    framed = cv2.copyMakeBorder(img.clip(0, 255).astype(np.uint8), border, border, border, border,
-                                cv2.BORDER_CONSTANT, value=(12, 12, 12))
+    framed = cv2.copyMakeBorder(
+        img.clip(0, 255).astype(np.uint8), border, border, border, border, cv2.BORDER_CONSTANT, value=(12, 12, 12)
+    )
     return framed
 
 
@@ -148,8 +165,8 @@ def _cutout_mask(photo: Image) -> Image:
     """An elliptical cut-out around the face."""
     h, w = photo.shape[:2]
     x, y, fw, fh = _face_box(photo)
-    mask = np.zeros((h, w), np.uint8)
-    cv2.ellipse(mask, (int(x + fw / 2), int(y + fh / 2)), (int(fw * 0.75), int(fh * 0.95)), 0, 0, 360, 255, -1)
+    mask: Any = np.zeros((h, w), np.uint8)
+    cv2.ellipse(mask, (int(x + fw / 2), int(y + fh / 2)), (int(fw * 0.75), int(fh * 0.95)), 0, 0, 360, (255,), -1)
     return mask
 
 
@@ -219,8 +236,10 @@ def build(out: Path, samples: Path, seed: int = 7, clips_per_photo: int = 3) -> 
         replay = [_screen(np.ascontiguousarray(f[crop]), rng) for f in win]
         poses = list(_hand_poses(rng, len(replay)))
         bg = _background(rng)
-        write_clip(out / "attack" / "video_replay" / f"singer_{i:02d}.avi",
-                   [_camera(_render(f, p, bg), rng) for f, p in zip(replay, poses, strict=True)])
+        write_clip(
+            out / "attack" / "video_replay" / f"singer_{i:02d}.avi",
+            [_camera(_render(f, p, bg), rng) for f, p in zip(replay, poses, strict=True)],
+        )
     counts["video_replay"] = len(windows)
     return counts
 

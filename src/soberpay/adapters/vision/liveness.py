@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from typing import Any
 
 import cv2
 import numpy as np
@@ -33,6 +34,7 @@ __all__ = ["FaceMeshClipSensor", "moire_score", "shape_residuals"]
 
 F64 = npt.NDArray[np.float64]
 NOSE_TIP, RIGHT_EYE_OUTER, LEFT_EYE_OUTER, MOUTH_RIGHT, MOUTH_LEFT = 1, 33, 263, 61, 291
+LK: dict[str, Any] = {"winSize": (15, 15), "maxLevel": 3}  # pyramidal Lucas-Kanade
 MESH_POINTS = 468  # the iris points (468..477) sit on the eye surface: left out of the shape fits
 
 
@@ -79,7 +81,7 @@ class FaceMeshClipSensor:
         signals: list[FrameSignals] = []
         moires: list[float] = []
         iods: list[float] = []
-        hull: npt.NDArray[np.int32] | None = None
+        hull: Any = None
         first_face: int | None = None
         try:
             for k, image in enumerate(used):
@@ -125,27 +127,34 @@ class FaceMeshClipSensor:
         )
 
 
-def _track(frames: Sequence[ImageBGR], hull: npt.NDArray[np.int32]) -> list[F64]:
+def _track(frames: Sequence[ImageBGR], hull: Any) -> list[F64]:
     """Texture points inside the face hull of the first frame, followed with pyramidal Lucas-Kanade.
 
     Points that follow the picture's texture (not the face model's guess of where a 3-D nose would
     be: the mesh "sees" a head turn in a tilted photo) are what a homography test needs. Returns
     one N×2 array per frame over the points tracked through the whole clip."""
-    grey = cv2.cvtColor(frames[0], cv2.COLOR_BGR2GRAY)
-    mask = np.zeros_like(grey)
-    cv2.fillConvexPoly(mask, hull, 255)
+    grey: Any = cv2.cvtColor(frames[0], cv2.COLOR_BGR2GRAY)
+    mask: Any = np.zeros_like(grey)
+    cv2.fillConvexPoly(mask, hull, (255,))
     pts = cv2.goodFeaturesToTrack(grey, maxCorners=200, qualityLevel=0.01, minDistance=4, mask=mask)
     if pts is None or len(pts) < 8:
         return []
     tracks = [pts.reshape(-1, 2).astype(np.float64)]
     alive = np.ones(len(pts), bool)
-    prev, cur = grey, pts.astype(np.float32)
+    prev: Any = grey
+    cur: Any = pts.astype(np.float32)
     for image in frames[1:]:
-        nxt = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-        moved, status, _ = cv2.calcOpticalFlowPyrLK(prev, nxt, cur, None, winSize=(15, 15), maxLevel=3)
-        back, status_b, _ = cv2.calcOpticalFlowPyrLK(nxt, prev, moved, None, winSize=(15, 15), maxLevel=3)
+        nxt: Any = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        moved, status, _ = cv2.calcOpticalFlowPyrLK(prev, nxt, cur, np.empty_like(cur), winSize=(15, 15), maxLevel=3)
+        back, status_b, _ = cv2.calcOpticalFlowPyrLK(
+            nxt, prev, moved, np.empty_like(moved), winSize=(15, 15), maxLevel=3
+        )
         # forward-backward check: drop points that do not come back to where they started
-        ok = (status.ravel() == 1) & (status_b.ravel() == 1) & (np.linalg.norm((back - cur).reshape(-1, 2), axis=1) < 0.5)
+        ok = (
+            (status.ravel() == 1)
+            & (status_b.ravel() == 1)
+            & (np.linalg.norm((back - cur).reshape(-1, 2), axis=1) < 0.5)
+        )
         alive &= ok
         tracks.append(moved.reshape(-1, 2).astype(np.float64))
         prev, cur = nxt, moved

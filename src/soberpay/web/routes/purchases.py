@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from starlette.concurrency import run_in_threadpool
 
-from soberpay.errors import AuthError, InvalidInput, NotFound
+from soberpay.errors import AuthError, Forbidden, InvalidInput, NotFound
 from soberpay.web.deps import GuestTokenHeader, Room, Web, require_guest_in_room
 from soberpay.web.routes._util import high_price_locked, pending_out, purchase_out, read_upload, require_key, risk_out
 from soberpay.web.schemas import (
@@ -38,7 +38,7 @@ def menu(web: Web) -> list[MenuItemOut]:
     return [MenuItemOut(**m.__dict__) for m in web.payments.menu()]
 
 
-def _identified(web: Web, room_id: str, guest_id: str, explanation: str, similarity: float | None) -> IdentifiedOut:
+def identified(web: Web, room_id: str, guest_id: str, explanation: str, similarity: float | None) -> IdentifiedOut:
     guest = web.container.identity.get(guest_id)
     risk = web.payments.risk(guest_id)
     return IdentifiedOut(
@@ -60,7 +60,10 @@ def _identified(web: Web, room_id: str, guest_id: str, explanation: str, similar
 async def identify_face(
     room_id: str, room: Room, web: Web, file: Annotated[UploadFile, File(description="one camera frame")]
 ) -> IdentifiedOut:
-    """Pay by face, step 1: 1:N identification. Ambiguous or weak matches are refused (use phone + password)."""
+    """Pay by face from one still (only if ``liveness.allow_still_face``: a photo of the guest passes it;
+    the tablet uses ``identify/clip``). Ambiguous or weak matches are refused (use phone + password)."""
+    if not web.container.settings.liveness.allow_still_face:
+        raise Forbidden("a still image is not accepted: send a short clip to /identify/clip")
     web.limits.check("identify", "room:" + room_id)
     data = await read_upload(file, web.settings.max_upload_bytes)
     started = time.perf_counter()
@@ -69,7 +72,7 @@ async def identify_face(
     web.metrics.identifications.labels(decision.status.value).inc()
     if not decision.accepted or decision.guest_id is None:
         raise AuthError(f"face not recognised: {decision.explanation}", status=decision.status.value)
-    return _identified(web, room_id, decision.guest_id, decision.explanation, round(decision.score, 3))
+    return identified(web, room_id, decision.guest_id, decision.explanation, round(decision.score, 3))
 
 
 @router.post("/rooms/{room_id}/identify/phone", response_model=IdentifiedOut, responses={400: {"model": ErrorOut}})
@@ -85,7 +88,7 @@ def identify_phone(room_id: str, body: IdentifyPhoneIn, request: Request, room: 
     if not ident.check_password(guest.id, body.password):
         raise AuthError("wrong phone number or password")
     web.metrics.identifications.labels("phone").inc()
-    return _identified(web, room_id, guest.id, "phone number and payment password verified", None)
+    return identified(web, room_id, guest.id, "phone number and payment password verified", None)
 
 
 @router.get("/rooms/{room_id}/me", response_model=RiskOut)
