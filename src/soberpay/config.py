@@ -155,7 +155,9 @@ class SobrietySettings(_Section):
     sober_probability: float = Field(
         0.3, ge=0.0, le=1.0, description="P(drunk) at/below -> sober side (needed, when known, to recover)"
     )
-    enter_seconds: float = Field(10.0, ge=0.0, le=3600.0, description="P(drunk) must stay high this long before DRUNK")
+    enter_seconds: float = Field(
+        10.0, ge=0.0, le=3600.0, description="P(drunk) must stay high this long before DRUNK"
+    )
     smoothing_seconds: float = Field(5.0, ge=0.0, le=600.0, description="EMA time constant on P(drunk)")
     require_corroboration: bool = Field(
         True, description="DRUNK needs a signal besides facial colour (flush/lighting never decide alone)"
