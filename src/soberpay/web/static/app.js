@@ -357,8 +357,29 @@
       startCamera($("#room-camera")).then(function (s) { roomStream = s; $("#room-camera").hidden = !s; });
     });
     $("#identify-dialog").addEventListener("close", function () { if (!g) { stopCamera(roomStream); roomStream = null; } });
+    function identifyByClip() {
+      // Live camera: a challenge, then a 3 s clip (liveness + identification from the same frames).
+      var video = $("#room-camera");
+      return api("POST", "/api/liveness/challenge", {}).then(function (c) {
+        $("#challenge-prompt").textContent = SoberpayCapture.prompt(c.actions, t);
+        return SoberpayCapture.captureClip(video, 3, c).then(function (blobs) {
+          $("#challenge-prompt").textContent = "";
+          if (!blobs.length) { $("#identify-error").textContent = t("kiosk.camera_off"); return; }
+          var fd = new FormData();
+          blobs.forEach(function (b, i) { fd.append("frames", b, "f" + i + ".jpg"); });
+          fd.append("challenge_id", c.challenge_id);
+          return api("POST", base + "/identify/clip", { form: fd }).then(function (r) {
+            setGuest(r, blobs[Math.floor(blobs.length / 2)]); $("#identify-dialog").close(); return payCart();
+          });
+        });
+      });
+    }
     $("#identify-go").addEventListener("click", function () {
       var file = $("#identify-file").files[0];
+      if (!file && $("#room-camera").videoWidth) {
+        identifyByClip().catch(function (e) { $("#challenge-prompt").textContent = ""; $("#identify-error").textContent = e.message; });
+        return;
+      }
       var p = file ? Promise.resolve(file) : grab($("#room-camera"));
       p.then(function (blob) {
         if (!blob) { $("#identify-error").textContent = t("kiosk.camera_off"); return; }
