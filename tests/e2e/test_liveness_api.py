@@ -38,7 +38,9 @@ def v(settings: Settings, clock: ManualClock) -> Iterator[Venue]:
         sensor=FakeSensor(),
         challenges=MemoryChallengeStore(clock.now),
         clock=clock,
-        settings=container.settings.liveness.model_copy(update={"challenge_actions": ["turn_left"], "challenge_length": 1}),
+        settings=container.settings.liveness.model_copy(
+            update={"challenge_actions": ["turn_left"], "challenge_length": 1}
+        ),
         rng=random.Random(0),
     )
     yield venue(container)

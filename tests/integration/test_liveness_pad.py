@@ -11,10 +11,10 @@ import cv2
 import numpy as np
 import pytest
 
+from soberpay.adapters.clock import ManualClock
 from soberpay.adapters.images import decode_image
 from soberpay.adapters.vision.liveness import FaceMeshClipSensor, shape_residuals
 from soberpay.adapters.vision.liveness_store import MemoryChallengeStore
-from soberpay.adapters.clock import ManualClock
 from soberpay.assets import read_asset
 from soberpay.config import LivenessSettings
 from soberpay.services.liveness import LivenessService
@@ -27,7 +27,10 @@ SINGER = Path("/work/shared/data/samples/singer_stage_whitehouse.mp4")
 def checker() -> LivenessService:
     clock = ManualClock()
     return LivenessService(
-        sensor=FaceMeshClipSensor(), challenges=MemoryChallengeStore(clock.now), clock=clock, settings=LivenessSettings()
+        sensor=FaceMeshClipSensor(),
+        challenges=MemoryChallengeStore(clock.now),
+        clock=clock,
+        settings=LivenessSettings(),
     )
 
 
