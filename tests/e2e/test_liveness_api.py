@@ -19,7 +19,8 @@ from soberpay.bootstrap import Container
 from soberpay.config import Settings
 from soberpay.domain.liveness import ClipMeasurements, FrameSignals
 from soberpay.services.liveness import LivenessService
-from tests.e2e.web_support import Venue, enrol, register, sqlite_container, venue
+from tests.e2e.test_api import tagged_guest
+from tests.e2e.web_support import GUEST_PASSWORD, Venue, enrol, register, sqlite_container, venue
 from tests.fakes import fake_image
 
 
@@ -33,7 +34,6 @@ class FakeSensor:
 @pytest.fixture
 def v(settings: Settings, clock: ManualClock) -> Iterator[Venue]:
     container: Container = sqlite_container(settings, clock)
-    container.settings.liveness.allow_still_face = False
     container.__dict__["liveness"] = LivenessService(
         sensor=FakeSensor(),
         challenges=MemoryChallengeStore(clock.now),
@@ -82,6 +82,7 @@ def test_photo_replay_clip_is_refused(client: TestClient, v: Venue) -> None:
 
 
 def test_still_image_identification_is_off_by_default(client: TestClient, v: Venue) -> None:
+    v.app.state.web.container.settings.liveness.allow_still_face = False
     guest = register(client, "Ada", 13)
     enrol(client, guest, "ada")
     r = client.post(
@@ -97,3 +98,30 @@ def test_clip_bounds_and_auth(client: TestClient, v: Venue) -> None:
     assert r.status_code == 400, r.text
     r = client.post("/api/rooms/r1/identify/clip", files=clip("ada", range(3)), headers=v.room("r2"))
     assert r.status_code == 403, r.text
+
+
+def test_tagged_guest_purchase_face_factor_needs_a_live_clip_with_a_challenge(client: TestClient, v: Venue) -> None:
+    _, _, token = tagged_guest(client, v)  # identified while still images were allowed
+    v.app.state.web.container.settings.liveness.allow_still_face = False
+    headers = {**v.room("r1"), "X-Guest-Token": token}
+    form = {"item_id": "cola", "idempotency_key": "cola-live-1", "password": GUEST_PASSWORD}
+    still = {"face": ("f.jpg", fake_image("tina"), "image/jpeg")}
+    assert client.post("/api/rooms/r1/purchases", data=form, files=still, headers=headers).status_code == 403
+    r = client.post("/api/rooms/r1/purchases", data=form, files=clip("tina", range(6)), headers=headers)
+    assert r.status_code == 401 and "challenge" in r.json()["message"], r.text  # tagged: active layer required
+    c = client.post("/api/liveness/challenge", headers=v.room("r1")).json()
+    photo = client.post(
+        "/api/rooms/r1/purchases",
+        data={**form, "challenge_id": c["challenge_id"]},
+        files=clip("tina", [2] * 6),
+        headers=headers,
+    )
+    assert photo.status_code == 401 and "too_still" in photo.json()["message"], photo.text
+    c = client.post("/api/liveness/challenge", headers=v.room("r1")).json()
+    r = client.post(
+        "/api/rooms/r1/purchases",
+        data={**form, "challenge_id": c["challenge_id"]},
+        files=clip("tina", range(6)),
+        headers=headers,
+    )
+    assert r.status_code == 200 and r.json()["outcome"] == "charged", r.text

@@ -16,10 +16,10 @@ from fastapi import APIRouter, File, Form, UploadFile
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from soberpay.domain.liveness import PadPurpose
 from soberpay.errors import AuthError, BadImage, InvalidInput, Unauthenticated
 from soberpay.ports import ImageBGR
 from soberpay.web.deps import MaybeRoom, Room, Web
-from soberpay.web.routes.purchases import identified
 from soberpay.web.schemas import ErrorOut, IdentifiedOut
 
 router = APIRouter(
@@ -45,6 +45,40 @@ def new_challenge(room: MaybeRoom, web: Web) -> ChallengeOut:
     return ChallengeOut(challenge_id=c.id, actions=[a.value for a in c.actions], expires_at=c.expires_at.isoformat())
 
 
+async def face_from_clip(
+    web: Web, guest_id: str, item_id: str, frames: list[UploadFile], challenge_id: str | None
+) -> bytes:
+    """The face factor of a purchase from a frame burst: passive always, active when the venue policy asks
+    (tagged guest, high-price item). Returns the middle frame's bytes for the 1:1 verification."""
+    item = next((m for m in web.payments.menu() if m.id == item_id), None)
+    tagged = web.payments.risk(guest_id).state != "normal"
+    _, active = web.container.liveness.required(
+        PadPurpose.PURCHASE, tagged=tagged, high_price=bool(item and item.high_price)
+    )
+    if active and not challenge_id:
+        raise AuthError("this purchase needs a liveness challenge: get one from /api/liveness/challenge")
+    encoded = await _read_burst(web, frames)
+    clip = [await run_in_threadpool(web.container.decode_image, d) for d in encoded]
+    presence = await run_in_threadpool(web.container.liveness.check, clip, challenge_id or None)
+    if not presence.live:
+        raise AuthError("liveness check failed: " + ", ".join(presence.reasons), reasons=list(presence.reasons))
+    return encoded[len(encoded) // 2]
+
+
+async def _read_burst(web: Web, frames: list[UploadFile]) -> list[bytes]:
+    live = web.container.settings.liveness
+    if len(frames) > live.clip_max_frames:
+        raise InvalidInput(f"too many frames: at most {live.clip_max_frames}", max_frames=live.clip_max_frames)
+    encoded, total = [], 0
+    for f in frames:
+        data = await f.read(live.clip_max_bytes - total + 1)
+        total += len(data)
+        if total > live.clip_max_bytes:
+            raise BadImage("clip too large", max_bytes=live.clip_max_bytes)
+        encoded.append(data)
+    return encoded
+
+
 async def _clip_frames(web: Web, frames: list[UploadFile] | None, video: UploadFile | None) -> list[ImageBGR]:
     live = web.container.settings.liveness
     if bool(frames) == (video is not None):
@@ -55,16 +89,7 @@ async def _clip_frames(web: Web, frames: list[UploadFile] | None, video: UploadF
             raise BadImage("clip too large", max_bytes=live.clip_max_bytes)
         return list(await run_in_threadpool(web.container.decode_clip, data))
     assert frames is not None
-    if len(frames) > live.clip_max_frames:
-        raise InvalidInput(f"too many frames: at most {live.clip_max_frames}", max_frames=live.clip_max_frames)
-    encoded, total = [], 0
-    for f in frames:
-        data = await f.read(live.clip_max_bytes - total + 1)
-        total += len(data)
-        if total > live.clip_max_bytes:
-            raise BadImage("clip too large", max_bytes=live.clip_max_bytes)
-        encoded.append(data)
-    return [await run_in_threadpool(web.container.decode_image, d) for d in encoded]
+    return [await run_in_threadpool(web.container.decode_image, d) for d in await _read_burst(web, frames)]
 
 
 @router.post(
@@ -98,4 +123,6 @@ async def identify_clip(
     web.metrics.identifications.labels(decision.status.value).inc()
     if not decision.accepted or decision.guest_id is None:
         raise AuthError(f"face not recognised: {decision.explanation}", status=decision.status.value)
+    from soberpay.web.routes.purchases import identified  # purchases imports this module
+
     return identified(web, room_id, decision.guest_id, decision.explanation, round(decision.score, 3))

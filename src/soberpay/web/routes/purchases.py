@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from soberpay.errors import AuthError, Forbidden, InvalidInput, NotFound
 from soberpay.web.deps import GuestTokenHeader, Room, Web, require_guest_in_room
 from soberpay.web.routes._util import high_price_locked, pending_out, purchase_out, read_upload, require_key, risk_out
+from soberpay.web.routes.liveness import face_from_clip
 from soberpay.web.schemas import (
     ErrorOut,
     IdentifiedOut,
@@ -118,6 +119,8 @@ async def purchase(
     quantity: Annotated[int, Form(ge=1, le=99)] = 1,
     password: Annotated[str | None, Form(max_length=6)] = None,
     face: Annotated[UploadFile | None, File(description="a fresh camera frame of the guest (face factor)")] = None,
+    frames: Annotated[list[UploadFile] | None, File(description="or: a frame burst (face + liveness)")] = None,
+    challenge_id: Annotated[str | None, Form(max_length=64)] = None,
     x_guest_token: GuestTokenHeader = None,
 ) -> PurchaseOut:
     """Buy an item for the guest identified in this room (multipart form).
@@ -126,12 +129,19 @@ async def purchase(
     NOT charged); ``verification_required`` (tagged guest + regular item: send ``face`` AND the 6-digit
     ``password`` with the same idempotency key — dual verification); ``password_rejected``;
     ``locked_out``; ``face_rejected``; ``refused`` (e.g. balance). The same idempotency key replays a
-    stored result; with other parameters it is a 409."""
+    stored result; with other parameters it is a 409. The face factor as ``frames`` (+ ``challenge_id``
+    when the guest is tagged or the item high-price) passes liveness first; a still ``face`` is accepted
+    only with ``liveness.allow_still_face``."""
     guest = require_guest_in_room(web, x_guest_token, room_id)
     require_key(idempotency_key)
     if password:
         web.limits.check("password", "guest:" + guest.guest_id)
-    image = await _optional_face(face, web)
+    if frames:
+        image: bytes | None = await face_from_clip(web, guest.guest_id, item_id, frames, challenge_id)
+    else:
+        image = await _optional_face(face, web)
+        if image is not None and not web.container.settings.liveness.allow_still_face:
+            raise Forbidden("a still face is not accepted: send 'frames' (a short clip)")
     started = time.perf_counter()
     outcome = await run_in_threadpool(
         web.payments.purchase,
