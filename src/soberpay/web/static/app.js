@@ -312,6 +312,18 @@
       var fd = new FormData();
       Object.keys(fields).forEach(function (k) { if (fields[k] != null) fd.append(k, fields[k]); });
       if (!withFace) return Promise.resolve(fd);
+      var v = $("#room-camera");
+      if (roomStream && v.videoWidth && window.SoberpayCapture) {
+        // live camera: the face factor is a clip with a liveness challenge (a still photo is refused)
+        return api("POST", "/api/liveness/challenge", {}).then(function (c) {
+          toast(SoberpayCapture.prompt(c.actions, t), "warn");
+          return SoberpayCapture.captureClip(v, 3, c).then(function (blobs) {
+            blobs.forEach(function (b, i) { fd.append("frames", b, "f" + i + ".jpg"); });
+            fd.append("challenge_id", c.challenge_id);
+            return fd;
+          });
+        });
+      }
       return faceFrame().then(function (b) { if (b) fd.append("face", b, b.name || "face.jpg"); return fd; });
     }
     function buyLine(line, password, withFace) {
