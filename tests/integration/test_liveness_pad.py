@@ -91,3 +91,26 @@ def test_real_face_video_passes(checker: LivenessService) -> None:
     cap.release()
     result = checker.check(frames[130:175], None)  # a close-up, 1.5 s, no scene cut
     assert result.live, result.reasons
+
+
+def test_eval_liveness_json_on_stills(tmp_path: Path) -> None:
+    """``soberpay eval liveness --json``: one object with the ISO/IEC 30107-3 keys; a still photo is
+    refused whichever folder it sits in (so here BPCER is 1 and APCER 0)."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from soberpay.cli import app
+
+    photo = read_asset("faces", "obama.jpg")
+    for folder in ("bona_fide", "attack/print"):
+        (tmp_path / "set" / folder).mkdir(parents=True)
+        (tmp_path / "set" / folder / "obama.jpg").write_bytes(photo)
+    result = CliRunner().invoke(
+        app, ["eval", "liveness", "--dataset", str(tmp_path / "set"), "--json", "--plots-dir", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout.strip().splitlines()[-1])
+    assert {"apcer_max", "apcer", "bpcer", "n_bona_fide", "n_attack"} <= set(payload)
+    assert payload["apcer"] == {"print": 0.0} and payload["bpcer"] == 1.0
+    assert payload["n_bona_fide"] == 1 and payload["n_attack"] == 1
