@@ -42,7 +42,9 @@ def shared_data() -> Path:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "var", env="test")
+    # Fake "images" are strings: the one-still identification path stays on for the API tests
+    # (tests/e2e/test_liveness_api.py checks it is refused when off, the production default).
+    return Settings(data_dir=tmp_path / "var", env="test", liveness={"allow_still_face": True})
 
 
 @pytest.fixture

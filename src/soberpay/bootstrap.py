@@ -21,6 +21,7 @@ from soberpay.ports import AbstractUnitOfWork, Clock, FaceAnalyser, PresenceChec
 
 if TYPE_CHECKING:
     from soberpay.services.identity import IdentityService
+    from soberpay.services.liveness import LivenessService
     from soberpay.services.payments import PaymentService
     from soberpay.services.sobriety import SobrietyService
 
@@ -98,13 +99,26 @@ class Container:
         return (frame for _, frame in OpenCVFrameSource(video, max_frames=limit).frames())
 
     def build_presence(self) -> PresenceCheck:
-        """Liveness for account actions. PLACEHOLDER until presentation-attack detection is merged:
-        accepts any capture of at least two non-identical frames (see adapters/presence.py)."""
+        """Liveness for account actions: the presentation-attack detection service (active challenge and
+        passive flat-picture check), unless a test hands in its own."""
         if self._presence_override is not None:
             return self._presence_override
-        from soberpay.adapters.presence import DistinctFramesPresence
+        return self.liveness
 
-        return DistinctFramesPresence()
+    def decode_clip(self, data: bytes) -> list[Any]:
+        """A short uploaded video (tablet clip), decoded in memory: at most ``liveness.clip_max_frames``
+        frames of at most ``CLIP_MAX_FRAME_PIXELS`` each, so one request stays under ~170 MB."""
+        from soberpay.adapters.vision.video import CLIP_MAX_FRAME_PIXELS, MemoryVideoSource
+        from soberpay.errors import BadImage
+
+        live = self.settings.liveness
+        source = MemoryVideoSource(
+            data, max_frames=live.clip_max_frames, max_bytes=live.clip_max_bytes, max_frame_pixels=CLIP_MAX_FRAME_PIXELS
+        )
+        frames = [frame for _, frame in source.frames()]
+        if not frames:
+            raise BadImage("the video contains no decodable frames")
+        return frames
 
     # --- services -------------------------------------------------------------------------------
 
@@ -133,6 +147,20 @@ class Container:
                 pay.password_max_failures, pay.password_lockout_minutes, pay.password_lockout_max_minutes
             ),
             presence=self.build_presence(),
+        )
+
+    @cached_property
+    def liveness(self) -> LivenessService:
+        """Presentation-attack detection (issue 11): the ``PresenceCheck`` every face action uses."""
+        from soberpay.adapters.vision.liveness import FaceMeshClipSensor
+        from soberpay.adapters.vision.liveness_store import MemoryChallengeStore
+        from soberpay.services.liveness import LivenessService
+
+        return LivenessService(
+            sensor=FaceMeshClipSensor(),
+            challenges=MemoryChallengeStore(self.clock.now),
+            clock=self.clock,
+            settings=self.settings.liveness,
         )
 
     @cached_property

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import (
@@ -229,6 +229,43 @@ class SobrietySettings(_Section):
     )
 
 
+ChallengeName = Literal["blink", "turn_left", "turn_right", "smile"]
+
+
+class LivenessSettings(_Section):
+    """Presentation-attack detection (issue 11): which layers each action needs, and the thresholds.
+    Thresholds were set on a GENERATED attack set (docs/security.md): re-check on venue footage."""
+
+    active_when_tagged: bool = Field(True, description="a purchase by a tagged guest needs the active challenge")
+    active_when_high_price: bool = Field(True, description="a high-price purchase needs the active challenge")
+    challenge_actions: list[ChallengeName] = Field(
+        default_factory=lambda: list(get_args(ChallengeName)),
+        min_length=1,
+        description="actions a challenge draws from (random order)",
+    )
+    challenge_length: int = Field(2, ge=1, le=4, description="actions per challenge")
+    challenge_ttl_s: float = Field(30.0, ge=5.0, le=300.0, description="a challenge expires this long after issue")
+    clip_max_frames: int = Field(60, ge=2, le=120, description="frames accepted in one clip (2-3 s at 20-30 fps)")
+    clip_max_bytes: int = Field(
+        12_000_000, ge=10_000, le=200_000_000, description="largest accepted clip (video or all JPEG frames), bytes"
+    )
+    fuse_top_frames: int = Field(3, ge=1, le=10, description="best frames whose match scores are averaged")
+    min_face_frames: int = Field(5, ge=2, description="frames with a face needed to judge a clip")
+    min_motion: float = Field(
+        0.05, ge=0.0, le=1.0, description="face shape change (IOD) below which a clip is too still"
+    )
+    min_planar_residual: float = Field(
+        0.06, ge=0.0, le=1.0, description="homography residual (IOD) at or above which the motion is 3-D"
+    )
+    turn_yaw: float = Field(0.12, ge=0.01, le=1.0, description="yaw change that counts as a head turn")
+    blink_ear: float = Field(0.18, ge=0.0, le=1.0, description="eye aspect ratio of a closed eye")
+    open_ear: float = Field(0.22, ge=0.0, le=1.0, description="eye aspect ratio of an open eye")
+    smile_gain: float = Field(0.10, ge=0.0, le=1.0, description="mouth width / IOD increase that counts as a smile")
+    allow_still_face: bool = Field(
+        False, description="accept one still image for face identification (API/tests; a photo passes it)"
+    )
+
+
 class WebSettings(_Section):
     host: str = Field("127.0.0.1", description="address `soberpay serve` binds to")
     port: int = Field(8000, ge=1, le=65535, description="port `soberpay serve` listens on")
@@ -300,6 +337,7 @@ class Settings(BaseSettings):
     payment: PaymentSettings = Field(default_factory=PaymentSettings)
     sobriety: SobrietySettings = Field(default_factory=SobrietySettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    liveness: LivenessSettings = Field(default_factory=LivenessSettings)
 
     @classmethod
     def settings_customise_sources(

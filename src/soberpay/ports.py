@@ -23,6 +23,7 @@ import numpy.typing as npt
 
 from soberpay.domain.identity import ConsentPurpose, ConsentRecord, PasswordGuard
 from soberpay.domain.ledger import Posting
+from soberpay.domain.liveness import Challenge, ClipMeasurements
 from soberpay.domain.purchase import PendingRequest, PendingStatus, StoredResult
 from soberpay.domain.risk import RiskRecord
 from soberpay.domain.spending import PastOrder
@@ -120,6 +121,37 @@ Frames = Sequence[ImageBGR]
 
 
 @dataclass(frozen=True)
+class PresenceResult:
+    """Whether a clip shows a live person in front of the camera; ``reasons`` say why not (or what passed)."""
+
+    live: bool
+    reasons: tuple[str, ...] = ()
+
+
+@runtime_checkable
+class PresenceCheck(Protocol):
+    """Presentation-attack detection on a clip. ``challenge_id``: the active challenge the guest was shown
+    (consumed: single use); ``None`` runs the passive layer only."""
+
+    def check(self, frames: Sequence[ImageBGR], challenge_id: str | None) -> PresenceResult: ...
+
+
+@runtime_checkable
+class ClipSensor(Protocol):
+    """Turns a clip into the measurements the PAD decision reads (face mesh, tracked texture)."""
+
+    def measure(self, frames: Sequence[ImageBGR]) -> ClipMeasurements: ...
+
+
+@runtime_checkable
+class ChallengeStore(Protocol):
+    """Issued liveness challenges; ``take`` removes and returns one, so each is used at most once."""
+
+    def put(self, challenge: Challenge) -> None: ...
+    def take(self, challenge_id: str) -> Challenge | None: ...
+
+
+@dataclass(frozen=True)
 class FaceAnalysis:
     """One usable face: where it is, its embedding and its quality measurements."""
 
@@ -134,23 +166,6 @@ class FaceAnalyser(Protocol):
 
     def analyse(self, image: ImageBGR) -> FaceAnalysis: ...
     def best_from_frames(self, frames: Iterable[ImageBGR], top_k: int = 5) -> list[FaceAnalysis]: ...
-
-
-@dataclass(frozen=True)
-class PresenceResult:
-    """Whether a capture came from a live person in front of the camera, and if not, why."""
-
-    live: bool
-    reasons: tuple[str, ...] = ()
-
-
-@runtime_checkable
-class PresenceCheck(Protocol):
-    """Liveness (presentation-attack detection) over the frames of one capture.
-
-    ``challenge_id`` names the randomised challenge shown to the guest, when there was one."""
-
-    def check(self, frames: Sequence[ImageBGR], challenge_id: str | None) -> PresenceResult: ...
 
 
 @runtime_checkable

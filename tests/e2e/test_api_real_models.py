@@ -21,7 +21,8 @@ from tests.e2e.web_support import Venue, buy, login, make_app, national_id, topu
 @pytest.fixture(scope="module")
 def real(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, Venue]]:
     tmp: Path = tmp_path_factory.mktemp("real-models")
-    container = Container(Settings(data_dir=tmp / "var", env="test"), clock=ManualClock()).open()
+    settings = Settings(data_dir=tmp / "var", env="test", liveness={"allow_still_face": True})
+    container = Container(settings, clock=ManualClock()).open()
     app = make_app(container)
     v = Venue(app, {"r1": app.state.web.auth.issue_device_token("r1")[1]})
     with TestClient(app) as client:

@@ -51,6 +51,7 @@ def sqlite_container(settings: Any, clock: Any) -> Container:
     db = settings.data_dir / "web-test.db"
     shutil.copyfile(_migrated_template(), db)
     settings.database_url = f"sqlite:///{db}"
+    settings.liveness.allow_still_face = True  # fake "images" are strings: the still-image API path is tested
     container = Container(settings, clock=clock, analyser=FakeAnalyser(), presence=FakePresence()).open(migrate=False)
     container.__dict__["hasher"] = Argon2idHasher(time_cost=1, memory_cost=1024)
     container.decode_image = fake_decode_image  # type: ignore[method-assign]

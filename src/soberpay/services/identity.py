@@ -566,6 +566,20 @@ class IdentityService:
         analysis = self.analyser.analyse(img)
         return self.identify_embedding(analysis.embedding)
 
+    def identify_frames(self, frames: Sequence[ImageBGR], fuse_top: int = 3) -> IdentityDecision:
+        """1:N identification from a clip: the patent's quality selection picks the ``fuse_top`` best
+        frames; each guest's score is the mean of its scores over those frames (score-level fusion:
+        one sharp frame cannot carry a match the others do not support)."""
+        analyses = self.analyser.best_from_frames(frames, top_k=fuse_top)
+        self._ensure_index()
+        totals: dict[str, float] = {}
+        for analysis in analyses:
+            for hit in self._index.search(analysis.embedding, k=5):
+                totals[hit.key] = totals.get(hit.key, 0.0) + float(hit.score)
+        ranked = sorted(totals.items(), key=lambda kv: -kv[1])[:2]
+        candidates = [Candidate(key, total / len(analyses)) for key, total in ranked]
+        return decide_identification(candidates, self._threshold, self._settings.min_margin)
+
     def identify_embedding(self, embedding: Embedding) -> IdentityDecision:
         self._ensure_index()
         hits = self._index.search(embedding, k=2)

@@ -24,10 +24,17 @@ import numpy as np
 from soberpay.errors import BadImage
 from soberpay.ports import ImageBGR
 
-__all__ = ["DEFAULT_MAX_VIDEO_BYTES", "MemoryVideoSource", "OpenCVFrameSource", "frames_from_video_bytes"]
+__all__ = [
+    "CLIP_MAX_FRAME_PIXELS",
+    "DEFAULT_MAX_VIDEO_BYTES",
+    "MemoryVideoSource",
+    "OpenCVFrameSource",
+    "frames_from_video_bytes",
+]
 
 DEFAULT_MAX_VIDEO_BYTES = 200_000_000
 DEFAULT_MAX_FRAME_PIXELS = 40_000_000
+CLIP_MAX_FRAME_PIXELS = 1280 * 720  # a tablet liveness clip: 60 such frames are ~170 MB decoded
 
 
 def _as_bgr(frame: Any) -> ImageBGR | None:

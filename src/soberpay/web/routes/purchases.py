@@ -16,7 +16,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from soberpay.domain.identity import normalise_phone
-from soberpay.errors import AuthError, InvalidInput
+from soberpay.errors import AuthError, Forbidden, InvalidInput
 from soberpay.web.auth import RoomPrincipal
 from soberpay.web.deps import GuestTokenHeader, Room, Web, require_guest_in_room
 from soberpay.web.i18n import translate
@@ -29,6 +29,7 @@ from soberpay.web.routes._util import (
     room_purchase_out,
     room_risk_out,
 )
+from soberpay.web.routes.liveness import face_from_clip
 from soberpay.web.schemas import (
     ErrorOut,
     IdentifiedOut,
@@ -52,7 +53,7 @@ def menu(web: Web) -> list[MenuItemOut]:
     return [MenuItemOut(**m.__dict__) for m in web.payments.menu()]
 
 
-def _identified(
+def identified(
     web: Web, room: RoomPrincipal, guest_id: str, explanation: str, similarity: float | None
 ) -> IdentifiedOut:
     room_id = room.room_id
@@ -80,7 +81,10 @@ def _identified(
 async def identify_face(
     room_id: str, room: Room, web: Web, file: Annotated[UploadFile, File(description="one camera frame")]
 ) -> IdentifiedOut:
-    """Pay by face, step 1: 1:N identification. Ambiguous or weak matches are refused (use phone + password)."""
+    """Pay by face from one still (only if ``liveness.allow_still_face``: a photo of the guest passes it;
+    the tablet uses ``identify/clip``). Ambiguous or weak matches are refused (use phone + password)."""
+    if not web.container.settings.liveness.allow_still_face:
+        raise Forbidden("a still image is not accepted: send a short clip to /identify/clip")
     web.limits.check("identify", "room:" + room_id)
     data = await read_upload(file, web.settings.max_upload_bytes)
     started = time.perf_counter()
@@ -89,7 +93,7 @@ async def identify_face(
     web.metrics.identifications.labels(decision.status.value).inc()
     if not decision.accepted or decision.guest_id is None:
         raise AuthError(f"face not recognised: {decision.explanation}", status=decision.status.value)
-    return _identified(web, room, decision.guest_id, decision.explanation, round(decision.score, 3))
+    return identified(web, room, decision.guest_id, decision.explanation, round(decision.score, 3))
 
 
 @router.post("/rooms/{room_id}/identify/phone", response_model=IdentifiedOut, responses={400: {"model": ErrorOut}})
@@ -106,7 +110,7 @@ def identify_phone(room_id: str, body: IdentifyPhoneIn, request: Request, room: 
     web.limits.check("identify", "room:" + room_id)
     guest = web.container.identity.identify_by_phone(phone, body.password, actor=room.actor)
     web.metrics.identifications.labels("phone").inc()
-    return _identified(web, room, guest.id, "phone number and payment password verified", None)
+    return identified(web, room, guest.id, "phone number and payment password verified", None)
 
 
 @router.get("/rooms/{room_id}/me", response_model=RoomRiskOut)
@@ -142,6 +146,8 @@ async def purchase(
     quantity: Annotated[int, Form(ge=1, le=99)] = 1,
     password: Annotated[str | None, Form(max_length=6)] = None,
     face: Annotated[UploadFile | None, File(description="a fresh camera frame of the guest (face factor)")] = None,
+    frames: Annotated[list[UploadFile] | None, File(description="or: a frame burst (face + liveness)")] = None,
+    challenge_id: Annotated[str | None, Form(max_length=64)] = None,
     x_guest_token: GuestTokenHeader = None,
 ) -> PurchaseOut:
     """Buy an item for the guest identified in this room (multipart form), confirmed by a fresh factor:
@@ -151,12 +157,19 @@ async def purchase(
     NOT charged); ``verification_required`` (tagged guest + regular item: send ``face`` AND the 6-digit
     ``password`` with the same idempotency key — dual verification); ``password_rejected``;
     ``locked_out``; ``face_rejected``; ``refused`` (e.g. balance). The same idempotency key replays a
-    stored result; with other parameters it is a 409."""
+    stored result; with other parameters it is a 409. The face factor as ``frames`` (+ ``challenge_id``
+    when the guest is tagged or the item high-price) passes liveness first; a still ``face`` is accepted
+    only with ``liveness.allow_still_face``."""
     guest = require_guest_in_room(web, x_guest_token, room_id)
     require_key(idempotency_key)
     if password:
         web.limits.check("password", "guest:" + guest.guest_id)
-    image = await _optional_face(face, web)
+    if frames:
+        image: bytes | None = await face_from_clip(web, guest.guest_id, item_id, frames, challenge_id)
+    else:
+        image = await _optional_face(face, web)
+        if image is not None and not web.container.settings.liveness.allow_still_face:
+            raise Forbidden("a still face is not accepted: send 'frames' (a short clip)")
     _require_fresh_factor(password, image)
     started = time.perf_counter()
     outcome = await run_in_threadpool(

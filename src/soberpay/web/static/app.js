@@ -167,12 +167,20 @@
     function isLocked(m) { return !!(risk && risk.high_price_locked && (m.high_price || m.category === "liquor")); }
     function cartTotal() { return cart.reduce(function (s, l) { return s + l.item.price_fen * l.qty; }, 0); }
 
-    // The single capture step of a payment: one fresh frame now (the liveness clip replaces it at merge).
+    // The single capture step of a payment → a face factor (or null): with a live camera, a liveness
+    // challenge and a 3 s clip (a still photo is refused); otherwise a chosen file or one frame.
     function captureFace() {
       var v = $("#room-camera");
       var file = $("#confirm-file").files[0];
-      if (file) return Promise.resolve(file);
-      return roomStream && v.videoWidth ? grab(v) : Promise.resolve(null);
+      if (file) return Promise.resolve({ face: file });
+      if (!(roomStream && v.videoWidth)) return Promise.resolve(null);
+      if (!window.SoberpayCapture) return grab(v).then(function (b) { return b && { face: b }; });
+      return api("POST", "/api/liveness/challenge", {}).then(function (c) {
+        toast(SoberpayCapture.prompt(c.actions, t), "warn");
+        return SoberpayCapture.captureClip(v, 3, c).then(function (blobs) {
+          return blobs.length ? { frames: blobs, challenge_id: c.challenge_id } : null;
+        });
+      });
     }
 
     function renderLocks() {
@@ -324,10 +332,10 @@
       run(factor).then(showReceipt).catch(guestError);
     }
     $("#confirm-face").addEventListener("click", function () {
-      captureFace().then(function (blob) {
-        if (!blob) { $("#confirm-error").textContent = t("kiosk.camera_off"); return; }
-        factorChosen({ face: blob });
-      });
+      captureFace().then(function (factor) {
+        if (!factor) { $("#confirm-error").textContent = t("kiosk.camera_off"); return; }
+        factorChosen(factor);
+      }).catch(function (e) { $("#confirm-error").textContent = e.message; });
     });
     $("#confirm-file").addEventListener("change", function () { $("#confirm-face").click(); });
     $("#confirm-password").addEventListener("click", function () {
@@ -343,6 +351,10 @@
       fd.append("idempotency_key", line.key);
       if (factor.password) fd.append("password", factor.password);
       if (factor.face) fd.append("face", factor.face, factor.face.name || "face.jpg");
+      if (factor.frames) {
+        factor.frames.forEach(function (b, i) { fd.append("frames", b, "f" + i + ".jpg"); });
+        fd.append("challenge_id", factor.challenge_id);
+      }
       if (line.pending) return api("POST", base + "/pending/" + line.pending + "/confirm", { form: fd, headers: gh() });
       fd.append("item_id", line.item.id); fd.append("quantity", line.qty);
       return api("POST", base + "/purchases", { form: fd, headers: gh() });
@@ -362,7 +374,7 @@
         if (o.outcome === "verification_required") {
           var need = o.requires || [];
           var ask = need.indexOf("password") >= 0 ? askPassword(t(o.message_key)).then(function (pw) { return pw && { password: pw }; })
-            : captureFace().then(function (b) { return b && { face: b }; });
+            : captureFace();
           return ask.then(function (more) {
             if (!more) return false;
             return payLine(line, Object.assign({}, factor, more), receipt);
@@ -410,8 +422,29 @@
       $("#identify-dialog").showModal();
       startCamera($("#room-camera")).then(function (s) { roomStream = s; $("#room-camera").hidden = !s; });
     });
+    function identifyByClip() {
+      // Live camera: a challenge, then a 3 s clip (liveness + identification from the same frames).
+      var video = $("#room-camera");
+      return api("POST", "/api/liveness/challenge", {}).then(function (c) {
+        $("#challenge-prompt").textContent = SoberpayCapture.prompt(c.actions, t);
+        return SoberpayCapture.captureClip(video, 3, c).then(function (blobs) {
+          $("#challenge-prompt").textContent = "";
+          if (!blobs.length) { $("#identify-error").textContent = t("kiosk.camera_off"); return; }
+          var fd = new FormData();
+          blobs.forEach(function (b, i) { fd.append("frames", b, "f" + i + ".jpg"); });
+          fd.append("challenge_id", c.challenge_id);
+          return api("POST", base + "/identify/clip", { form: fd }).then(function (r) {
+            $("#identify-dialog").close(); setGuest(r); startPay();
+          });
+        });
+      });
+    }
     $("#identify-go").addEventListener("click", function () {
       var file = $("#identify-file").files[0];
+      if (!file && $("#room-camera").videoWidth) {
+        identifyByClip().catch(function (e) { $("#challenge-prompt").textContent = ""; $("#identify-error").textContent = e.message; });
+        return;
+      }
       var p = file ? Promise.resolve(file) : grab($("#room-camera"));
       p.then(function (blob) {
         if (!blob) { $("#identify-error").textContent = t("kiosk.camera_off"); return; }
