@@ -77,7 +77,7 @@ class Container:
 
         ident = self.settings.identity
         return decode_image(
-            data, max_bytes=ident.max_image_bytes, max_pixels=ident.max_image_pixels, max_side=ident.max_image_side
+            data, max_bytes=ident.max_upload_bytes, max_pixels=ident.max_image_pixels, max_side=ident.max_image_side
         )
 
     def decode_video(self, video: bytes | str) -> Any:

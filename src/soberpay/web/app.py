@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from soberpay import errors
 from soberpay.rooms.events import RoomObservation, RoomStatus
 from soberpay.rooms.status import SqlRoomStatus
+from soberpay.web.admission import BodyLimit, ModelPool
 from soberpay.web.auth import AuthStore, RateLimits, Signer, load_or_create_secret
 from soberpay.web.context import WebContext
 from soberpay.web.i18n import install_i18n
@@ -114,6 +115,7 @@ def create_app(container: Container, *, payments: PaymentsPort | None = None, ru
             settings.web.register_rate_per_min,
         ),
         metrics=Metrics(),
+        models=ModelPool(settings.web.model_workers, settings.web.model_queue, settings.identity.max_upload_bytes),
         rooms=SqlRoomStatus(container.session_factory, container.clock.now),
         payments_kind=kind,
     )
@@ -128,6 +130,7 @@ def create_app(container: Container, *, payments: PaymentsPort | None = None, ru
         finally:
             if host is not None:
                 host.stop()
+            web.models.close()
 
     app = FastAPI(
         title="soberpay venue service",
@@ -147,7 +150,8 @@ def create_app(container: Container, *, payments: PaymentsPort | None = None, ru
         status = exc.http_status
         if isinstance(exc, errors.RateLimited):
             web.metrics.rate_limited.labels(request.url.path.rsplit("/", 1)[-1]).inc()
-        headers = {"Retry-After": str(int(exc.context.get("retry_after", 1)) + 1)} if status == 429 else None
+        retry = status in (429, 503) and "retry_after" in exc.context
+        headers = {"Retry-After": str(int(exc.context["retry_after"]) + 1)} if retry else None
         return JSONResponse(error_body(exc.code, exc.message, **exc.context), status_code=status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
@@ -168,11 +172,11 @@ def create_app(container: Container, *, payments: PaymentsPort | None = None, ru
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return JSONResponse(error_body("internal", "internal error; the request was not applied"), status_code=500)
 
+    # Added first, so it runs inside the metrics middleware: refusals are counted too.
+    app.add_middleware(BodyLimit, pool=web.models, upload_bytes=settings.identity.max_upload_bytes)
+
     @app.middleware("http")
-    async def _limits_and_metrics(request: Request, call_next: Any) -> Any:
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > settings.web.max_upload_bytes:
-            return JSONResponse(error_body("too_large", "request body too large"), status_code=413)
+    async def _metrics_and_headers(request: Request, call_next: Any) -> Any:
         started = time.perf_counter()
         response = await call_next(request)
         route = request.scope.get("route")

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Request, UploadFile, status
-from starlette.concurrency import run_in_threadpool
 
 from soberpay.domain.identity import CONSENT_TEXT_VERSION, CONSENT_TEXTS, ConsentPurpose
 from soberpay.errors import FaceError, InvalidInput
@@ -127,7 +126,7 @@ _ENROL_ERRORS: dict[int | str, dict[str, Any]] = {
 async def _enrol(web: Web, enroll: Callable[..., Any], guest_id: str, payload: object, actor: str) -> EnrolOut:
     """Run one enrolment call off the event loop, time it, and map its result."""
     started = time.perf_counter()
-    result = await run_in_threadpool(enroll, guest_id, payload, actor=actor)
+    result = await web.models.run(enroll, guest_id, payload, actor=actor)
     web.metrics.model_seconds.labels("enrol").observe(time.perf_counter() - started)
     return EnrolOut(
         guest_id=result.guest_id,
@@ -153,7 +152,7 @@ async def enrol_images(
     actor, _ = require_self_or_staff(web, x_guest_token, staff, guest_id)
     if not 1 <= len(files) <= 10:
         raise InvalidInput("send 1–10 images", field="files")
-    limit = web.settings.max_upload_bytes
+    limit = web.container.settings.identity.max_upload_bytes
     images = [await read_upload(f, limit) for f in files]
     return await _enrol(web, web.container.identity.enroll_images, guest_id, images, actor)
 
@@ -172,8 +171,13 @@ async def enrol_video(
 ) -> EnrolOut:
     """Enrol from a short video: the best-quality frames are selected (decoded in memory)."""
     actor, _ = require_self_or_staff(web, x_guest_token, staff, guest_id)
-    data = await read_upload(file, web.settings.max_upload_bytes)
+    data = await read_upload(file, web.container.settings.identity.max_upload_bytes)
     return await _enrol(web, web.container.identity.enroll_video, guest_id, data, actor)
+
+
+def _analyse(web: Web, data: bytes) -> Any:
+    """Decode and analyse on a model thread: decoding is model work too (bounded memory, off the event loop)."""
+    return web.container.identity.analyser.analyse(web.container.decode_image(data))
 
 
 @router.post("/face/quality", response_model=QualityOut, responses={429: {"model": ErrorOut}})
@@ -182,12 +186,10 @@ async def face_quality(
 ) -> QualityOut:
     """Live quality feedback for the kiosk camera: is there exactly one usable face, and if not, why."""
     web.limits.check("identify", "quality:" + client_ip(request))
-    data = await read_upload(file, web.settings.max_upload_bytes)
-    ident = web.container.identity
-    image = web.container.decode_image(data)
+    data = await read_upload(file, web.container.settings.identity.max_upload_bytes)
     started = time.perf_counter()
     try:
-        analysis = await run_in_threadpool(ident.analyser.analyse, image)
+        analysis = await web.models.run(_analyse, web, data)
     except FaceError as exc:
         return QualityOut(ok=False, reason=exc.code, message=exc.message)
     finally:
