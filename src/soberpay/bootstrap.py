@@ -16,6 +16,7 @@ from soberpay.adapters.clock import SystemClock
 from soberpay.adapters.crypto import AesGcmKeyRing, Argon2idHasher
 from soberpay.adapters.db.base import make_engine, make_session_factory
 from soberpay.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
+from soberpay.adapters.private_files import private_dir
 from soberpay.config import Settings
 from soberpay.ports import AbstractUnitOfWork, Clock, FaceAnalyser
 
@@ -34,7 +35,7 @@ class Container:
     # --- infrastructure -------------------------------------------------------------------------
 
     def open(self, migrate: bool = True) -> Container:
-        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.settings.data_dir)
         if migrate:
             from soberpay.adapters.db.migrate import upgrade
 
@@ -55,7 +56,7 @@ class Container:
 
     @cached_property
     def cipher(self) -> AesGcmKeyRing:
-        return AesGcmKeyRing.from_env_or_file(self.settings.template_key, self.settings.data_dir)
+        return AesGcmKeyRing.from_env_or_file(self.settings.template_key, self.settings.resolved_key_dir)
 
     @cached_property
     def hasher(self) -> Argon2idHasher:

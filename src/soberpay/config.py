@@ -282,7 +282,12 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("var"), description="SQLite database, keys, runtime files")
     database_url: str | None = Field(None, description="SQLAlchemy URL; default SQLite in data_dir")
     embedder: Literal["sface", "dlib", "autoencoder"] = Field("sface", description="face embedder used for templates")
-    template_key: str | None = Field(None, description="base64 AES-256 key; else a 0600 file in data_dir")
+    template_key: str | None = Field(
+        None, description="base64 AES-256 key (e.g. from a KMS); else keys.json in key_dir"
+    )
+    key_dir: Path | None = Field(
+        None, description="folder of keys.json and web_secret.key (0600); default data_dir — back it up apart"
+    )
     env: Literal["dev", "test", "prod"] = Field(
         "dev", description="deployment kind (informational: no code reads it yet)"
     )
@@ -311,6 +316,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'soberpay.db').resolve()}"
+
+    @property
+    def resolved_key_dir(self) -> Path:
+        return self.key_dir or self.data_dir
 
     @property
     def match_threshold(self) -> float:

@@ -35,8 +35,9 @@ def serve(
 
     settings = Settings()
     from soberpay.adapters.db.migrate import upgrade
+    from soberpay.adapters.private_files import private_dir
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)
     upgrade(settings.resolved_database_url)  # once, before workers start
     rooms: subprocess.Popen[bytes] | None = None
     if workers > 1 and settings.web.run_rooms:

@@ -389,6 +389,7 @@ class IdentityService:
                 uow, now, actor, "guest.erased", guest_id, templates_deleted=deleted, derived_rows_deleted=derived
             )
             uow.commit()
+            uow.purge_erased()
 
     def reencrypt_all(self) -> int:
         """Re-encrypt every template and ID number under the cipher's current key (after rotation)."""

@@ -107,7 +107,7 @@ def create_app(container: Container, *, payments: PaymentsPort | None = None, ru
         container=container,
         payments=payments,
         auth=AuthStore(container.session_factory, container.hasher, container.clock),
-        signer=Signer(load_or_create_secret(settings.web.secret_key, settings.data_dir)),
+        signer=Signer(load_or_create_secret(settings.web.secret_key, settings.resolved_key_dir)),
         limits=RateLimits(
             settings.web.login_rate_per_min,
             settings.web.identify_rate_per_min,

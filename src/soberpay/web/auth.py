@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import secrets
 import threading
 import time
@@ -32,6 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from soberpay.adapters.db.audit import append_audit
 from soberpay.adapters.db.web_tables import DeviceTokenRow, RoomRow, StaffAccountRow
+from soberpay.adapters.private_files import private_dir, private_file
 from soberpay.errors import AuthError, Conflict, CsrfFailed, Forbidden, InvalidInput, NotFound, RateLimited
 from soberpay.ports import Clock, PasswordHasher
 
@@ -83,17 +83,15 @@ class GuestPrincipal:
     scope: str  # "kiosk" or a room id
 
 
-def load_or_create_secret(configured: str | None, data_dir: Path) -> str:
+def load_or_create_secret(configured: str | None, key_dir: Path) -> str:
     if configured:
         return configured
-    path = data_dir / "web_secret.key"
+    path = key_dir / "web_secret.key"
     if path.exists():
-        return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
+        return private_file(path).read_text().strip()
+    private_dir(key_dir)
     secret = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(secret)
+    private_file(path).write_text(secret)
     return secret
 
 
