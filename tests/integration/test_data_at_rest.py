@@ -91,6 +91,8 @@ def test_erased_name_and_phone_are_gone_from_database_wal_and_logs(
     before = _traces(data_dir, caplog.text)
     assert any(NAME.encode() in blob for blob in before.values())  # the probe can see the data when it is there
 
+    with c.engine.connect() as conn:  # deleted cells are zeroed in the database file itself
+        assert conn.exec_driver_sql("PRAGMA secure_delete").scalar() == 1
     c.identity.erase(g.id, actor="test")
 
     after = _traces(data_dir, caplog.text)
