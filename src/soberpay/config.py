@@ -221,7 +221,9 @@ class WebSettings(_Section):
     secret_key: str | None = Field(None, description="session signing key; generated into data dir if unset")
     session_max_age_s: int = Field(12 * 3600, ge=60, le=7 * 86400, description="staff session cookie lifetime")
     guest_token_max_age_s: int = Field(300, ge=30, le=3600, description="guest token lifetime after identification")
-    secure_cookies: bool = Field(False, description="set the Secure flag on cookies (enable behind HTTPS)")
+    secure_cookies: bool | None = Field(
+        None, description="Secure flag on cookies (HTTPS only); unset: on unless env is dev or test"
+    )
     login_rate_per_min: float = Field(10.0, gt=0, le=1000, description="staff sign-in attempts per IP+user")
     identify_rate_per_min: float = Field(30.0, gt=0, le=10000, description="identifications per room/IP")
     password_rate_per_min: float = Field(10.0, gt=0, le=1000, description="payment password attempts per guest")
@@ -289,7 +291,7 @@ class Settings(BaseSettings):
         None, description="folder of keys.json and web_secret.key (0600); default data_dir — back it up apart"
     )
     env: Literal["dev", "test", "prod"] = Field(
-        "dev", description="deployment kind (informational: no code reads it yet)"
+        "dev", description="deployment kind: prod sets Secure cookies and refuses demo accounts and secrets"
     )
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
     payment: PaymentSettings = Field(default_factory=PaymentSettings)
@@ -316,6 +318,12 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'soberpay.db').resolve()}"
+
+    @property
+    def secure_cookies(self) -> bool:
+        if self.web.secure_cookies is not None:
+            return self.web.secure_cookies
+        return self.env not in ("dev", "test")  # dev and test run on plain http://localhost
 
     @property
     def resolved_key_dir(self) -> Path:

@@ -2,7 +2,9 @@
 
 Principals:
 - **staff**: argon2id-hashed account; signs in once, gets an itsdangerous-signed session cookie that
-  carries a random CSRF token. Every state-changing request authenticated by a cookie must send that
+  carries a random session token and a random CSRF token. The session is a server-side record
+  (``staff_sessions``, token stored as a SHA-256 digest): it ends at logout, at expiry, or when a
+  manager revokes it, whatever the cookie says. Every state-changing request authenticated by a cookie must send that
   token back (``X-CSRF-Token`` header or ``csrf_token`` form field). Roles: ``cashier`` < ``manager``.
 - **room**: a touchscreen holds a device token scoped to ONE room (``Authorization: Bearer`` for API
   clients, or a signed ``sp_room`` cookie set by the pairing page, CSRF-protected like the staff one).
@@ -20,7 +22,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from soberpay.adapters.db.audit import append_audit
-from soberpay.adapters.db.web_tables import DeviceTokenRow, RoomRow, StaffAccountRow
+from soberpay.adapters.db.web_tables import DeviceTokenRow, RoomRow, StaffAccountRow, StaffSessionRow
 from soberpay.adapters.private_files import private_dir, private_file
 from soberpay.errors import AuthError, Conflict, CsrfFailed, Forbidden, InvalidInput, NotFound, RateLimited
 from soberpay.ports import Clock, PasswordHasher
@@ -47,6 +49,7 @@ class StaffPrincipal:
     username: str
     role: str
     csrf: str
+    session: str = ""  # the session token from the cookie (to revoke it at logout)
     csrf_valid: bool = True  # False: an unsafe request without the right CSRF token
 
     @property
@@ -168,10 +171,66 @@ class AuthStore:
             raise AuthError("wrong username or password")
         return row
 
-    def staff_active(self, staff_id: int) -> StaffAccountRow | None:
+    # --- sessions ---------------------------------------------------------------------------
+
+    def open_session(self, staff_id: int, max_age_s: int, client: str) -> str:
+        """A new server-side session; returns its token (only the digest is stored)."""
+        token = secrets.token_urlsafe(32)
+        now = self._clock.now()
+        with self._sessions.begin() as session:
+            session.add(
+                StaffSessionRow(
+                    token_sha256=token_digest(token),
+                    staff_id=staff_id,
+                    created_at=now,
+                    expires_at=now + timedelta(seconds=max_age_s),
+                    client=client[:64],
+                )
+            )
+        return token
+
+    def session_staff(self, token: str) -> StaffAccountRow | None:
+        """The active staff account of a live session (not revoked, not expired, account not disabled)."""
+        if not token or len(token) > 200:
+            return None
+        now = self._clock.now()
         with self._sessions() as session:
-            row = session.get(StaffAccountRow, staff_id)
-            return row if row is not None and not row.disabled else None
+            row = session.scalar(select(StaffSessionRow).where(StaffSessionRow.token_sha256 == token_digest(token)))
+            if row is None or row.revoked_at is not None or row.expires_at <= now:
+                return None
+            staff = session.get(StaffAccountRow, row.staff_id)
+        return staff if staff is not None and not staff.disabled else None
+
+    def close_session(self, token: str) -> None:
+        """Logout: revoke the session of this token (unknown tokens are ignored)."""
+        now = self._clock.now()
+        with self._sessions.begin() as session:
+            row = session.scalar(select(StaffSessionRow).where(StaffSessionRow.token_sha256 == token_digest(token)))
+            if row is not None and row.revoked_at is None:
+                row.revoked_at = now
+
+    def live_sessions(self) -> list[tuple[StaffSessionRow, str]]:
+        """Sessions neither revoked nor expired, newest first, with their staff username."""
+        now = self._clock.now()
+        with self._sessions() as session:
+            rows = session.execute(
+                select(StaffSessionRow, StaffAccountRow.username)
+                .join(StaffAccountRow, StaffAccountRow.id == StaffSessionRow.staff_id)
+                .where(StaffSessionRow.revoked_at.is_(None), StaffSessionRow.expires_at > now)
+                .order_by(StaffSessionRow.created_at.desc(), StaffSessionRow.id.desc())
+            ).all()
+        return [(r, name) for r, name in rows]
+
+    def revoke_session(self, session_id: int, actor: str) -> None:
+        now = self._clock.now()
+        with self._sessions.begin() as session:
+            row = session.get(StaffSessionRow, session_id)
+            if row is None:
+                raise NotFound("unknown session", session_id=session_id)
+            if row.revoked_at is None:
+                row.revoked_at = now
+            details = {"session_id": session_id}
+            append_audit(session, at=now, actor=actor, action="staff.session_revoked", details=details)
 
     # --- rooms and device tokens ------------------------------------------------------------
 

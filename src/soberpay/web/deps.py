@@ -44,10 +44,11 @@ def staff_from_cookie(request: Request, web: WebContext) -> StaffPrincipal | Non
     data = web.signer.loads(raw, salt="sp-session", max_age=web.settings.session_max_age_s)
     if not data:
         return None
-    row = web.auth.staff_active(int(data.get("uid", -1)))
-    if row is None or row.role != data.get("role"):
+    # The signature only proves we issued the cookie; the session record says whether it is still live.
+    row = web.auth.session_staff(str(data.get("sid", "")))
+    if row is None:
         return None
-    return StaffPrincipal(row.id, row.username, row.role, str(data.get("csrf", "")))
+    return StaffPrincipal(row.id, row.username, row.role, str(data.get("csrf", "")), session=str(data["sid"]))
 
 
 def optional_staff(request: Request, web: Web) -> StaffPrincipal | None:

@@ -28,6 +28,15 @@ class StaffOut(BaseModel):
     csrf_token: str
 
 
+class SessionOut(BaseModel):
+    id: int
+    username: str
+    created_at: datetime
+    expires_at: datetime
+    client: str = Field(description="IP address at sign-in")
+    current: bool = Field(description="this is the caller's own session")
+
+
 class StaffCreateIn(_In):
     username: str = Field(max_length=64)
     password: str = Field(max_length=256)

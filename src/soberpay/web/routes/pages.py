@@ -112,7 +112,7 @@ def room_pair(room_id: str, request: Request, web: Web, token: Annotated[str, Fo
         max_age=365 * 86400,
         httponly=True,
         samesite="strict",
-        secure=web.settings.secure_cookies,
+        secure=web.container.settings.secure_cookies,
         path="/",
     )
     return response
@@ -124,7 +124,10 @@ def staff_login(request: Request, web: Web) -> HTMLResponse:
 
 
 @router.get("/staff/logout")
-def staff_logout() -> Response:
+def staff_logout(request: Request, web: Web) -> Response:
+    staff = staff_from_cookie(request, web)
+    if staff is not None:
+        web.auth.close_session(staff.session)  # server-side: a copy of the cookie stops working too
     response = RedirectResponse("/staff/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

@@ -16,7 +16,7 @@ from sqlalchemy import or_, select
 from starlette.concurrency import run_in_threadpool
 
 from soberpay.adapters.db.identity_tables import AuditRow
-from soberpay.web.auth import SESSION_COOKIE
+from soberpay.web.auth import SESSION_COOKIE, token_digest
 from soberpay.web.deps import Manager, Staff, Web, client_ip
 from soberpay.web.routes._util import alert_out, high_price_locked, pending_out, require_key, risk_out
 from soberpay.web.schemas import (
@@ -29,6 +29,7 @@ from soberpay.web.schemas import (
     OverrideIn,
     PendingOut,
     RiskOut,
+    SessionOut,
     StaffCreateIn,
     StaffOut,
     TimelineOut,
@@ -52,22 +53,47 @@ def login(body: LoginIn, request: Request, response: Response, web: Web) -> Staf
     web.limits.check("login", f"{client_ip(request)}:{body.username.lower()}")
     row = web.auth.authenticate(body.username, body.password)
     csrf = secrets.token_urlsafe(24)
-    cookie = web.signer.dumps({"uid": row.id, "role": row.role, "csrf": csrf}, salt="sp-session")
+    sid = web.auth.open_session(row.id, web.settings.session_max_age_s, client_ip(request))
+    cookie = web.signer.dumps({"sid": sid, "csrf": csrf}, salt="sp-session")
     response.set_cookie(
         SESSION_COOKIE,
         cookie,
         max_age=web.settings.session_max_age_s,
         httponly=True,
         samesite="strict",
-        secure=web.settings.secure_cookies,
+        secure=web.container.settings.secure_cookies,
         path="/",
     )
     return StaffOut(username=row.username, role=row.role, csrf_token=csrf)
 
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
-def logout(response: Response, staff: Staff) -> None:
+def logout(response: Response, staff: Staff, web: Web) -> None:
+    """Sign out: the session is revoked on the server, so a copy of the cookie no longer works."""
+    web.auth.close_session(staff.session)
     response.delete_cookie(SESSION_COOKIE, path="/")
+
+
+@router.get("/staff/sessions", response_model=list[SessionOut])
+def sessions(staff: Manager, web: Web) -> list[SessionOut]:
+    """Live staff sessions (not revoked, not expired), newest first (manager only)."""
+    return [
+        SessionOut(
+            id=r.id,
+            username=name,
+            created_at=r.created_at,
+            expires_at=r.expires_at,
+            client=r.client,
+            current=bool(staff.session) and r.token_sha256 == token_digest(staff.session),
+        )
+        for r, name in web.auth.live_sessions()
+    ]
+
+
+@router.delete("/staff/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
+def revoke_session(session_id: Annotated[int, Path(ge=1, le=2**31 - 1)], staff: Manager, web: Web) -> None:
+    """Revoke a staff session (manager only): its cookie stops working at once."""
+    web.auth.revoke_session(session_id, staff.actor)
 
 
 @router.get("/auth/me", response_model=StaffOut)
