@@ -3,12 +3,17 @@ copy of the cookie an attacker kept; cookies are Secure outside dev/test."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from soberpay.adapters.clock import ManualClock
 from soberpay.config import Settings
+from soberpay.errors import ConfigError
 from tests.e2e.web_support import CASHIER, login, sqlite_container, venue
 
 
@@ -59,3 +64,33 @@ def test_session_cookie_is_secure_in_prod_only(tmp_path: Path) -> None:
             r = client.post("/api/auth/login", json={"username": "boss", "password": "manager-pass-1"})
             assert r.status_code == 200
             assert ("secure" in r.headers["set-cookie"].lower()) is secure, r.headers["set-cookie"]
+
+
+def test_prod_refuses_to_start_with_demo_accounts(tmp_path: Path) -> None:
+    from soberpay.web.app import create_app
+    from soberpay.web.demo import seed_demo
+
+    container = sqlite_container(Settings(data_dir=tmp_path / "var", env="test"), ManualClock())
+    seed_demo(create_app(container, run_rooms=False).state.web, enrol_faces=False)
+    container.settings.env = "prod"
+    with pytest.raises(ConfigError, match="staff 'manager'.*fresh data_dir"):
+        create_app(container, run_rooms=False)
+    container.close()
+
+
+def test_serve_in_prod_on_the_demo_data_dir_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    from soberpay.bootstrap import build_container
+    from soberpay.web.app import create_app
+    from soberpay.web.demo import seed_demo
+
+    data_dir = tmp_path / "demo"
+    container = build_container(Settings(data_dir=data_dir))
+    seed_demo(create_app(container, run_rooms=False).state.web, enrol_faces=False)
+    container.close()
+    env = {**os.environ, "SOBERPAY_DATA_DIR": str(data_dir), "SOBERPAY_ENV": "prod"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "soberpay", "serve"], capture_output=True, text=True, timeout=120, env=env
+    )
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "demo accounts" in lines[0] and "fresh data_dir" in lines[0], proc.stderr

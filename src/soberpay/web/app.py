@@ -119,6 +119,10 @@ def create_app(container: Container, *, payments: PaymentsPort | None = None, ru
         rooms=SqlRoomStatus(container.session_factory, container.clock.now),
         payments_kind=kind,
     )
+    if settings.env == "prod":
+        from soberpay.web.demo import refuse_demo_in_prod
+
+        refuse_demo_in_prod(web.auth, container.identity)
     start_rooms = settings.web.run_rooms if run_rooms is None else run_rooms
 
     @asynccontextmanager
