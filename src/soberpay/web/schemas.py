@@ -191,7 +191,9 @@ class BillOut(BaseModel):
 
 class TopupIn(_In):
     amount_fen: int = Field(ge=1, le=10_000_000)
-    idempotency_key: str = Field(min_length=8, max_length=128)
+    idempotency_key: str | None = Field(
+        None, min_length=8, max_length=128, pattern=r"^[ -~]+$", description="or the Idempotency-Key header"
+    )
 
 
 class AuditOut(BaseModel):

@@ -14,7 +14,16 @@ from starlette.concurrency import run_in_threadpool
 
 from soberpay.errors import AuthError, InvalidInput, NotFound
 from soberpay.web.deps import GuestTokenHeader, Room, Web, require_guest_in_room
-from soberpay.web.routes._util import high_price_locked, pending_out, purchase_out, read_upload, require_key, risk_out
+from soberpay.web.routes._util import (
+    KEY_PATTERN,
+    IdempotencyKeyHeader,
+    high_price_locked,
+    idempotency_key,
+    pending_out,
+    purchase_out,
+    read_upload,
+    risk_out,
+)
 from soberpay.web.schemas import (
     ErrorOut,
     IdentifiedOut,
@@ -111,11 +120,14 @@ async def purchase(
     room: Room,
     web: Web,
     item_id: Annotated[str, Form(max_length=64)],
-    idempotency_key: Annotated[str, Form(min_length=8, max_length=128)],
+    idempotency_key_field: Annotated[
+        str | None, Form(alias="idempotency_key", min_length=8, max_length=128, pattern=KEY_PATTERN)
+    ] = None,
     quantity: Annotated[int, Form(ge=1, le=99)] = 1,
     password: Annotated[str | None, Form(max_length=6)] = None,
     face: Annotated[UploadFile | None, File(description="a fresh camera frame of the guest (face factor)")] = None,
     x_guest_token: GuestTokenHeader = None,
+    idempotency_header: IdempotencyKeyHeader = None,
 ) -> PurchaseOut:
     """Buy an item for the guest identified in this room (multipart form).
 
@@ -125,7 +137,7 @@ async def purchase(
     ``locked_out``; ``face_rejected``; ``refused`` (e.g. balance). The same idempotency key replays a
     stored result; with other parameters it is a 409."""
     guest = require_guest_in_room(web, x_guest_token, room_id)
-    require_key(idempotency_key)
+    key = idempotency_key(idempotency_header, idempotency_key_field)
     if password:
         web.limits.check("password", "guest:" + guest.guest_id)
     image = await _optional_face(face, web)
@@ -137,7 +149,7 @@ async def purchase(
         guest_id=guest.guest_id,
         item_id=item_id,
         quantity=quantity,
-        idempotency_key=idempotency_key,
+        idempotency_key=key,
         password=password or None,
         face_image=image,
         room_id=room_id,
@@ -166,14 +178,17 @@ async def confirm_pending(
     pending_id: str,
     room: Room,
     web: Web,
-    idempotency_key: Annotated[str, Form(min_length=8, max_length=128)],
+    idempotency_key_field: Annotated[
+        str | None, Form(alias="idempotency_key", min_length=8, max_length=128, pattern=KEY_PATTERN)
+    ] = None,
     password: Annotated[str | None, Form(max_length=6)] = None,
     face: Annotated[UploadFile | None, File(description="a fresh camera frame of the guest")] = None,
     x_guest_token: GuestTokenHeader = None,
+    idempotency_header: IdempotencyKeyHeader = None,
 ) -> PurchaseOut:
     """Confirm a pending request after recovery (face or password): charged now at the original price."""
     guest = require_guest_in_room(web, x_guest_token, room_id)
-    require_key(idempotency_key)
+    key = idempotency_key(idempotency_header, idempotency_key_field)
     if password:
         web.limits.check("password", "guest:" + guest.guest_id)
     image = await _optional_face(face, web)
@@ -182,7 +197,7 @@ async def confirm_pending(
         web.payments.confirm_pending,
         pending_id,
         guest_id=guest.guest_id,
-        idempotency_key=idempotency_key,
+        idempotency_key=key,
         password=password or None,
         face_image=image,
         actor=room.actor,

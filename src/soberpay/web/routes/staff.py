@@ -18,7 +18,14 @@ from starlette.concurrency import run_in_threadpool
 from soberpay.adapters.db.identity_tables import AuditRow
 from soberpay.web.auth import SESSION_COOKIE, token_digest
 from soberpay.web.deps import Manager, Staff, Web, client_ip
-from soberpay.web.routes._util import alert_out, high_price_locked, pending_out, require_key, risk_out
+from soberpay.web.routes._util import (
+    IdempotencyKeyHeader,
+    alert_out,
+    high_price_locked,
+    idempotency_key,
+    pending_out,
+    risk_out,
+)
 from soberpay.web.schemas import (
     AlertOut,
     AuditOut,
@@ -352,12 +359,12 @@ def ledger(
 
 
 @router.post("/staff/guests/{guest_id}/topup", responses={400: {"model": ErrorOut}, 409: {"model": ErrorOut}})
-def topup(guest_id: str, body: TopupIn, staff: Staff, web: Web) -> dict[str, int]:
+def topup(
+    guest_id: str, body: TopupIn, staff: Staff, web: Web, idempotency_header: IdempotencyKeyHeader = None
+) -> dict[str, int]:
     """Cash in at the counter: credit the guest's prepaid balance (idempotent by key)."""
-    require_key(body.idempotency_key)
-    balance = web.payments.topup(
-        guest_id, amount_fen=body.amount_fen, idempotency_key=body.idempotency_key, actor=staff.username
-    )
+    key = idempotency_key(idempotency_header, body.idempotency_key)
+    balance = web.payments.topup(guest_id, amount_fen=body.amount_fen, idempotency_key=key, actor=staff.username)
     return {"balance_fen": balance}
 
 
