@@ -228,6 +228,9 @@ class WebSettings(_Section):
     identify_rate_per_min: float = Field(30.0, gt=0, le=10000, description="identifications per room/IP")
     password_rate_per_min: float = Field(10.0, gt=0, le=1000, description="payment password attempts per guest")
     register_rate_per_min: float = Field(10.0, gt=0, le=1000, description="kiosk registrations per IP")
+    public_rate_per_min: float = Field(
+        120.0, gt=0, le=100_000, description="requests per IP to endpoints that need no credential (pages, menu)"
+    )
     model_workers: int = Field(2, ge=1, le=64, description="threads running model work (decode, detection, embedding)")
     model_queue: int = Field(
         6, ge=0, le=1000, description="model calls that may wait for a thread; more get 503 busy + Retry-After"

@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from soberpay.adapters.clock import ManualClock
 from soberpay.config import Settings
 from soberpay.web.admission import JSON_BODY_BYTES
@@ -70,4 +72,16 @@ def test_model_work_beyond_workers_and_queue_is_503_with_retry_after(tmp_path: P
         for t in busy:
             t.join(30)
         assert results == [200, 200]
+    container.close()
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/api/menu"), ("GET", "/api/consents/texts"), ("GET", "/kiosk"), ("POST", "/room/r1/pair")],
+)
+def test_endpoints_without_credentials_are_rate_limited_per_ip(tmp_path: Path, method: str, path: str) -> None:
+    container = _container(tmp_path, public_rate_per_min=2)
+    with venue(container).client() as client:
+        statuses = [client.request(method, path, data={"token": "sprt_guess"}).status_code for _ in range(3)]
+        assert statuses[:2] != [429, 429] and statuses[2] == 429, statuses
     container.close()

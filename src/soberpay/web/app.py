@@ -113,6 +113,7 @@ def create_app(container: Container, *, payments: PaymentsPort | None = None, ru
             settings.web.identify_rate_per_min,
             settings.web.password_rate_per_min,
             settings.web.register_rate_per_min,
+            settings.web.public_rate_per_min,
         ),
         metrics=Metrics(),
         models=ModelPool(settings.web.model_workers, settings.web.model_queue, settings.identity.max_upload_bytes),

@@ -331,8 +331,17 @@ class TokenBucket:
 
 
 class RateLimits:
-    def __init__(self, login_per_min: float, identify_per_min: float, password_per_min: float, register_per_min: float):
+    def __init__(
+        self,
+        login_per_min: float,
+        identify_per_min: float,
+        password_per_min: float,
+        register_per_min: float,
+        public_per_min: float = 120.0,
+    ):
         self.buckets = {
+            # Every endpoint that needs no credential (pages, menu, consent texts, pairing), per client IP.
+            "public": TokenBucket(public_per_min, max(1, int(public_per_min))),
             "login": TokenBucket(login_per_min, max(1, int(login_per_min))),
             "identify": TokenBucket(identify_per_min, max(1, int(identify_per_min))),
             "password": TokenBucket(password_per_min, max(1, int(password_per_min))),

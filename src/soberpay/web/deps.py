@@ -33,6 +33,14 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def public_rate(request: Request, web: Web) -> None:
+    """Rate limit for endpoints that need no credential (per client IP; 429 + Retry-After)."""
+    web.limits.check("public", client_ip(request))
+
+
+PublicRate = Depends(public_rate)
+
+
 def _csrf_given(request: Request) -> str | None:
     return request.headers.get("x-csrf-token")
 

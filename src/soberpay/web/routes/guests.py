@@ -10,7 +10,7 @@ from fastapi import APIRouter, File, Request, UploadFile, status
 
 from soberpay.domain.identity import CONSENT_TEXT_VERSION, CONSENT_TEXTS, ConsentPurpose
 from soberpay.errors import FaceError, InvalidInput
-from soberpay.web.deps import GuestTokenHeader, MaybeStaff, Web, client_ip, require_self_or_staff
+from soberpay.web.deps import GuestTokenHeader, MaybeStaff, PublicRate, Web, client_ip, require_self_or_staff
 from soberpay.web.routes._util import mask_phone, read_upload
 from soberpay.web.schemas import (
     ConsentIn,
@@ -44,7 +44,7 @@ def _guest_out(web: Web, guest_id: str) -> GuestOut:
     )
 
 
-@router.get("/consents/texts")
+@router.get("/consents/texts", dependencies=[PublicRate], responses={429: {"model": ErrorOut}})
 def consent_texts() -> dict[str, object]:
     """The consent text shown for each purpose (the version is recorded with every grant)."""
     return {"version": CONSENT_TEXT_VERSION, "purposes": {p.value: t for p, t in CONSENT_TEXTS.items()}}

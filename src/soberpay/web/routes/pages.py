@@ -13,11 +13,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from soberpay.domain.identity import CONSENT_TEXTS, ConsentPurpose
 from soberpay.errors import NotFound
 from soberpay.web.auth import LANG_COOKIE, ROOM_COOKIE, SESSION_COOKIE, StaffPrincipal
-from soberpay.web.deps import Web, room_from_request, staff_from_cookie
+from soberpay.web.deps import PublicRate, Web, room_from_request, staff_from_cookie
 from soberpay.web.i18n import LANGS, catalogue, lang_of, translate
 from soberpay.web.routes.staff import _audit_rows
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[PublicRate])
 
 
 def render(request: Request, web: Web, template: str, *, status_code: int = 200, **ctx: Any) -> HTMLResponse:

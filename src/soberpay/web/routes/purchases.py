@@ -13,7 +13,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from soberpay.errors import AuthError, InvalidInput, NotFound
-from soberpay.web.deps import GuestTokenHeader, Room, Web, require_guest_in_room
+from soberpay.web.deps import GuestTokenHeader, PublicRate, Room, Web, require_guest_in_room
 from soberpay.web.routes._util import (
     KEY_PATTERN,
     IdempotencyKeyHeader,
@@ -41,7 +41,7 @@ router = APIRouter(
 )
 
 
-@router.get("/menu", response_model=list[MenuItemOut])
+@router.get("/menu", response_model=list[MenuItemOut], dependencies=[PublicRate])
 def menu(web: Web) -> list[MenuItemOut]:
     """The venue menu with prices in integer fen and the high-price tier flag."""
     return [MenuItemOut(**m.__dict__) for m in web.payments.menu()]
