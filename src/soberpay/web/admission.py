@@ -48,6 +48,7 @@ class ModelPool:
         self._calls = 0
         self._body_bytes = 0
         self._lock = threading.Lock()  # TestClient and uvicorn may run several event loops in one process
+        # Lives as long as the app (idle threads cost nothing; the app may serve again after a lifespan ends).
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="model")
 
     def reserve_body(self, size: int) -> bool:
@@ -73,9 +74,6 @@ class ModelPool:
         finally:
             with self._lock:
                 self._calls -= 1
-
-    def close(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
 
 
 def _refuse(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:

@@ -135,7 +135,6 @@ def create_app(container: Container, *, payments: PaymentsPort | None = None, ru
         finally:
             if host is not None:
                 host.stop()
-            web.models.close()
 
     app = FastAPI(
         title="soberpay venue service",
