@@ -51,11 +51,15 @@ def test_hostile_corpus_over_http_is_bounded(tmp_path: Path) -> None:
         **os.environ,
         "SOBERPAY_DATA_DIR": str(tmp_path / "var"),
         "SOBERPAY_WEB__RUN_ROOMS": "false",
-        "SOBERPAY_WEB__IDENTIFY_RATE_PER_MIN": "100000",
+        "SOBERPAY_WEB__IDENTIFY_RATE_PER_MIN": "10000",
     }
     soberpay = [sys.executable, "-m", "soberpay"]
-    subprocess.run([*soberpay, "staff", "room-add", "r1", "--name", "Room 1"], env=env, check=True, capture_output=True)
-    out = subprocess.run([*soberpay, "staff", "room-token", "r1"], env=env, check=True, capture_output=True, text=True)
+    made = subprocess.run(
+        [*soberpay, "staff", "room-add", "r1", "--name", "Room 1"], env=env, capture_output=True, text=True
+    )
+    assert made.returncode == 0, made.stderr
+    out = subprocess.run([*soberpay, "staff", "room-token", "r1"], env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
     token = next(w for w in out.stdout.split() if w.startswith("sprt_"))
     port = _free_port()
     log = (tmp_path / "server.log").open("w")

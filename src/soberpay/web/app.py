@@ -30,6 +30,7 @@ from soberpay.web.context import WebContext
 from soberpay.web.i18n import install_i18n
 from soberpay.web.metrics import Metrics
 from soberpay.web.ports import PaymentsPort
+from soberpay.web.schemas import ErrorOut
 
 if TYPE_CHECKING:
     from soberpay.bootstrap import Container
@@ -43,6 +44,15 @@ CSP = (
     "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; object-src 'none'; "
     "base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 )
+
+
+# Every route can answer these (body caps, bad input, the model pool); route-specific ones are on the routes.
+COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "invalid input (one-line reason)"},
+    413: {"model": ErrorOut, "description": "request body over its cap"},
+    422: {"model": ErrorOut, "description": "request does not match this schema"},
+    503: {"model": ErrorOut, "description": "busy (Retry-After) or a dependency is not ready"},
+}
 
 
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
@@ -200,5 +210,5 @@ def create_app(container: Container, *, payments: PaymentsPort | None = None, ru
     from soberpay.web.routes import guests, health, pages, purchases, rooms, staff
 
     for module in (health, guests, purchases, rooms, staff, pages):
-        app.include_router(module.router)
+        app.include_router(module.router, responses=COMMON_RESPONSES)
     return app

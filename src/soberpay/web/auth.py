@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import threading
 import time
@@ -137,7 +138,7 @@ class AuthStore:
 
     def create_staff(self, username: str, password: str, role: str, actor: str = "operator") -> int:
         username = (username or "").strip().lower()
-        if not (3 <= len(username) <= 64 and username.replace("_", "").replace("-", "").replace(".", "").isalnum()):
+        if not re.fullmatch(r"[a-z0-9._-]{3,64}", username):  # ASCII only, as the API schema states
             raise InvalidInput("username must be 3–64 letters, digits, '.', '-' or '_'", field="username")
         if role not in ROLES:
             raise InvalidInput(f"role must be one of {list(ROLES)}", field="role")
@@ -236,7 +237,7 @@ class AuthStore:
 
     def create_room(self, room_id: str, name: str, camera_source: str | None, actor: str = "operator") -> RoomRow:
         room_id = (room_id or "").strip().lower()
-        if not (1 <= len(room_id) <= 32 and room_id.replace("-", "").replace("_", "").isalnum()):
+        if not re.fullmatch(r"[a-z0-9_-]{1,32}", room_id):  # ASCII only, as the API schema states
             raise InvalidInput("room id must be 1–32 letters, digits, '-' or '_'", field="room_id")
         name = (name or "").strip()
         if not 1 <= len(name) <= 64:
