@@ -362,6 +362,9 @@ class FakeUnitOfWork(AbstractUnitOfWork):
         vars(self.db).update(copy.deepcopy(self._snapshot))
         self.db.commits = commits
 
+    def purge_erased(self) -> None:
+        pass  # in memory: nothing outlives the deletion
+
 
 def uow_factory(db: FakeDatabase) -> Callable[[], FakeUnitOfWork]:
     return lambda: FakeUnitOfWork(db)

@@ -16,6 +16,7 @@ from soberpay.adapters.clock import SystemClock
 from soberpay.adapters.crypto import AesGcmKeyRing, Argon2idHasher
 from soberpay.adapters.db.base import make_engine, make_session_factory
 from soberpay.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
+from soberpay.adapters.private_files import private_dir
 from soberpay.config import Settings
 from soberpay.ports import AbstractUnitOfWork, Clock, FaceAnalyser, PresenceCheck
 
@@ -43,7 +44,7 @@ class Container:
     # --- infrastructure -------------------------------------------------------------------------
 
     def open(self, migrate: bool = True) -> Container:
-        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.settings.data_dir)
         if migrate:
             from soberpay.adapters.db.migrate import upgrade
 
@@ -64,7 +65,7 @@ class Container:
 
     @cached_property
     def cipher(self) -> AesGcmKeyRing:
-        return AesGcmKeyRing.from_env_or_file(self.settings.template_key, self.settings.data_dir)
+        return AesGcmKeyRing.from_env_or_file(self.settings.template_key, self.settings.resolved_key_dir)
 
     @cached_property
     def hasher(self) -> Argon2idHasher:
@@ -86,7 +87,7 @@ class Container:
 
         ident = self.settings.identity
         return decode_image(
-            data, max_bytes=ident.max_image_bytes, max_pixels=ident.max_image_pixels, max_side=ident.max_image_side
+            data, max_bytes=ident.max_upload_bytes, max_pixels=ident.max_image_pixels, max_side=ident.max_image_side
         )
 
     def decode_video(self, video: bytes | str) -> Any:

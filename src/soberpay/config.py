@@ -19,6 +19,15 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+# Image limits, here so the decoder's defaults (soberpay.adapters.images) and the settings are one value.
+DEFAULT_MAX_BYTES = 20_000_000
+# A 16-megapixel phone photo is the largest picture a guest or a camera sends; 40 Mpx cost the
+# server up to 512 MB per request.
+DEFAULT_MAX_PIXELS = 16_000_000
+# Longest side handed to the vision pipeline: a face in a tablet or room frame is far above the
+# detector's minimum size at 1920 px.
+DEFAULT_MAX_SIDE = 1920
+
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -42,12 +51,21 @@ class IdentitySettings(_Section):
     )
     templates_per_guest: int = Field(5, ge=1, le=50, description="face templates kept per guest; newest kept")
     max_image_pixels: int = Field(
-        16_000_000, ge=10_000, le=100_000_000, description="largest picture decoded, pixels (refused above)"
+        DEFAULT_MAX_PIXELS, ge=10_000, le=100_000_000, description="largest picture decoded, pixels (refused above)"
     )
     max_image_side: int = Field(
-        1920, ge=160, le=8192, description="longest side handed to the face pipeline (bigger images are shrunk)"
+        DEFAULT_MAX_SIDE,
+        ge=160,
+        le=8192,
+        description="longest side handed to the face pipeline (bigger images are shrunk)",
     )
-    max_image_bytes: int = Field(20_000_000, ge=1_000, description="largest accepted image file, bytes")
+    # One cap for every way a picture or video comes in: CLI files, web uploads and the whole web request body.
+    max_upload_bytes: int = Field(
+        DEFAULT_MAX_BYTES,
+        ge=10_000,
+        le=200_000_000,
+        description="largest accepted image/video upload (CLI and web), bytes",
+    )
     min_face_px: int = Field(40, ge=8, description="shorter side of the face box, pixels")
     min_detector_score: float = Field(0.8, ge=0.0, le=1.0, description="YuNet face confidence needed")
     min_sharpness: float = Field(20.0, ge=0.0, description="variance of Laplacian on the face crop")
@@ -173,9 +191,7 @@ class SobrietySettings(_Section):
     sober_probability: float = Field(
         0.3, ge=0.0, le=1.0, description="P(drunk) at/below -> sober side (needed, when known, to recover)"
     )
-    enter_seconds: float = Field(
-        10.0, ge=0.0, le=3600.0, description="P(drunk) must stay high this long before DRUNK"
-    )
+    enter_seconds: float = Field(10.0, ge=0.0, le=3600.0, description="P(drunk) must stay high this long before DRUNK")
     smoothing_seconds: float = Field(5.0, ge=0.0, le=600.0, description="EMA time constant on P(drunk)")
     require_corroboration: bool = Field(
         True, description="DRUNK needs a signal besides facial colour (flush/lighting never decide alone)"
@@ -272,12 +288,20 @@ class WebSettings(_Section):
     secret_key: str | None = Field(None, description="session signing key; generated into data dir if unset")
     session_max_age_s: int = Field(12 * 3600, ge=60, le=7 * 86400, description="staff session cookie lifetime")
     guest_token_max_age_s: int = Field(300, ge=30, le=3600, description="guest token lifetime after identification")
-    secure_cookies: bool = Field(False, description="set the Secure flag on cookies (enable behind HTTPS)")
+    secure_cookies: bool | None = Field(
+        None, description="Secure flag on cookies (HTTPS only); unset: on unless env is dev or test"
+    )
     login_rate_per_min: float = Field(10.0, gt=0, le=1000, description="staff sign-in attempts per IP+user")
     identify_rate_per_min: float = Field(30.0, gt=0, le=10000, description="identifications per room/IP")
     password_rate_per_min: float = Field(10.0, gt=0, le=1000, description="payment password attempts per guest")
     register_rate_per_min: float = Field(10.0, gt=0, le=1000, description="kiosk registrations per IP")
-    max_upload_bytes: int = Field(25_000_000, ge=10_000, description="largest accepted request body (images/video)")
+    public_rate_per_min: float = Field(
+        120.0, gt=0, le=100_000, description="requests per IP to endpoints that need no credential (pages, menu)"
+    )
+    model_workers: int = Field(2, ge=1, le=64, description="threads running model work (decode, detection, embedding)")
+    model_queue: int = Field(
+        6, ge=0, le=1000, description="model calls that may wait for a thread; more get 503 busy + Retry-After"
+    )
     run_rooms: bool = Field(True, description="start the live room camera workers with the server")
     room_queue_size: int = Field(4, ge=1, le=256, description="frames buffered per room; older frames are dropped")
     room_process_every_n: int = Field(1, ge=1, le=100, description="analyse every n-th captured frame")
@@ -292,6 +316,7 @@ MOVED_KEYS: dict[tuple[str, str], str] = {
     ("payment", "sober_probability"): "sobriety",
     ("sobriety", "recovery_similarity"): "payment",
     ("sobriety", "recovery_dwell_seconds"): "payment",
+    ("web", "max_upload_bytes"): "identity",  # one upload cap for CLI and web (issue 12)
 }
 
 
@@ -329,9 +354,14 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("var"), description="SQLite database, keys, runtime files")
     database_url: str | None = Field(None, description="SQLAlchemy URL; default SQLite in data_dir")
     embedder: Literal["sface", "dlib", "autoencoder"] = Field("sface", description="face embedder used for templates")
-    template_key: str | None = Field(None, description="base64 AES-256 key; else a 0600 file in data_dir")
+    template_key: str | None = Field(
+        None, description="base64 AES-256 key (e.g. from a KMS); else keys.json in key_dir"
+    )
+    key_dir: Path | None = Field(
+        None, description="folder of keys.json and web_secret.key (0600); default data_dir — back it up apart"
+    )
     env: Literal["dev", "test", "prod"] = Field(
-        "dev", description="deployment kind (informational: no code reads it yet)"
+        "dev", description="deployment kind: prod sets Secure cookies and refuses demo accounts and secrets"
     )
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
     payment: PaymentSettings = Field(default_factory=PaymentSettings)
@@ -359,6 +389,16 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'soberpay.db').resolve()}"
+
+    @property
+    def secure_cookies(self) -> bool:
+        if self.web.secure_cookies is not None:
+            return self.web.secure_cookies
+        return self.env not in ("dev", "test")  # dev and test run on plain http://localhost
+
+    @property
+    def resolved_key_dir(self) -> Path:
+        return self.key_dir or self.data_dir
 
     @property
     def match_threshold(self) -> float:

@@ -26,6 +26,8 @@ SoberpayError                                                    HTTP
  ├── RateLimited             too many attempts (``retry_after``)  429
  ├── PaymentRefused          a purchase rule said no              402
  │                           (insufficient balance, item locked)
+ ├── Busy                    the model pool's queue is full       503
+ │                           (``retry_after``)
  └── ConfigError             missing model file, bad key, bad     503
                              settings
 
@@ -44,6 +46,7 @@ from typing import Any, ClassVar
 __all__ = [
     "AuthError",
     "BadImage",
+    "Busy",
     "ConfigError",
     "Conflict",
     "ConsentRequired",
@@ -156,6 +159,11 @@ class RateLimited(SoberpayError):
 class PaymentRefused(SoberpayError):
     code = "payment_refused"
     http_status = 402
+
+
+class Busy(SoberpayError):
+    code = "busy"
+    http_status = 503
 
 
 class ConfigError(SoberpayError):

@@ -426,5 +426,10 @@ class AbstractUnitOfWork(abc.ABC):
     @abc.abstractmethod
     def rollback(self) -> None: ...
 
+    @abc.abstractmethod
+    def purge_erased(self) -> None:
+        """After a committed erasure: make the deleted personal data unreadable in the store's files too
+        (SQLite: checkpoint and truncate the write-ahead log)."""
+
 
 UnitOfWorkFactory = Callable[[], AbstractUnitOfWork]

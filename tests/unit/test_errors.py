@@ -37,6 +37,7 @@ EXPECTED_STATUS = {
     "CsrfFailed": 403,
     "RateLimited": 429,
     "PaymentRefused": 402,
+    "Busy": 503,
     "ConfigError": 503,
 }
 

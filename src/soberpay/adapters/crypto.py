@@ -1,8 +1,9 @@
 """AES-256-GCM key ring with key ids (rotation) and the argon2id password hasher.
 
-Key material lives either in ``SOBERPAY_TEMPLATE_KEY`` (base64, one key, id ``env``) or in
-``<data_dir>/keys.json`` created with 0600 permissions. The file holds every key ever used, and
-which one is current, so rows encrypted under an old key still decrypt until re-encrypted.
+Key material lives either in ``SOBERPAY_TEMPLATE_KEY`` (base64, one key, id ``env``; e.g. put there by
+a KMS or secret manager) or in ``<key_dir>/keys.json`` (``key_dir`` defaults to the data dir), kept 0600.
+The file holds every key ever used, and which one is current, so rows encrypted under an old key still
+decrypt until re-encrypted.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from soberpay.adapters.private_files import private_dir, private_file
 from soberpay.errors import ConfigError
 
 NONCE_BYTES = 12
@@ -78,7 +80,7 @@ class AesGcmKeyRing:
             _write_keyfile(self._path, self._keys, self._current)
 
     @classmethod
-    def from_env_or_file(cls, env_key: str | None, data_dir: Path) -> AesGcmKeyRing:
+    def from_env_or_file(cls, env_key: str | None, key_dir: Path) -> AesGcmKeyRing:
         if env_key:
             try:
                 raw = base64.b64decode(env_key, validate=True)
@@ -86,11 +88,12 @@ class AesGcmKeyRing:
                 raise ConfigError("SOBERPAY_TEMPLATE_KEY is not valid base64") from exc
             kid = "env-" + hashlib.sha256(raw).hexdigest()[:8]
             return cls({kid: raw}, kid)
-        path = data_dir / "keys.json"
+        path = key_dir / "keys.json"
         if not path.exists():
-            data_dir.mkdir(parents=True, exist_ok=True)
+            private_dir(key_dir)
             kid = "k1-" + secrets.token_hex(4)
             _write_keyfile(path, {kid: AESGCM.generate_key(bit_length=256)}, kid)
+        private_file(path)  # a key file copied in or made by an older version may be readable by others
         doc = json.loads(path.read_text())
         keys = {k: base64.b64decode(v) for k, v in doc["keys"].items()}
         return cls(keys, doc["current"], path)

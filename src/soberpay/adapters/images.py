@@ -30,6 +30,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from soberpay.config import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, DEFAULT_MAX_SIDE
 from soberpay.errors import BadImage
 from soberpay.ports import ImageBGR
 
@@ -42,13 +43,6 @@ __all__ = [
     "pad_small_image",
 ]
 
-DEFAULT_MAX_BYTES = 20_000_000
-# A 16-megapixel phone photo is the largest picture a guest or a camera sends; 40 Mpx cost the
-# server up to 512 MB per request.
-DEFAULT_MAX_PIXELS = 16_000_000
-# Longest side handed to the vision pipeline: a face in a tablet or room frame is far above the
-# detector's minimum size at 1920 px.
-DEFAULT_MAX_SIDE = 1920
 
 
 def decode_image(

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
 from soberpay.errors import SoberpayError
@@ -19,17 +20,36 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def fail(message: str, code: int = 2) -> None:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)  # one line, never wrapped
     raise typer.Exit(code)
 
 
+def config_errors(exc: ValidationError) -> list[str]:
+    """One line per bad setting: where it is, what is wrong, and the value given."""
+    lines = []
+    for e in exc.errors():
+        where = ".".join(str(p) for p in e["loc"]) or "settings"
+        given = f" (got {e['input']!r})" if e["type"] != "missing" and not isinstance(e["input"], dict) else ""
+        lines.append(f"config_error: {where}: {e['msg']}{given}")
+    return lines
+
+
+def fail_config(exc: ValidationError) -> None:
+    """Bad settings (environment ``SOBERPAY_*``, TOML file or options): one line per field, exit 2."""
+    for line in config_errors(exc):
+        err_console.print(f"[bold red]error:[/] {line}", highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
 def handle_errors(func: F) -> F:
-    """Turn domain errors into one red line and a non-zero exit code (no traceback)."""
+    """Turn domain errors and bad settings into red lines and exit code 2 (no traceback)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
+        except ValidationError as exc:
+            fail_config(exc)
         except SoberpayError as exc:
             fail(f"{exc.code}: {exc.message}")
         except FileNotFoundError as exc:

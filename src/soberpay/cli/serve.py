@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 
 from soberpay.cli._apps import app, staff_app
-from soberpay.cli._common import console, err_console, get_container, handle_errors
+from soberpay.cli._common import console, err_console, fail, get_container, handle_errors
 
 
 @app.command()
@@ -35,9 +35,18 @@ def serve(
 
     settings = Settings()
     from soberpay.adapters.db.migrate import upgrade
+    from soberpay.adapters.private_files import private_dir
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)
     upgrade(settings.resolved_database_url)  # once, before workers start
+    if settings.env == "prod":  # here too, so the refusal is one line and not a worker's traceback
+        from soberpay.bootstrap import build_container
+        from soberpay.web.auth import AuthStore
+        from soberpay.web.demo import refuse_demo_in_prod
+
+        container = build_container(settings)
+        refuse_demo_in_prod(AuthStore(container.session_factory, container.hasher, container.clock), container.identity)
+        container.close()
     rooms: subprocess.Popen[bytes] | None = None
     if workers > 1 and settings.web.run_rooms:
         # Every HTTP worker would open every camera: the rooms get their own single process instead.
@@ -76,6 +85,8 @@ def demo(
     from soberpay.web.demo import DEMO_PASSWORD, DEMO_STAFF, seed_demo
 
     settings = Settings(data_dir=data_dir)
+    if settings.env == "prod":
+        fail("config_error: the demo venue never runs with env = prod (its passwords are public); unset SOBERPAY_ENV")
     with console.status("preparing the demo venue (migrations, models, seeded guests)…"):
         container = build_container(settings)
         application = create_app(container)

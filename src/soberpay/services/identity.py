@@ -620,6 +620,7 @@ class IdentityService:
                 **_why(reason),
             )
             uow.commit()
+            uow.purge_erased()
 
     def reencrypt_all(self) -> int:
         """Re-encrypt every template and ID number under the cipher's current key (after rotation)."""

@@ -24,11 +24,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from soberpay import errors
 from soberpay.rooms.events import RoomObservation, RoomStatus
 from soberpay.rooms.status import SqlRoomStatus
+from soberpay.web.admission import BodyLimit, ModelPool
 from soberpay.web.auth import AuthStore, RateLimits, Signer, load_or_create_secret
 from soberpay.web.context import WebContext
 from soberpay.web.i18n import install_i18n
 from soberpay.web.metrics import Metrics
 from soberpay.web.ports import PaymentsPort
+from soberpay.web.schemas import ErrorOut
 
 if TYPE_CHECKING:
     from soberpay.bootstrap import Container
@@ -42,6 +44,15 @@ CSP = (
     "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; object-src 'none'; "
     "base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 )
+
+
+# Every route can answer these (body caps, bad input, the model pool); route-specific ones are on the routes.
+COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "invalid input (one-line reason)"},
+    413: {"model": ErrorOut, "description": "request body over its cap"},
+    422: {"model": ErrorOut, "description": "request does not match this schema"},
+    503: {"model": ErrorOut, "description": "busy (Retry-After) or a dependency is not ready"},
+}
 
 
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
@@ -105,7 +116,7 @@ def create_app(container: Container, *, payments: PaymentsPort | None = None, ru
         payments, kind = build_payments(container)
     else:
         kind = "injected"
-    secret = load_or_create_secret(settings.web.secret_key, settings.data_dir)
+    secret = load_or_create_secret(settings.web.secret_key, settings.resolved_key_dir)
     web = WebContext(
         container=container,
         payments=payments,
@@ -120,12 +131,18 @@ def create_app(container: Container, *, payments: PaymentsPort | None = None, ru
                 "identify": settings.web.identify_rate_per_min,
                 "password": settings.web.password_rate_per_min,
                 "register": settings.web.register_rate_per_min,
+                "public": settings.web.public_rate_per_min,
             },
         ),
         metrics=Metrics(),
+        models=ModelPool(settings.web.model_workers, settings.web.model_queue, settings.identity.max_upload_bytes),
         rooms=SqlRoomStatus(container.session_factory, container.clock.now),
         payments_kind=kind,
     )
+    if settings.env == "prod":
+        from soberpay.web.demo import refuse_demo_in_prod
+
+        refuse_demo_in_prod(web.auth, container.identity)
     start_rooms = settings.web.run_rooms if run_rooms is None else run_rooms
 
     @asynccontextmanager
@@ -156,7 +173,8 @@ def create_app(container: Container, *, payments: PaymentsPort | None = None, ru
         status = exc.http_status
         if isinstance(exc, errors.RateLimited):
             web.metrics.rate_limited.labels(request.url.path.rsplit("/", 1)[-1]).inc()
-        headers = {"Retry-After": str(int(exc.context.get("retry_after", 1)) + 1)} if status == 429 else None
+        retry = status in (429, 503) and "retry_after" in exc.context
+        headers = {"Retry-After": str(int(exc.context["retry_after"]) + 1)} if retry else None
         return JSONResponse(error_body(exc.code, exc.message, **exc.context), status_code=status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
@@ -177,11 +195,11 @@ def create_app(container: Container, *, payments: PaymentsPort | None = None, ru
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return JSONResponse(error_body("internal", "internal error; the request was not applied"), status_code=500)
 
+    # Added first, so it runs inside the metrics middleware: refusals are counted too.
+    app.add_middleware(BodyLimit, pool=web.models, upload_bytes=settings.identity.max_upload_bytes)
+
     @app.middleware("http")
-    async def _limits_and_metrics(request: Request, call_next: Any) -> Any:
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > settings.web.max_upload_bytes:
-            return JSONResponse(error_body("too_large", "request body too large"), status_code=413)
+    async def _metrics_and_headers(request: Request, call_next: Any) -> Any:
         started = time.perf_counter()
         response = await call_next(request)
         route = request.scope.get("route")
@@ -201,5 +219,5 @@ def create_app(container: Container, *, payments: PaymentsPort | None = None, ru
     from soberpay.web.routes import guests, health, liveness, pages, purchases, rooms, staff
 
     for module in (health, guests, purchases, liveness, rooms, staff, pages):
-        app.include_router(module.router)
+        app.include_router(module.router, responses=COMMON_RESPONSES)
     return app

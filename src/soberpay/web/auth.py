@@ -2,7 +2,9 @@
 
 Principals:
 - **staff**: argon2id-hashed account; signs in once, gets an itsdangerous-signed session cookie that
-  carries a random CSRF token. Every state-changing request authenticated by a cookie must send that
+  carries a random session token and a random CSRF token. The session is a server-side record
+  (``staff_sessions``, token stored as a SHA-256 digest): it ends at logout, at expiry, or when a
+  manager revokes it, whatever the cookie says. Every state-changing request authenticated by a cookie must send that
   token back (``X-CSRF-Token`` header or ``csrf_token`` form field). Roles: ``cashier`` < ``manager``.
 - **room**: a touchscreen holds a device token scoped to ONE room (``Authorization: Bearer`` for API
   clients, or a signed ``sp_room`` cookie set by the pairing page, CSRF-protected like the staff one).
@@ -16,13 +18,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
+import re
 import secrets
-import threading
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from soberpay.adapters.db.audit import append_audit
-from soberpay.adapters.db.web_tables import DeviceTokenRow, RateLimitRow, RoomRow, StaffAccountRow
+from soberpay.adapters.db.web_tables import DeviceTokenRow, RateLimitRow, RoomRow, StaffAccountRow, StaffSessionRow
+from soberpay.adapters.private_files import private_dir, private_file
 from soberpay.errors import AuthError, Conflict, CsrfFailed, Forbidden, InvalidInput, NotFound, RateLimited
 from soberpay.ports import Clock, PasswordHasher
 
@@ -50,6 +51,7 @@ class StaffPrincipal:
     username: str
     role: str
     csrf: str
+    session: str = ""  # the session token from the cookie (to revoke it at logout)
     csrf_valid: bool = True  # False: an unsafe request without the right CSRF token
 
     @property
@@ -86,17 +88,15 @@ class GuestPrincipal:
     scope: str  # "kiosk" or a room id
 
 
-def load_or_create_secret(configured: str | None, data_dir: Path) -> str:
+def load_or_create_secret(configured: str | None, key_dir: Path) -> str:
     if configured:
         return configured
-    path = data_dir / "web_secret.key"
+    path = key_dir / "web_secret.key"
     if path.exists():
-        return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
+        return private_file(path).read_text().strip()
+    private_dir(key_dir)
     secret = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(secret)
+    private_file(path).write_text(secret)
     return secret
 
 
@@ -134,30 +134,15 @@ class AuthStore:
         self._clock = clock
         # A fixed dummy hash so a login with an unknown username costs the same as a wrong password.
         self._dummy = hasher.hash(secrets.token_hex(8))
-        # Signed-out sessions (by their random CSRF token) until the cookie would have expired anyway:
-        # sign-out ends the session for every open page and its alert stream, not only this cookie.
-        # In-process: a multi-process deployment needs a shared store for this.
-        self._ended: dict[str, float] = {}
-        self._ended_lock = threading.Lock()
 
     # --- staff sessions ---------------------------------------------------------------------
 
-    def end_session(self, session_id: str, max_age_s: float) -> None:
-        now = time.monotonic()
-        with self._ended_lock:
-            self._ended = {k: v for k, v in self._ended.items() if v > now}
-            self._ended[session_id] = now + max_age_s
-
-    def session_ended(self, session_id: str) -> bool:
-        with self._ended_lock:
-            until = self._ended.get(session_id)
-        return until is not None and until > time.monotonic()
 
     # --- staff ------------------------------------------------------------------------------
 
     def create_staff(self, username: str, password: str, role: str, actor: str = "operator") -> int:
         username = (username or "").strip().lower()
-        if not (3 <= len(username) <= 64 and username.replace("_", "").replace("-", "").replace(".", "").isalnum()):
+        if not re.fullmatch(r"[a-z0-9._-]{3,64}", username):  # ASCII only, as the API schema states
             raise InvalidInput("username must be 3–64 letters, digits, '.', '-' or '_'", field="username")
         if role not in ROLES:
             raise InvalidInput(f"role must be one of {list(ROLES)}", field="role")
@@ -191,10 +176,66 @@ class AuthStore:
             raise AuthError("wrong username or password")
         return row
 
-    def staff_active(self, staff_id: int) -> StaffAccountRow | None:
+    # --- sessions ---------------------------------------------------------------------------
+
+    def open_session(self, staff_id: int, max_age_s: int, client: str) -> str:
+        """A new server-side session; returns its token (only the digest is stored)."""
+        token = secrets.token_urlsafe(32)
+        now = self._clock.now()
+        with self._sessions.begin() as session:
+            session.add(
+                StaffSessionRow(
+                    token_sha256=token_digest(token),
+                    staff_id=staff_id,
+                    created_at=now,
+                    expires_at=now + timedelta(seconds=max_age_s),
+                    client=client[:64],
+                )
+            )
+        return token
+
+    def session_staff(self, token: str) -> StaffAccountRow | None:
+        """The active staff account of a live session (not revoked, not expired, account not disabled)."""
+        if not token or len(token) > 200:
+            return None
+        now = self._clock.now()
         with self._sessions() as session:
-            row = session.get(StaffAccountRow, staff_id)
-            return row if row is not None and not row.disabled else None
+            row = session.scalar(select(StaffSessionRow).where(StaffSessionRow.token_sha256 == token_digest(token)))
+            if row is None or row.revoked_at is not None or row.expires_at <= now:
+                return None
+            staff = session.get(StaffAccountRow, row.staff_id)
+        return staff if staff is not None and not staff.disabled else None
+
+    def close_session(self, token: str) -> None:
+        """Logout: revoke the session of this token (unknown tokens are ignored)."""
+        now = self._clock.now()
+        with self._sessions.begin() as session:
+            row = session.scalar(select(StaffSessionRow).where(StaffSessionRow.token_sha256 == token_digest(token)))
+            if row is not None and row.revoked_at is None:
+                row.revoked_at = now
+
+    def live_sessions(self) -> list[tuple[StaffSessionRow, str]]:
+        """Sessions neither revoked nor expired, newest first, with their staff username."""
+        now = self._clock.now()
+        with self._sessions() as session:
+            rows = session.execute(
+                select(StaffSessionRow, StaffAccountRow.username)
+                .join(StaffAccountRow, StaffAccountRow.id == StaffSessionRow.staff_id)
+                .where(StaffSessionRow.revoked_at.is_(None), StaffSessionRow.expires_at > now)
+                .order_by(StaffSessionRow.created_at.desc(), StaffSessionRow.id.desc())
+            ).all()
+        return [(r, name) for r, name in rows]
+
+    def revoke_session(self, session_id: int, actor: str) -> None:
+        now = self._clock.now()
+        with self._sessions.begin() as session:
+            row = session.get(StaffSessionRow, session_id)
+            if row is None:
+                raise NotFound("unknown session", session_id=session_id)
+            if row.revoked_at is None:
+                row.revoked_at = now
+            details = {"session_id": session_id}
+            append_audit(session, at=now, actor=actor, action="staff.session_revoked", details=details)
 
     # --- rooms and device tokens ------------------------------------------------------------
 
@@ -207,7 +248,7 @@ class AuthStore:
         thermal_camera_source: str | None = None,
     ) -> RoomRow:
         room_id = (room_id or "").strip().lower()
-        if not (1 <= len(room_id) <= 32 and room_id.replace("-", "").replace("_", "").isalnum()):
+        if not re.fullmatch(r"[a-z0-9_-]{1,32}", room_id):  # ASCII only, as the API schema states
             raise InvalidInput("room id must be 1–32 letters, digits, '-' or '_'", field="room_id")
         name = (name or "").strip()
         if not 1 <= len(name) <= 64:

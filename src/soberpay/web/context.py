@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from soberpay.rooms.events import RoomStatusSource
+from soberpay.web.admission import ModelPool
 from soberpay.web.auth import AuthStore, RateLimits, Signer
 from soberpay.web.metrics import Metrics
 from soberpay.web.ports import PaymentsPort
@@ -23,6 +24,7 @@ class WebContext:
     signer: Signer
     limits: RateLimits
     metrics: Metrics
+    models: ModelPool  # every decode/detection/embedding call goes through it (bounded, see web.admission)
     rooms: RoomStatusSource  # the in-process room host, or the heartbeat rows of `soberpay rooms`
     payments_kind: str  # "service" (PaymentService) or "injected" (tests)
     templates: Any = None

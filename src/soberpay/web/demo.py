@@ -6,10 +6,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from importlib import resources
+from typing import TYPE_CHECKING
 
 from soberpay.domain.identity import prc_id_check_digit
-from soberpay.errors import Conflict, NotFound, SoberpayError
+from soberpay.errors import AuthError, ConfigError, Conflict, NotFound, SoberpayError
+from soberpay.web.auth import AuthStore
 from soberpay.web.context import WebContext
+
+if TYPE_CHECKING:
+    from soberpay.services.identity import IdentityService
 
 DEMO_PASSWORD = "123456"  # the seeded guests' payment password (demo only)
 DEMO_STAFF = (("manager", "demo-manager-pass", "manager"), ("cashier", "demo-cashier-pass", "cashier"))
@@ -68,3 +73,32 @@ def seed_demo(web: WebContext, *, enrol_faces: bool = True, topup_fen: int = 100
             except SoberpayError as exc:
                 out.problems.append(f"enrol {name}: {exc.code}: {exc.message}")
     return out
+
+
+def demo_leftovers(auth: AuthStore, identity: IdentityService) -> list[str]:
+    """Demo accounts that still accept their published demo passwords (staff and seeded guests)."""
+    found = []
+    for username, password, _ in DEMO_STAFF:
+        try:
+            auth.authenticate(username, password)
+            found.append(f"staff {username!r}")
+        except AuthError:
+            pass
+    for name, phone, _, _ in DEMO_GUESTS:
+        try:
+            if identity.check_password(identity.find_by_phone(phone).id, DEMO_PASSWORD):
+                found.append(f"guest {name!r}")
+        except SoberpayError:  # not there, erased, or locked: not usable with the demo password
+            pass
+    return found
+
+
+def refuse_demo_in_prod(auth: AuthStore, identity: IdentityService) -> None:
+    """``env = "prod"`` never runs with the published demo credentials (issue 12: a demo-seeded data dir
+    served in production accepted ``manager / demo-manager-pass``)."""
+    found = demo_leftovers(auth, identity)
+    if found:
+        raise ConfigError(
+            f"env is prod but demo accounts with published passwords exist ({', '.join(found)}): "
+            "serve production from a fresh data_dir, not the demo's"
+        )

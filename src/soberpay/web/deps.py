@@ -33,6 +33,14 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def public_rate(request: Request, web: Web) -> None:
+    """Rate limit for endpoints that need no credential (per client IP; 429 + Retry-After)."""
+    web.limits.check("public", client_ip(request))
+
+
+PublicRate = Depends(public_rate)
+
+
 def _csrf_given(request: Request) -> str | None:
     return request.headers.get("x-csrf-token")
 
@@ -44,12 +52,11 @@ def staff_from_cookie(request: Request, web: WebContext) -> StaffPrincipal | Non
     data = web.signer.loads(raw, salt="sp-session", max_age=web.settings.session_max_age_s)
     if not data:
         return None
-    if web.auth.session_ended(str(data.get("csrf", ""))):
+    # The signature only proves we issued the cookie; the session record says whether it is still live.
+    row = web.auth.session_staff(str(data.get("sid", "")))
+    if row is None:
         return None
-    row = web.auth.staff_active(int(data.get("uid", -1)))
-    if row is None or row.role != data.get("role"):
-        return None
-    return StaffPrincipal(row.id, row.username, row.role, str(data.get("csrf", "")))
+    return StaffPrincipal(row.id, row.username, row.role, str(data.get("csrf", "")), session=str(data["sid"]))
 
 
 def optional_staff(request: Request, web: Web) -> StaffPrincipal | None:

@@ -28,17 +28,35 @@ class StaffOut(BaseModel):
     csrf_token: str
 
 
+class SessionOut(BaseModel):
+    id: int
+    username: str
+    created_at: datetime
+    expires_at: datetime
+    client: str = Field(description="IP address at sign-in")
+    current: bool = Field(description="this is the caller's own session")
+
+
+# Patterns state what the server checks (it also strips spaces and lower-cases ids).
+NOT_BLANK = r"\S"
+USERNAME = r"^\s*[A-Za-z0-9._-]{3,64}\s*$"
+ROOM_ID = r"^\s*[A-Za-z0-9_-]{1,32}\s*$"
+PHONE = r"^[\s()-]*(\+86|0086)?([\s()-]*[0-9]){11}[\s()-]*$"
+NATIONAL_ID = r"^\s*[0-9]{17}[0-9Xx]\s*$"  # plus a valid birth date and the MOD 11-2 check digit
+PAYMENT_PASSWORD = r"^[0-9]{6}$"
+
+
 class StaffCreateIn(_In):
-    username: str = Field(max_length=64)
-    password: str = Field(max_length=256)
+    username: str = Field(max_length=64, pattern=USERNAME)
+    password: str = Field(min_length=8, max_length=256)
     role: Literal["cashier", "manager"]
 
 
 class RegisterIn(_In):
-    name: str = Field(max_length=64)
-    phone: str = Field(max_length=20)
-    national_id: str = Field(max_length=18)
-    password: str = Field(max_length=6, description="6-digit payment password")
+    name: str = Field(min_length=1, max_length=64, pattern=NOT_BLANK)
+    phone: str = Field(max_length=20, pattern=PHONE, description="11-digit mainland mobile number (1[3-9]…)")
+    national_id: str = Field(max_length=18, pattern=NATIONAL_ID)
+    password: str = Field(max_length=6, pattern=PAYMENT_PASSWORD, description="6-digit payment password")
     sex: Literal["M", "F", ""] | None = None
     weight_kg: float | None = Field(None, ge=25, le=300)
     consents: list[Literal["face_payment", "sobriety_monitoring", "behaviour_profiling"]] = Field(
@@ -244,7 +262,9 @@ class BillOut(BaseModel):
 
 class TopupIn(_In):
     amount_fen: int = Field(ge=1, le=10_000_000)
-    idempotency_key: str = Field(min_length=8, max_length=128)
+    idempotency_key: str | None = Field(
+        None, min_length=8, max_length=128, pattern=r"^[ -~]+$", description="or the Idempotency-Key header"
+    )
 
 
 class AuditOut(BaseModel):
@@ -257,8 +277,8 @@ class AuditOut(BaseModel):
 
 
 class RoomIn(_In):
-    room_id: str = Field(max_length=32)
-    name: str = Field(max_length=64)
+    room_id: str = Field(max_length=32, pattern=ROOM_ID)
+    name: str = Field(min_length=1, max_length=64, pattern=NOT_BLANK)
     camera_source: str | None = Field(None, max_length=512)
     thermal_camera_source: str | None = Field(
         None, max_length=512, description="optional thermal camera (file path, device index, RTSP URL)"

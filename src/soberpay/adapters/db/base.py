@@ -7,12 +7,15 @@ timestamps are timezone-aware UTC stored as DateTime(timezone=True).
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, create_engine, event
+from sqlalchemy import DateTime, MetaData, create_engine, event, make_url
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+from soberpay.adapters.private_files import private_sqlite
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -48,6 +51,9 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def make_engine(url: str, echo: bool = False) -> Engine:
     if url.startswith("sqlite"):
+        database = make_url(url).database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            private_sqlite(Path(database))
         engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")
@@ -59,6 +65,8 @@ def make_engine(url: str, echo: bool = False) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA busy_timeout=30000")
+            # Deleted rows (erasure) are overwritten with zeros in the file, not just unlinked from the b-tree.
+            cur.execute("PRAGMA secure_delete=ON")
             cur.close()
 
         @event.listens_for(engine, "begin")
@@ -69,6 +77,21 @@ def make_engine(url: str, echo: bool = False) -> Engine:
 
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True)
+
+
+def checkpoint_truncate(engine: Engine) -> None:
+    """SQLite: copy the WAL into the database and truncate it to zero bytes, so pages holding erased personal
+    data do not linger in the ``-wal`` file (``secure_delete`` has already zeroed them in the new pages).
+    Other databases: nothing to do here (PostgreSQL's own WAL and VACUUM are the operator's; see docs)."""
+    if engine.dialect.name != "sqlite":
+        return
+    raw = engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        cur.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        cur.close()
+    finally:
+        raw.close()
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Any]:

@@ -11,9 +11,11 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Any
 
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from soberpay.adapters.db.base import checkpoint_truncate
 from soberpay.adapters.db.identity_repository import (
     SqlAlchemyAuditLog,
     SqlAlchemyConsentRepository,
@@ -74,3 +76,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
 
     def rollback(self) -> None:
         self.session.rollback()
+
+    def purge_erased(self) -> None:
+        bind = self.session.get_bind()
+        checkpoint_truncate(bind if isinstance(bind, Engine) else bind.engine)

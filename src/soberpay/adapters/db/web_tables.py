@@ -56,3 +56,18 @@ class RateLimitRow(Base):
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     window: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # epoch minute
     hits: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class StaffSessionRow(Base):
+    """A staff sign-in. The cookie carries a random token; only its SHA-256 digest is stored, so the table
+    cannot be replayed. A session is valid until it expires or is revoked (logout, or a manager)."""
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_accounts.id"), nullable=False, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    client: Mapped[str] = mapped_column(String(64), nullable=False, default="")  # IP address at sign-in

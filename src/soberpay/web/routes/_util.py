@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import UploadFile
+from typing import Annotated
+
+from fastapi import Header, UploadFile
 
 from soberpay.errors import BadImage, InvalidInput
 from soberpay.services.payments import RiskView
@@ -117,7 +119,27 @@ def alert_out(a: AlertView) -> AlertOut:
     )
 
 
-def require_key(key: str) -> str:
+KEY_PATTERN = r"^[ -~]+$"  # printable ASCII
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=8,
+        max_length=128,
+        pattern=KEY_PATTERN,
+        description="the standard header; same key = same result (kept at least 24 h). "
+        "Or send the idempotency_key field; both given and different is a 400.",
+    ),
+]
+
+
+def idempotency_key(header: str | None, field: str | None) -> str:
+    """The request's idempotency key, from the ``Idempotency-Key`` header or the body field."""
+    if header is not None and field is not None and header != field:
+        raise InvalidInput("the Idempotency-Key header and the idempotency_key field differ", field="idempotency_key")
+    key = header if header is not None else field
+    if key is None:
+        raise InvalidInput("send an Idempotency-Key header or an idempotency_key field", field="idempotency_key")
     if not key.isascii() or not key.isprintable():
         raise InvalidInput("idempotency key must be printable ASCII", field="idempotency_key")
     return key

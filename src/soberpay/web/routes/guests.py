@@ -34,6 +34,7 @@ from soberpay.web.auth import StaffPrincipal
 from soberpay.web.deps import (
     GuestTokenHeader,
     MaybeStaff,
+    PublicRate,
     Web,
     client_ip,
     guest_from_token,
@@ -72,7 +73,7 @@ def _guest_out(web: Web, guest_id: str) -> GuestOut:
     )
 
 
-@router.get("/consents/texts")
+@router.get("/consents/texts", dependencies=[PublicRate], responses={429: {"model": ErrorOut}})
 def consent_texts() -> dict[str, object]:
     """The consent text shown for each purpose (the version is recorded with every grant)."""
     return {"version": CONSENT_TEXT_VERSION, "purposes": {p.value: t for p, t in CONSENT_TEXTS.items()}}
@@ -191,7 +192,7 @@ def _require_kiosk(scope: str) -> None:
 async def _read_capture(web: Web, uploads: list[UploadFile]) -> list[Any]:
     """The frames of one capture: several images, or one file sent as ``video/*``."""
     ident = web.container.identity
-    limit = web.settings.max_upload_bytes
+    limit = web.container.settings.identity.max_upload_bytes
     if len(uploads) == 1 and (uploads[0].content_type or "").startswith("video/"):
         video = await read_upload(uploads[0], limit)
         return await run_in_threadpool(ident.decode_capture, (), video)
@@ -278,7 +279,7 @@ _ENROL_ERRORS: dict[int | str, dict[str, Any]] = {
 async def _enrol(web: Web, enroll: Callable[..., Any], guest_id: str, payload: object, actor: str) -> EnrolOut:
     """Run one enrolment call off the event loop, time it, and map its result."""
     started = time.perf_counter()
-    result = await run_in_threadpool(enroll, guest_id, payload, actor=actor)
+    result = await web.models.run(enroll, guest_id, payload, actor=actor)
     web.metrics.model_seconds.labels("enrol").observe(time.perf_counter() - started)
     return EnrolOut(
         guest_id=result.guest_id,
@@ -319,7 +320,7 @@ async def enrol_images(
     actor = _first_enrolment(web, x_guest_token, staff, guest_id)
     if not 1 <= len(files) <= 10:
         raise InvalidInput("send 1–10 images", field="files")
-    limit = web.settings.max_upload_bytes
+    limit = web.container.settings.identity.max_upload_bytes
     images = [await read_upload(f, limit) for f in files]
     return await _enrol(web, web.container.identity.enroll_images, guest_id, images, actor)
 
@@ -338,7 +339,7 @@ async def enrol_video(
 ) -> EnrolOut:
     """First enrolment at the kiosk from a short video: the best-quality frames are selected (in memory)."""
     actor = _first_enrolment(web, x_guest_token, staff, guest_id)
-    data = await read_upload(file, web.settings.max_upload_bytes)
+    data = await read_upload(file, web.container.settings.identity.max_upload_bytes)
     return await _enrol(web, web.container.identity.enroll_video, guest_id, data, actor)
 
 
@@ -377,18 +378,21 @@ async def add_faces(
     )
 
 
+def _analyse(web: Web, data: bytes) -> Any:
+    """Decode and analyse on a model thread: decoding is model work too (bounded memory, off the event loop)."""
+    return web.container.identity.analyser.analyse(web.container.decode_image(data))
+
+
 @router.post("/face/quality", response_model=QualityOut, responses={429: {"model": ErrorOut}})
 async def face_quality(
     request: Request, web: Web, file: Annotated[UploadFile, File(description="one camera frame")]
 ) -> QualityOut:
     """Live quality feedback for the kiosk camera: is there exactly one usable face, and if not, why."""
     web.limits.check("identify", "quality:" + client_ip(request))
-    data = await read_upload(file, web.settings.max_upload_bytes)
-    ident = web.container.identity
-    image = web.container.decode_image(data)
+    data = await read_upload(file, web.container.settings.identity.max_upload_bytes)
     started = time.perf_counter()
     try:
-        analysis = await run_in_threadpool(ident.analyser.analyse, image)
+        analysis = await web.models.run(_analyse, web, data)
     except FaceError as exc:
         return QualityOut(ok=False, reason=exc.code, message=exc.message)
     finally:

@@ -13,11 +13,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from soberpay.domain.identity import CONSENT_TEXTS, ConsentPurpose
 from soberpay.errors import NotFound
 from soberpay.web.auth import LANG_COOKIE, ROOM_COOKIE, SESSION_COOKIE, StaffPrincipal
-from soberpay.web.deps import Web, room_from_request, staff_from_cookie
+from soberpay.web.deps import PublicRate, Web, room_from_request, staff_from_cookie
 from soberpay.web.i18n import LANGS, catalogue, lang_of, translate
 from soberpay.web.routes.staff import _audit_rows
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[PublicRate])
 
 
 def render(request: Request, web: Web, template: str, *, status_code: int = 200, **ctx: Any) -> HTMLResponse:
@@ -112,7 +112,7 @@ def room_pair(room_id: str, request: Request, web: Web, token: Annotated[str, Fo
         max_age=365 * 86400,
         httponly=True,
         samesite="strict",
-        secure=web.settings.secure_cookies,
+        secure=web.container.settings.secure_cookies,
         path="/",
     )
     return response
@@ -126,8 +126,8 @@ def staff_login(request: Request, web: Web) -> HTMLResponse:
 @router.get("/staff/logout")
 def staff_logout(request: Request, web: Web) -> Response:
     staff = staff_from_cookie(request, web)
-    if staff is not None:  # ends the session for every open page, not just this cookie
-        web.auth.end_session(staff.csrf, web.settings.session_max_age_s)
+    if staff is not None:
+        web.auth.close_session(staff.session)  # server-side: a copy of the cookie stops working too
     response = RedirectResponse("/staff/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

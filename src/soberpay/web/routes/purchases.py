@@ -18,12 +18,14 @@ from starlette.concurrency import run_in_threadpool
 from soberpay.domain.identity import normalise_phone
 from soberpay.errors import AuthError, Forbidden, InvalidInput
 from soberpay.web.auth import RoomPrincipal
-from soberpay.web.deps import GuestTokenHeader, Room, Web, require_guest_in_room
+from soberpay.web.deps import GuestTokenHeader, PublicRate, Room, Web, require_guest_in_room
 from soberpay.web.i18n import translate
 from soberpay.web.routes._util import (
+    KEY_PATTERN,
+    IdempotencyKeyHeader,
     high_price_locked,
+    idempotency_key,
     read_upload,
-    require_key,
     room_notice,
     room_pending_out,
     room_purchase_out,
@@ -47,7 +49,7 @@ router = APIRouter(
 )
 
 
-@router.get("/menu", response_model=list[MenuItemOut])
+@router.get("/menu", response_model=list[MenuItemOut], dependencies=[PublicRate])
 def menu(web: Web) -> list[MenuItemOut]:
     """The venue menu with prices in integer fen and the high-price tier flag."""
     return [MenuItemOut(**m.__dict__) for m in web.payments.menu()]
@@ -86,9 +88,9 @@ async def identify_face(
     if not web.container.settings.liveness.allow_still_face:
         raise Forbidden("a still image is not accepted: send a short clip to /identify/clip")
     web.limits.check("identify", "room:" + room_id)
-    data = await read_upload(file, web.settings.max_upload_bytes)
+    data = await read_upload(file, web.container.settings.identity.max_upload_bytes)
     started = time.perf_counter()
-    decision = await run_in_threadpool(web.container.identity.identify, data)
+    decision = await web.models.run(web.container.identity.identify, data)
     web.metrics.model_seconds.labels("identify").observe(time.perf_counter() - started)
     web.metrics.identifications.labels(decision.status.value).inc()
     if not decision.accepted or decision.guest_id is None:
@@ -123,7 +125,7 @@ def my_state(room_id: str, room: Room, web: Web, x_guest_token: GuestTokenHeader
 async def _optional_face(face: UploadFile | None, web: Web) -> bytes | None:
     if face is None or not face.filename and not face.size:
         return None
-    return await read_upload(face, web.settings.max_upload_bytes)
+    return await read_upload(face, web.container.settings.identity.max_upload_bytes)
 
 
 def _require_fresh_factor(password: str | None, image: bytes | None) -> None:
@@ -142,13 +144,16 @@ async def purchase(
     room: Room,
     web: Web,
     item_id: Annotated[str, Form(max_length=64)],
-    idempotency_key: Annotated[str, Form(min_length=8, max_length=128)],
+    idempotency_key_field: Annotated[
+        str | None, Form(alias="idempotency_key", min_length=8, max_length=128, pattern=KEY_PATTERN)
+    ] = None,
     quantity: Annotated[int, Form(ge=1, le=99)] = 1,
     password: Annotated[str | None, Form(max_length=6)] = None,
     face: Annotated[UploadFile | None, File(description="a fresh camera frame of the guest (face factor)")] = None,
     frames: Annotated[list[UploadFile] | None, File(description="or: a frame burst (face + liveness)")] = None,
     challenge_id: Annotated[str | None, Form(max_length=64)] = None,
     x_guest_token: GuestTokenHeader = None,
+    idempotency_header: IdempotencyKeyHeader = None,
 ) -> PurchaseOut:
     """Buy an item for the guest identified in this room (multipart form), confirmed by a fresh factor:
     ``face`` (a new camera frame, verified 1:1 against the guest) or ``password`` — without either, 400.
@@ -161,7 +166,7 @@ async def purchase(
     when the guest is tagged or the item high-price) passes liveness first; a still ``face`` is accepted
     only with ``liveness.allow_still_face``."""
     guest = require_guest_in_room(web, x_guest_token, room_id)
-    require_key(idempotency_key)
+    key = idempotency_key(idempotency_header, idempotency_key_field)
     if password:
         web.limits.check("password", "guest:" + guest.guest_id)
     if frames:
@@ -172,12 +177,14 @@ async def purchase(
             raise Forbidden("a still face is not accepted: send 'frames' (a short clip)")
     _require_fresh_factor(password, image)
     started = time.perf_counter()
-    outcome = await run_in_threadpool(
+    # With a face frame the purchase does model work (bounded pool); without, it is a plain database call.
+    run = web.models.run if image is not None else run_in_threadpool
+    outcome = await run(
         web.payments.purchase,
         guest_id=guest.guest_id,
         item_id=item_id,
         quantity=quantity,
-        idempotency_key=idempotency_key,
+        idempotency_key=key,
         password=password or None,
         face_image=image,
         room_id=room_id,
@@ -206,23 +213,27 @@ async def confirm_pending(
     pending_id: str,
     room: Room,
     web: Web,
-    idempotency_key: Annotated[str, Form(min_length=8, max_length=128)],
+    idempotency_key_field: Annotated[
+        str | None, Form(alias="idempotency_key", min_length=8, max_length=128, pattern=KEY_PATTERN)
+    ] = None,
     password: Annotated[str | None, Form(max_length=6)] = None,
     face: Annotated[UploadFile | None, File(description="a fresh camera frame of the guest")] = None,
     x_guest_token: GuestTokenHeader = None,
+    idempotency_header: IdempotencyKeyHeader = None,
 ) -> PurchaseOut:
     """Confirm a pending request after recovery (face or password): charged now at the original price."""
     guest = require_guest_in_room(web, x_guest_token, room_id)
-    require_key(idempotency_key)
+    key = idempotency_key(idempotency_header, idempotency_key_field)
     if password:
         web.limits.check("password", "guest:" + guest.guest_id)
     image = await _optional_face(face, web)
     _require_fresh_factor(password, image)
-    outcome = await run_in_threadpool(
+    run = web.models.run if image is not None else run_in_threadpool
+    outcome = await run(
         web.payments.confirm_pending,
         pending_id,
         guest_id=guest.guest_id,
-        idempotency_key=idempotency_key,
+        idempotency_key=key,
         password=password or None,
         face_image=image,
         actor=room.actor,

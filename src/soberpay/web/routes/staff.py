@@ -16,9 +16,16 @@ from sqlalchemy import or_, select
 from starlette.concurrency import run_in_threadpool
 
 from soberpay.adapters.db.identity_tables import AuditRow
-from soberpay.web.auth import SESSION_COOKIE
+from soberpay.web.auth import SESSION_COOKIE, token_digest
 from soberpay.web.deps import Manager, Staff, Web, client_ip
-from soberpay.web.routes._util import alert_out, high_price_locked, pending_out, require_key, risk_out
+from soberpay.web.routes._util import (
+    IdempotencyKeyHeader,
+    alert_out,
+    high_price_locked,
+    idempotency_key,
+    pending_out,
+    risk_out,
+)
 from soberpay.web.schemas import (
     AlertOut,
     AuditOut,
@@ -32,6 +39,7 @@ from soberpay.web.schemas import (
     PresenceOut,
     RiskOut,
     RoomOverviewOut,
+    SessionOut,
     StaffCreateIn,
     StaffOut,
     TimelineOut,
@@ -55,14 +63,15 @@ def login(body: LoginIn, request: Request, response: Response, web: Web) -> Staf
     web.limits.check("login", f"{client_ip(request)}:{body.username.lower()}")
     row = web.auth.authenticate(body.username, body.password)
     csrf = secrets.token_urlsafe(24)
-    cookie = web.signer.dumps({"uid": row.id, "role": row.role, "csrf": csrf}, salt="sp-session")
+    sid = web.auth.open_session(row.id, web.settings.session_max_age_s, client_ip(request))
+    cookie = web.signer.dumps({"sid": sid, "csrf": csrf}, salt="sp-session")
     response.set_cookie(
         SESSION_COOKIE,
         cookie,
         max_age=web.settings.session_max_age_s,
         httponly=True,
         samesite="strict",
-        secure=web.settings.secure_cookies,
+        secure=web.container.settings.secure_cookies,
         path="/",
     )
     return StaffOut(username=row.username, role=row.role, csrf_token=csrf)
@@ -70,9 +79,31 @@ def login(body: LoginIn, request: Request, response: Response, web: Web) -> Staf
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
 def logout(response: Response, staff: Staff, web: Web) -> None:
-    """Sign out: the session ends everywhere (open dashboards and their alert streams stop)."""
-    web.auth.end_session(staff.csrf, web.settings.session_max_age_s)
+    """Sign out: the session is revoked on the server, so a copy of the cookie no longer works."""
+    web.auth.close_session(staff.session)
     response.delete_cookie(SESSION_COOKIE, path="/")
+
+
+@router.get("/staff/sessions", response_model=list[SessionOut])
+def sessions(staff: Manager, web: Web) -> list[SessionOut]:
+    """Live staff sessions (not revoked, not expired), newest first (manager only)."""
+    return [
+        SessionOut(
+            id=r.id,
+            username=name,
+            created_at=r.created_at,
+            expires_at=r.expires_at,
+            client=r.client,
+            current=bool(staff.session) and r.token_sha256 == token_digest(staff.session),
+        )
+        for r, name in web.auth.live_sessions()
+    ]
+
+
+@router.delete("/staff/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
+def revoke_session(session_id: Annotated[int, Path(ge=1, le=2**31 - 1)], staff: Manager, web: Web) -> None:
+    """Revoke a staff session (manager only): its cookie stops working at once."""
+    web.auth.revoke_session(session_id, staff.actor)
 
 
 @router.get("/auth/me", response_model=StaffOut)
@@ -122,7 +153,8 @@ async def alerts_stream(
             for a in await run_in_threadpool(web.payments.alerts, cursor):
                 cursor = a.id
                 yield f"id: {a.id}\nevent: alert\ndata: {alert_out(a).model_dump_json()}\n\n"
-            if loop.time() >= deadline or await request.is_disconnected() or web.auth.session_ended(staff.csrf):
+            signed_out = web.auth.session_staff(staff.session) is None  # revoked anywhere, by anyone
+            if loop.time() >= deadline or await request.is_disconnected() or signed_out:
                 return  # the page learns of a sign-out from the closed stream and /api/auth/me
             await asyncio.sleep(1.0)
 
@@ -382,12 +414,12 @@ def ledger(
 
 
 @router.post("/staff/guests/{guest_id}/topup", responses={400: {"model": ErrorOut}, 409: {"model": ErrorOut}})
-def topup(guest_id: str, body: TopupIn, staff: Staff, web: Web) -> dict[str, int]:
+def topup(
+    guest_id: str, body: TopupIn, staff: Staff, web: Web, idempotency_header: IdempotencyKeyHeader = None
+) -> dict[str, int]:
     """Cash in at the counter: credit the guest's prepaid balance (idempotent by key)."""
-    require_key(body.idempotency_key)
-    balance = web.payments.topup(
-        guest_id, amount_fen=body.amount_fen, idempotency_key=body.idempotency_key, actor=staff.username
-    )
+    key = idempotency_key(idempotency_header, body.idempotency_key)
+    balance = web.payments.topup(guest_id, amount_fen=body.amount_fen, idempotency_key=key, actor=staff.username)
     return {"balance_fen": balance}
 
 
