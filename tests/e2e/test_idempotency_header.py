@@ -7,7 +7,7 @@ from pathlib import Path
 
 from soberpay.adapters.clock import ManualClock
 from soberpay.config import Settings
-from tests.e2e.web_support import enrol, identify, login, register, sqlite_container, venue
+from tests.e2e.web_support import GUEST_PASSWORD, enrol, identify, login, register, sqlite_container, venue
 
 
 def test_idempotency_key_header(tmp_path: Path) -> None:
@@ -41,18 +41,19 @@ def test_idempotency_key_header(tmp_path: Path) -> None:
         assert missing.status_code == 400
 
         who = identify(client, v, "r1", "alice")
+        buy = {"item_id": "beer-tsingtao", "password": GUEST_PASSWORD}  # every charge carries a fresh factor
         headers = {**v.room("r1"), "X-Guest-Token": who["guest_token"], "Idempotency-Key": "buy-0001"}
-        first = client.post("/api/rooms/r1/purchases", data={"item_id": "beer-tsingtao"}, headers=headers)
+        first = client.post("/api/rooms/r1/purchases", data=buy, headers=headers)
         assert first.status_code == 200 and first.json()["outcome"] == "charged", first.text
         clock.advance(seconds=25 * 3600)  # a day later, the guest token renewed, the same retry
         who = identify(client, v, "r1", "alice")
         headers["X-Guest-Token"] = who["guest_token"]
-        retry = client.post("/api/rooms/r1/purchases", data={"item_id": "beer-tsingtao"}, headers=headers)
+        retry = client.post("/api/rooms/r1/purchases", data=buy, headers=headers)
         assert retry.status_code == 200 and retry.json()["replayed"] is True, retry.text
         assert retry.json()["order_id"] == first.json()["order_id"]
         both = client.post(
             "/api/rooms/r1/purchases",
-            data={"item_id": "beer-tsingtao", "idempotency_key": "buy-0002"},
+            data={"item_id": "beer-tsingtao", "idempotency_key": "buy-0002", "password": GUEST_PASSWORD},
             headers=headers,
         )
         assert both.status_code == 400

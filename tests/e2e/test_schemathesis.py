@@ -58,6 +58,11 @@ SEMANTIC_BODIES = {
     "/api/staff/guests/{guest_id}/topup",
     "/api/rooms/{room_id}/purchases",
     "/api/rooms/{room_id}/pending/{pending_id}/confirm",
+    # multipart file lists (face captures, clip frames): OpenAPI cannot say "these must be files"
+    "/api/guests/{guest_id}",
+    "/api/guests/{guest_id}/faces",
+    "/api/guests/{guest_id}/consents/{purpose}",
+    "/api/rooms/{room_id}/identify/clip",
 }
 
 
