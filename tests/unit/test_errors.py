@@ -38,6 +38,7 @@ EXPECTED_STATUS = {
     "RateLimited": 429,
     "PaymentRefused": 402,
     "ConfigError": 503,
+    "Unavailable": 503,
 }
 
 
