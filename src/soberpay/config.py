@@ -155,9 +155,7 @@ class SobrietySettings(_Section):
     sober_probability: float = Field(
         0.3, ge=0.0, le=1.0, description="P(drunk) at/below -> sober side (needed, when known, to recover)"
     )
-    enter_seconds: float = Field(
-        10.0, ge=0.0, le=3600.0, description="P(drunk) must stay high this long before DRUNK"
-    )
+    enter_seconds: float = Field(10.0, ge=0.0, le=3600.0, description="P(drunk) must stay high this long before DRUNK")
     smoothing_seconds: float = Field(5.0, ge=0.0, le=600.0, description="EMA time constant on P(drunk)")
     require_corroboration: bool = Field(
         True, description="DRUNK needs a signal besides facial colour (flush/lighting never decide alone)"
@@ -211,6 +209,9 @@ class WebSettings(_Section):
     password_rate_per_min: float = Field(10.0, gt=0, le=1000, description="payment password attempts per guest")
     register_rate_per_min: float = Field(10.0, gt=0, le=1000, description="kiosk registrations per IP")
     max_upload_bytes: int = Field(25_000_000, ge=10_000, description="largest accepted request body (images/video)")
+    min_free_disk_mb: int = Field(
+        64, ge=0, le=1_000_000, description="free space under the data dir below which /readyz and payments say 503"
+    )
     run_rooms: bool = Field(True, description="start the live room camera workers with the server")
     room_queue_size: int = Field(4, ge=1, le=256, description="frames buffered per room; older frames are dropped")
     room_process_every_n: int = Field(1, ge=1, le=100, description="analyse every n-th captured frame")

@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from soberpay.errors import AuthError, InvalidInput, NotFound
 from soberpay.web.deps import GuestTokenHeader, Room, Web, require_guest_in_room
 from soberpay.web.routes._util import high_price_locked, pending_out, purchase_out, read_upload, require_key, risk_out
+from soberpay.web.routes.health import REQUIRE_READY
 from soberpay.web.schemas import (
     ErrorOut,
     IdentifiedOut,
@@ -104,7 +105,8 @@ async def _optional_face(face: UploadFile | None, web: Web) -> bytes | None:
 @router.post(
     "/rooms/{room_id}/purchases",
     response_model=PurchaseOut,
-    responses={400: {"model": ErrorOut}, 409: {"model": ErrorOut}, 422: {"model": ErrorOut}},
+    responses={400: {"model": ErrorOut}, 409: {"model": ErrorOut}, 422: {"model": ErrorOut}, 503: {"model": ErrorOut}},
+    dependencies=REQUIRE_READY,
 )
 async def purchase(
     room_id: str,
@@ -157,7 +159,8 @@ def my_pending(room_id: str, room: Room, web: Web, x_guest_token: GuestTokenHead
 @router.post(
     "/rooms/{room_id}/pending/{pending_id}/confirm",
     response_model=PurchaseOut,
-    responses={409: {"model": ErrorOut}, 422: {"model": ErrorOut}},
+    responses={409: {"model": ErrorOut}, 422: {"model": ErrorOut}, 503: {"model": ErrorOut}},
+    dependencies=REQUIRE_READY,
 )
 async def confirm_pending(
     room_id: str,

@@ -19,6 +19,7 @@ from soberpay.adapters.db.identity_tables import AuditRow
 from soberpay.web.auth import SESSION_COOKIE
 from soberpay.web.deps import Manager, Staff, Web, client_ip
 from soberpay.web.routes._util import alert_out, high_price_locked, pending_out, require_key, risk_out
+from soberpay.web.routes.health import REQUIRE_READY
 from soberpay.web.schemas import (
     AlertOut,
     AuditOut,
@@ -186,8 +187,7 @@ def _audit_rows(
     with web.container.session_factory() as session:
         rows = session.scalars(stmt).all()
     return [
-        AuditOut(id=r.id, at=r.at, actor=r.actor, action=r.action, guest_id=r.guest_id, details=r.details)
-        for r in rows
+        AuditOut(id=r.id, at=r.at, actor=r.actor, action=r.action, guest_id=r.guest_id, details=r.details) for r in rows
     ]
 
 
@@ -325,7 +325,11 @@ def ledger(
     return web.payments.ledger(guest_id or None, limit)
 
 
-@router.post("/staff/guests/{guest_id}/topup", responses={400: {"model": ErrorOut}, 409: {"model": ErrorOut}})
+@router.post(
+    "/staff/guests/{guest_id}/topup",
+    responses={400: {"model": ErrorOut}, 409: {"model": ErrorOut}, 503: {"model": ErrorOut}},
+    dependencies=REQUIRE_READY,
+)
 def topup(guest_id: str, body: TopupIn, staff: Staff, web: Web) -> dict[str, int]:
     """Cash in at the counter: credit the guest's prepaid balance (idempotent by key)."""
     require_key(body.idempotency_key)
@@ -335,7 +339,12 @@ def topup(guest_id: str, body: TopupIn, staff: Staff, web: Web) -> dict[str, int
     return {"balance_fen": balance}
 
 
-@router.post("/staff/guests/{guest_id}/checkout", response_model=BillOut, responses={409: {"model": ErrorOut}})
+@router.post(
+    "/staff/guests/{guest_id}/checkout",
+    response_model=BillOut,
+    responses={409: {"model": ErrorOut}, 503: {"model": ErrorOut}},
+    dependencies=REQUIRE_READY,
+)
 def checkout(guest_id: str, staff: Staff, web: Web) -> BillOut:
     """End of visit: close the tab (pending requests are discarded) and return the final bill."""
     return _bill_out(web.payments.checkout(guest_id, actor=staff.actor))
