@@ -121,11 +121,12 @@ def _verify(env: Env, guests: list[FakeGuest], seed: int, charged: dict[int, boo
     unacknowledged = set(per_key) - want
     assert not lost and not duplicated and not unacknowledged, (lost, duplicated, unacknowledged)
     snapshot(env.sessions.kw["bind"])  # the books balance; cached balances equal the entries
-    for g in guests:
-        spent = sum(
-            COLA_FEN * qty for i, ok in charged.items() if ok for gid, qty, _ in [_request(seed, i, guests)] if gid == g.id
-        )
-        assert env.pay.balance(g.id) == TOPUP_FEN - spent
+    spent = dict.fromkeys((g.id for g in guests), 0)
+    for i, ok in charged.items():
+        guest_id, qty, _ = _request(seed, i, guests)
+        spent[guest_id] += COLA_FEN * qty if ok else 0
+    for guest_id, fen in spent.items():
+        assert env.pay.balance(guest_id) == TOPUP_FEN - fen
     return {"acknowledged": len(charged), "charged": len(want), "lost": len(lost), "duplicated": len(duplicated)}
 
 
