@@ -51,8 +51,16 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+SQLITE_ERROR = 1
+
+
 def _unavailable(ctx: ExceptionContext) -> None:
     exc = ctx.sqlalchemy_exception
+    # SQLite files SQL mistakes (syntax, unknown table) under OperationalError too, with the generic
+    # SQLITE_ERROR code: those are bugs and stay 500s. Busy, I/O, full, read-only, corrupt, can't-open map.
+    code = getattr(ctx.original_exception, "sqlite_errorcode", None)
+    if code is not None and code & 0xFF == SQLITE_ERROR:
+        return
     if isinstance(exc, OperationalError):
         # The driver's first line names the cause ("database or disk is full", "connection refused");
         # the statement and its parameters stay out of the message.
