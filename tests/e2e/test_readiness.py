@@ -2,25 +2,33 @@
 routes answer 503 with nothing applied, and everything recovers when the fault clears (no restart).
 
 The disk-full case mounts a 6 MiB tmpfs for the data dir (root only; skipped with the reason otherwise).
+On PostgreSQL (marked) the database is cut off for real: a TCP proxy in front of the server drops every
+connection and refuses new ones, then lets them through again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import shutil
+import socket
 import subprocess
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.engine import make_url
 
 from soberpay.adapters.behaviour_onnx import DEFAULT_MODEL
 from soberpay.adapters.clock import ManualClock
+from soberpay.adapters.db.migrate import upgrade
 from soberpay.bootstrap import Container
 from soberpay.config import Settings
 from soberpay.errors import Unavailable
 from tests.e2e.web_support import GUEST_PASSWORD, Venue, buy, login, register, sqlite_container, topup, venue
+from tests.fakes import FakeAnalyser
 from tests.support.faults import StatementFaults, snapshot
 
 
@@ -144,3 +152,84 @@ def test_model_missing_or_corrupt_then_restored(settings: Settings, clock: Manua
         r = buy(client, v, "r1", token, "cola", "model-key-001")
         assert r.status_code == 200 and r.json()["outcome"] == "charged", r.text
     container.close()
+
+
+class CuttableProxy:
+    """A TCP forwarder to PostgreSQL that can be cut (every connection dropped, new ones refused) and restored."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.up = True
+        self.open: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            if not self.up:
+                client.close()
+                continue
+            upstream = socket.create_connection(self.target)
+            self.open += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+            src.close()  # each socket is the source of exactly one pump
+
+    def cut(self) -> None:
+        self.up = False
+        for s in self.open:
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+        self.open.clear()
+
+    def close(self) -> None:
+        self.cut()
+        self.listener.close()
+
+
+@pytest.mark.postgres
+def test_postgresql_connection_lost_then_back(pg_url: str, settings: Settings, clock: ManualClock) -> None:
+    """On PostgreSQL for real: every connection dropped and new ones refused, then the server reachable again."""
+    upgrade(pg_url)
+    url = make_url(pg_url)
+    proxy = CuttableProxy((url.host or "127.0.0.1", url.port or 5432))
+    settings.database_url = url.set(port=proxy.port).render_as_string(hide_password=False)
+    container = Container(settings, clock=clock, analyser=FakeAnalyser()).open(migrate=False)
+    v = venue(container)
+    container.readiness.ttl_s = 0
+    try:
+        with v.client() as client:
+            guest_id, token = _guest_token(client, v)
+            before = snapshot(container.engine)
+            proxy.cut()
+            assert "error" in _not_ready(client, "database")
+            _refused(buy(client, v, "r1", token, "cola", "pg-gone-key-01"), "database")
+            container.readiness.ttl_s = 60
+            with pytest.raises(Unavailable):
+                container.payments.purchase(guest_id, "cola", 1, "pg-gone-key-02")
+            container.readiness.ttl_s = 0
+            proxy.up = True
+            assert client.get("/readyz").status_code == 200
+            assert snapshot(container.engine) == before
+            r = buy(client, v, "r1", token, "cola", "pg-gone-key-01")
+            assert r.status_code == 200 and r.json()["outcome"] == "charged", r.text
+    finally:
+        container.close()
+        proxy.close()
