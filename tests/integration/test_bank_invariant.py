@@ -147,5 +147,6 @@ def test_bank_invariant_16_workers_under_kill9(env: Env, db_url: str) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)  # long run on a shared machine; the suite default is 600 s
 def test_bank_invariant_16_workers_200_kills(env: Env, db_url: str) -> None:
     _run(env, db_url, kills=200)

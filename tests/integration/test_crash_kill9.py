@@ -147,5 +147,6 @@ def test_kill9_during_purchases_loses_and_duplicates_nothing(env: Env, db_url: s
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)  # long run on a shared machine; the suite default is 600 s
 def test_kill9_300_times_during_purchases(env: Env, db_url: str) -> None:
     _run(env, db_url, kills=300)

@@ -87,6 +87,7 @@ def test_generated_idempotency_sequences(shared_env: Env, ops: list[Op]) -> None
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)  # long run on a shared machine; the suite default is 600 s
 @settings(max_examples=1_000, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ops=OPS)
 def test_1000_generated_idempotency_sequences(shared_env: Env, ops: list[Op]) -> None:
