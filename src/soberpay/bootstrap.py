@@ -6,7 +6,9 @@ first use. Areas add their services as cached properties here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
@@ -21,6 +23,7 @@ from soberpay.config import Settings
 from soberpay.ports import AbstractUnitOfWork, Clock, FaceAnalyser, PresenceCheck
 
 if TYPE_CHECKING:
+    from soberpay.adapters.readiness import Readiness
     from soberpay.services.identity import IdentityService
     from soberpay.services.liveness import LivenessService
     from soberpay.services.payments import PaymentService
@@ -70,6 +73,39 @@ class Container:
     @cached_property
     def hasher(self) -> Argon2idHasher:
         return Argon2idHasher()
+
+    @cached_property
+    def readiness(self) -> Readiness:
+        """Database, free disk and model files; ``/readyz`` reports it and the money routes require it."""
+        from soberpay.adapters.readiness import Readiness
+
+        disk = [self.settings.data_dir]
+        url = self.engine.url
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            disk.append(Path(url.database).resolve().parent)
+        min_free = self.settings.web.min_free_disk_mb * 1024 * 1024
+        return Readiness(self.engine, disk, self.model_files(), min_free)
+
+    def model_files(self) -> dict[str, Callable[[], Path]]:
+        """The model files payments depend on, resolved lazily (a missing file is reported, not raised here)."""
+        from soberpay.adapters.vision import models
+
+        ident = self.settings.identity
+        files: dict[str, Callable[[], Path]] = {}
+        if self._analyser_override is None:
+            files["face_detector"] = lambda: models.yunet_model_path(ident.yunet_model)
+            if self.settings.embedder == "sface":
+                files["face_embedder"] = lambda: models.sface_model_path(ident.sface_model)
+            elif self.settings.embedder == "dlib":
+                files["face_embedder"] = lambda: models.dlib_model_files(ident.dlib_model_dir).resnet
+            else:
+                files["face_embedder"] = lambda: ident.autoencoder_model or _autoencoder_default()
+        pay = self.settings.payment
+        if pay.use_behaviour_model:
+            from soberpay.adapters.behaviour_onnx import DEFAULT_MODEL
+
+            files["behaviour"] = lambda: pay.behaviour_model or DEFAULT_MODEL
+        return files
 
     # --- vision ---------------------------------------------------------------------------------
 
@@ -220,6 +256,12 @@ class Container:
     def close(self) -> None:
         if "engine" in self.__dict__:
             self.engine.dispose()
+
+
+def _autoencoder_default() -> Path:
+    from soberpay.adapters.vision.autoencoder import default_model_path
+
+    return default_model_path()
 
 
 def build_container(settings: Settings | None = None, **kwargs: Any) -> Container:

@@ -302,6 +302,9 @@ class WebSettings(_Section):
     model_queue: int = Field(
         6, ge=0, le=1000, description="model calls that may wait for a thread; more get 503 busy + Retry-After"
     )
+    min_free_disk_mb: int = Field(
+        64, ge=0, le=1_000_000, description="free space under the data dir below which /readyz and payments say 503"
+    )
     run_rooms: bool = Field(True, description="start the live room camera workers with the server")
     room_queue_size: int = Field(4, ge=1, le=256, description="frames buffered per room; older frames are dropped")
     room_process_every_n: int = Field(1, ge=1, le=100, description="analyse every n-th captured frame")

@@ -28,8 +28,11 @@ SoberpayError                                                    HTTP
  │                           (insufficient balance, item locked)
  ├── Busy                    the model pool's queue is full       503
  │                           (``retry_after``)
- └── ConfigError             missing model file, bad key, bad     503
-                             settings
+ ├── ConfigError             missing model file, bad key, bad     503
+ │                           settings
+ └── Unavailable             a dependency is down (database gone, 503
+                             disk full, model unreadable): nothing
+                             was applied, retry later
 
 Each class carries its ``http_status`` and a stable ``code``; the web layer maps an error by reading
 the attribute (a subclass inherits its parent's status unless it says otherwise), so there is no
@@ -64,6 +67,7 @@ __all__ = [
     "RateLimited",
     "SoberpayError",
     "Unauthenticated",
+    "Unavailable",
 ]
 
 
@@ -168,4 +172,11 @@ class Busy(SoberpayError):
 
 class ConfigError(SoberpayError):
     code = "config_error"
+    http_status = 503
+
+
+class Unavailable(SoberpayError):
+    """A dependency failed (database unreachable, disk full, model unreadable); the request changed nothing."""
+
+    code = "unavailable"
     http_status = 503

@@ -39,6 +39,7 @@ EXPECTED_STATUS = {
     "PaymentRefused": 402,
     "Busy": 503,
     "ConfigError": 503,
+    "Unavailable": 503,
 }
 
 

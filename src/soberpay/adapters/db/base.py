@@ -1,7 +1,9 @@
 """SQLAlchemy declarative base and engine factory (SQLite WAL by default, PostgreSQL supported).
 
 Portable SQL only: no SQLite- or PostgreSQL-only column types; money is BigInteger fen;
-timestamps are timezone-aware UTC stored as DateTime(timezone=True).
+timestamps are timezone-aware UTC stored as DateTime(timezone=True). An operational failure of the
+database (unreachable, disk full, I/O error) surfaces as ``soberpay.errors.Unavailable`` (HTTP 503)
+wherever it happens, after SQLAlchemy's own cleanup (rollback, dropping a dead connection).
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData, create_engine, event, make_url
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, ExceptionContext
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from soberpay.adapters.private_files import private_sqlite
+from soberpay.errors import Unavailable
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -49,7 +53,30 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+SQLITE_ERROR = 1
+
+
+def _unavailable(ctx: ExceptionContext) -> None:
+    exc = ctx.sqlalchemy_exception
+    # SQLite files SQL mistakes (syntax, unknown table) under OperationalError too, with the generic
+    # SQLITE_ERROR code: those are bugs and stay 500s. Busy, I/O, full, read-only, corrupt, can't-open map.
+    code = getattr(ctx.original_exception, "sqlite_errorcode", None)
+    if code is not None and code & 0xFF == SQLITE_ERROR:
+        return
+    if isinstance(exc, OperationalError):
+        # The driver's first line names the cause ("database or disk is full", "connection refused");
+        # the statement and its parameters stay out of the message.
+        cause = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else "operational error"
+        raise Unavailable(f"the database is unavailable ({cause}); nothing was applied, retry later") from exc
+
+
 def make_engine(url: str, echo: bool = False) -> Engine:
+    engine = _make_engine(url, echo)
+    event.listen(engine, "handle_error", _unavailable)
+    return engine
+
+
+def _make_engine(url: str, echo: bool) -> Engine:
     if url.startswith("sqlite"):
         database = make_url(url).database
         if database and database != ":memory:" and not database.startswith("file:"):

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
-from sqlalchemy import text
 
 from soberpay.web.deps import Web
 
@@ -18,19 +17,22 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", responses={503: {"description": "a dependency is not ready"}})
+@router.get("/readyz", responses={503: {"description": "a dependency is not ready; `checks` says which and why"}})
 def readyz(web: Web) -> JSONResponse:
-    """Database reachable and migrated (the web tables exist); reports the payment engine in use."""
-    checks: dict[str, str] = {}
-    try:
-        with web.container.engine.connect() as conn:
-            conn.execute(text("SELECT 1 FROM staff_accounts LIMIT 1"))
-        checks["database"] = "ok"
-    except Exception as exc:  # any DB problem means not ready
-        checks["database"] = f"error: {type(exc).__name__}"
-    checks["payments"] = web.payments_kind
-    ok = checks["database"] == "ok"
-    return JSONResponse({"status": "ready" if ok else "not_ready", "checks": checks}, status_code=200 if ok else 503)
+    """Database reachable and migrated, free disk under the data dir, model files present and loadable;
+    reports the payment engine in use. 503 with the failing checks' reasons when not ready."""
+    report = web.container.readiness.check()
+    checks = {**report.checks, "payments": web.payments_kind}
+    body = {"status": "ready" if report.ready else "not_ready", "checks": checks}
+    return JSONResponse(body, status_code=200 if report.ready else 503)
+
+
+def _require_ready(web: Web) -> None:
+    web.container.readiness.require()
+
+
+# Routes that write money refuse up front (503, nothing applied) while a dependency is down.
+REQUIRE_READY = [Depends(_require_ready)]
 
 
 @router.get("/metrics", response_class=Response)

@@ -31,6 +31,7 @@ from soberpay.web.routes._util import (
     room_purchase_out,
     room_risk_out,
 )
+from soberpay.web.routes.health import REQUIRE_READY
 from soberpay.web.routes.liveness import face_from_clip
 from soberpay.web.schemas import (
     ErrorOut,
@@ -137,7 +138,8 @@ def _require_fresh_factor(password: str | None, image: bytes | None) -> None:
 @router.post(
     "/rooms/{room_id}/purchases",
     response_model=PurchaseOut,
-    responses={400: {"model": ErrorOut}, 409: {"model": ErrorOut}, 422: {"model": ErrorOut}},
+    responses={400: {"model": ErrorOut}, 409: {"model": ErrorOut}, 422: {"model": ErrorOut}, 503: {"model": ErrorOut}},
+    dependencies=REQUIRE_READY,
 )
 async def purchase(
     room_id: str,
@@ -206,7 +208,8 @@ def my_pending(room_id: str, room: Room, web: Web, x_guest_token: GuestTokenHead
 @router.post(
     "/rooms/{room_id}/pending/{pending_id}/confirm",
     response_model=PurchaseOut,
-    responses={409: {"model": ErrorOut}, 422: {"model": ErrorOut}},
+    responses={409: {"model": ErrorOut}, 422: {"model": ErrorOut}, 503: {"model": ErrorOut}},
+    dependencies=REQUIRE_READY,
 )
 async def confirm_pending(
     room_id: str,

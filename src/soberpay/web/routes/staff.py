@@ -26,6 +26,7 @@ from soberpay.web.routes._util import (
     pending_out,
     risk_out,
 )
+from soberpay.web.routes.health import REQUIRE_READY
 from soberpay.web.schemas import (
     AlertOut,
     AuditOut,
@@ -413,7 +414,11 @@ def ledger(
     return web.payments.ledger(guest_id or None, limit)
 
 
-@router.post("/staff/guests/{guest_id}/topup", responses={400: {"model": ErrorOut}, 409: {"model": ErrorOut}})
+@router.post(
+    "/staff/guests/{guest_id}/topup",
+    responses={400: {"model": ErrorOut}, 409: {"model": ErrorOut}, 503: {"model": ErrorOut}},
+    dependencies=REQUIRE_READY,
+)
 def topup(
     guest_id: str, body: TopupIn, staff: Staff, web: Web, idempotency_header: IdempotencyKeyHeader = None
 ) -> dict[str, int]:
@@ -423,7 +428,12 @@ def topup(
     return {"balance_fen": balance}
 
 
-@router.post("/staff/guests/{guest_id}/checkout", response_model=BillOut, responses={409: {"model": ErrorOut}})
+@router.post(
+    "/staff/guests/{guest_id}/checkout",
+    response_model=BillOut,
+    responses={409: {"model": ErrorOut}, 503: {"model": ErrorOut}},
+    dependencies=REQUIRE_READY,
+)
 def checkout(guest_id: str, staff: Staff, web: Web) -> BillOut:
     """End of visit: close the tab (pending requests are discarded) and return the final bill."""
     return _bill_out(web.payments.checkout(guest_id, actor=staff.actor))
