@@ -17,7 +17,7 @@ from soberpay.adapters.crypto import AesGcmKeyRing, Argon2idHasher
 from soberpay.adapters.db.base import make_engine, make_session_factory
 from soberpay.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from soberpay.config import Settings
-from soberpay.ports import AbstractUnitOfWork, Clock, FaceAnalyser
+from soberpay.ports import AbstractUnitOfWork, Clock, FaceAnalyser, TemplateIndex
 
 if TYPE_CHECKING:
     from soberpay.services.identity import IdentityService
@@ -91,10 +91,31 @@ class Container:
 
     # --- services -------------------------------------------------------------------------------
 
+    def build_index(self) -> TemplateIndex:
+        """The 1:N backend named by ``settings.index`` (docs/scaling.md)."""
+        ident = self.settings.identity
+        if self.settings.index == "pgvector":
+            from soberpay.adapters.index_pgvector import PgVectorTemplateIndex
+
+            return PgVectorTemplateIndex(
+                self.engine, self.settings.embedder, ef_search=ident.index_ef_search, candidates=ident.index_candidates
+            )
+        if self.settings.index == "hnsw":
+            from soberpay.adapters.index_faiss import FaissHnswTemplateIndex
+
+            return FaissHnswTemplateIndex(
+                m=ident.hnsw_m,
+                ef_construction=ident.hnsw_ef_construction,
+                ef_search=ident.index_ef_search,
+                candidates=ident.index_candidates,
+            )
+        from soberpay.adapters.index import NumpyTemplateIndex
+
+        return NumpyTemplateIndex()
+
     @cached_property
     def identity(self) -> IdentityService:
         from soberpay.adapters.embeddings import Float32EmbeddingCodec
-        from soberpay.adapters.index import NumpyTemplateIndex
         from soberpay.services.identity import IdentityService
 
         return IdentityService(
@@ -106,7 +127,7 @@ class Container:
             embedder_name=self.settings.embedder,
             match_threshold=self.settings.match_threshold,
             analyser_factory=self.build_analyser,
-            index=NumpyTemplateIndex(),
+            index=self.build_index(),
             codec=Float32EmbeddingCodec(),
             decode_image=self.decode_image,
             decode_video=self.decode_video,
