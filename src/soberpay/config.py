@@ -60,7 +60,7 @@ class IdentitySettings(_Section):
     # ORL + the sample photos (docs/scaling.md); the 1:N threshold is the normal-tail quantile for
     # false_accepts_per_search / gallery size, never below match_threshold.
     impostor_scores: dict[str, tuple[float, float]] = Field(
-        default_factory=lambda: {"sface": (0.03, 0.09)},
+        default_factory=lambda: {"sface": (0.102, 0.095)},
         description="impostor cosine (mean, std) per embedder, for the gallery-size threshold",
     )
     phone_hint_gallery_size: int = Field(
