@@ -26,8 +26,12 @@ import pytest
 ORL = Path("/work/shared/data/orl_faces")
 SAMPLES = Path("/work/shared/data/samples")
 OUT = Path(__file__).parent / "results" / "impostor_scores.json"
-SAMPLE_PEOPLE = {"obama": ["obama.jpg", "obama2.jpg", "obama3.jpg"], "biden": ["biden.jpg"],
-                 "hopper": ["grace_hopper.jpg"], "messi": ["messi5.jpg"]}
+SAMPLE_PEOPLE = {
+    "obama": ["obama.jpg", "obama2.jpg", "obama3.jpg"],
+    "biden": ["biden.jpg"],
+    "hopper": ["grace_hopper.jpg"],
+    "messi": ["messi5.jpg"],
+}
 
 
 def measure() -> dict[str, Any]:
@@ -46,22 +50,36 @@ def measure() -> dict[str, Any]:
     genuine, impostor = sims[upper][same], sims[upper][~same]
     mu, sd = float(impostor.mean()), float(impostor.std())
     fit = NormalDist(mu, sd)
-    tail = {f"{k}sd": {"measured": float((impostor > mu + k * sd).mean()), "normal": 1 - fit.cdf(mu + k * sd)}
-            for k in (2, 3, 4)}
+    tail = {
+        f"{k}sd": {"measured": float((impostor > mu + k * sd).mean()), "normal": 1 - fit.cdf(mu + k * sd)}
+        for k in (2, 3, 4)
+    }
     out: dict[str, Any] = {
         "date": date.today().isoformat(),
         "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
-        "images": len(kept), "skipped_no_face": len(records) - len(kept),
-        "genuine": {"n": int(genuine.size), "mean": float(genuine.mean()), "std": float(genuine.std()),
-                    "p01": float(np.quantile(genuine, 0.01))},
-        "impostor": {"n": int(impostor.size), "mean": mu, "std": sd, "max": float(impostor.max()),
-                     "p999": float(np.quantile(impostor, 0.999))},
+        "images": len(kept),
+        "skipped_no_face": len(records) - len(kept),
+        "genuine": {
+            "n": int(genuine.size),
+            "mean": float(genuine.mean()),
+            "std": float(genuine.std()),
+            "p01": float(np.quantile(genuine, 0.01)),
+        },
+        "impostor": {
+            "n": int(impostor.size),
+            "mean": mu,
+            "std": sd,
+            "max": float(impostor.max()),
+            "p999": float(np.quantile(impostor, 0.999)),
+        },
         "tail_check": tail,
         "per_gallery": {},
     }
     for threshold in (0.421,):
-        out["far_per_comparison_at_0421"] = {"measured": float((impostor >= threshold).mean()),
-                                            "normal": 1 - fit.cdf(threshold)}
+        out["far_per_comparison_at_0421"] = {
+            "measured": float((impostor >= threshold).mean()),
+            "normal": 1 - fit.cdf(threshold),
+        }
     for n in (10_000, 100_000, 1_000_000):
         t = max(0.421, mu + sd * NormalDist().inv_cdf(1 - 1e-3 / n))
         out["per_gallery"][str(n)] = {
