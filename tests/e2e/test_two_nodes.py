@@ -15,7 +15,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from soberpay.adapters.clock import SystemClock
 from soberpay.assets import read_asset
 from soberpay.bootstrap import Container
 from soberpay.config import Settings
