@@ -8,8 +8,8 @@ pairs of one person ≈ 0.82 cosine, of two people 0.10 ± 0.095): each guest ha
 common component (the impostor mean) in a 57-d random subspace (the impostor spread), and 5 templates
 = centre + isotropic noise of varying power (the genuine mean and spread); the run prints the
 cosines it produced. Queries are fresh samples of enrolled guests. Per backend: build time, memory,
-p50/p99 latency, recall (top-1 guest equals exact search's), and the speed ratio against brute force timed in the same run
-(full matrix–vector product, best score per guest with ``np.maximum.at``, argsort).
+p50/p99 latency, recall (top-1 guest equals exact search's), and the speed ratio against brute force
+timed in the same run (full matrix–vector product, best score per guest with ``np.maximum.at``, argsort).
 """
 
 from __future__ import annotations
