@@ -87,7 +87,7 @@ class PgBench:
     def load(self, mat: np.ndarray, guests: np.ndarray) -> tuple[float, float]:
         text = self.text
         with self.engine.begin() as c:
-            c.execute(text("ALTER TABLE face_template_vectors DROP CONSTRAINT fk_face_template_vectors_template_id"))
+            c.execute(text("ALTER TABLE face_template_vectors DROP CONSTRAINT IF EXISTS fk_face_template_vectors_template_id"))
             c.execute(text("DROP INDEX IF EXISTS ix_face_template_vectors_hnsw"))
             c.execute(text("TRUNCATE face_template_vectors"))
         buf = io.StringIO()
