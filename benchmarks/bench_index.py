@@ -87,7 +87,9 @@ class PgBench:
     def load(self, mat: np.ndarray, guests: np.ndarray) -> tuple[float, float]:
         text = self.text
         with self.engine.begin() as c:
-            c.execute(text("ALTER TABLE face_template_vectors DROP CONSTRAINT IF EXISTS fk_face_template_vectors_template_id"))
+            # Bulk load without template rows: the vectors stand alone here.
+            fk = "fk_face_template_vectors_template_id"
+            c.execute(text(f"ALTER TABLE face_template_vectors DROP CONSTRAINT IF EXISTS {fk}"))
             c.execute(text("DROP INDEX IF EXISTS ix_face_template_vectors_hnsw"))
             c.execute(text("TRUNCATE face_template_vectors"))
         buf = io.StringIO()
