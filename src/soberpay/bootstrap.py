@@ -17,6 +17,7 @@ from soberpay.adapters.crypto import AesGcmKeyRing, Argon2idHasher
 from soberpay.adapters.db.base import make_engine, make_session_factory
 from soberpay.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from soberpay.config import Settings
+from soberpay.errors import ConfigError
 from soberpay.ports import AbstractUnitOfWork, Clock, FaceAnalyser, TemplateIndex
 
 if TYPE_CHECKING:
@@ -101,7 +102,10 @@ class Container:
                 self.engine, self.settings.embedder, ef_search=ident.index_ef_search, candidates=ident.index_candidates
             )
         if self.settings.index == "hnsw":
-            from soberpay.adapters.index_faiss import FaissHnswTemplateIndex
+            try:
+                from soberpay.adapters.index_faiss import FaissHnswTemplateIndex
+            except ImportError as exc:
+                raise ConfigError("index = 'hnsw' needs FAISS: pip install 'soberpay[scale]'") from exc
 
             return FaissHnswTemplateIndex(
                 m=ident.hnsw_m,
