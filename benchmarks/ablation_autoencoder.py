@@ -89,15 +89,8 @@ def run(
         rows: list[dict[str, Any]] = []
         scores: dict[str, np.ndarray] = {}
         datasets = {
-            frac: prepare_dataset(
-                ORL,
-                None,
-                heldout_people=10,
-                labelled_fraction=frac,
-                seed=seed,
-                detector=detector,
-                keep_heldout_images=True,
-            )
+            frac: prepare_dataset(ORL, None, heldout_people=10, labelled_fraction=frac, seed=seed,
+                                  detector=detector, keep_heldout_images=True)
             for frac in sorted({v.labelled_fraction for v in VARIANTS})
         }
         base = datasets[0.5]
@@ -183,7 +176,8 @@ def timing(rounds: int = 3, n_faces: int = 60) -> dict[str, float]:
     from soberpay_lab.training.autoencoder_data import default_detector
     from soberpay_lab.training.autoencoder_pipeline import prepare_dataset
 
-    ds = prepare_dataset(ORL, None, heldout_people=10, seed=0, detector=default_detector(), keep_heldout_images=True)
+    ds = prepare_dataset(ORL, None, heldout_people=10, seed=0, detector=default_detector(),
+                         keep_heldout_images=True)
     faces = ds.heldout_samples[:n_faces]
     embedders = {"SFace": SFaceEmbedder(), "dlib": DlibEmbedder(), "autoencoder": AutoencoderEmbedder()}
     times: dict[str, list[float]] = {k: [] for k in embedders}
@@ -261,9 +255,8 @@ def _plot(rocs: dict[str, Any]) -> None:
         ref = name.startswith(("SFace", "dlib"))
         style = "--" if "no unlabelled" in name else "-"
         color = ("black" if name.startswith("SFace") else "dimgrey") if ref else palette((2 * i) % 20)
-        ax.plot(
-            far, roc.tar, ":" if name.startswith("dlib") else style, lw=2.2 if ref else 1.3, color=color, label=name
-        )
+        ax.plot(far, roc.tar, ":" if name.startswith("dlib") else style, lw=2.2 if ref else 1.3,
+                color=color, label=name)
     ax.set_xscale("log")
     ax.set_xlim(1e-4, 1.0)
     ax.set_ylim(0.0, 1.01)
@@ -374,10 +367,5 @@ if __name__ == "__main__":
     elif a.report:
         report()
     else:
-        run(
-            [int(s) for s in a.seeds.split(",")],
-            a.threads,
-            set(a.only.split(",")) if a.only else None,
-            a.max_epochs,
-            not a.skip_refs,
-        )
+        run([int(s) for s in a.seeds.split(",")], a.threads, set(a.only.split(",")) if a.only else None, a.max_epochs,
+            not a.skip_refs)

@@ -61,9 +61,8 @@ class Nuisance:
 
     def scaled(self, level: float) -> Nuisance:
         q0 = int(np.clip(92 - 10 * level, 50, 95))
-        return Nuisance(
-            self.shift_px * level, self.scale * level, self.flicker * level, self.sensor_sigma * level, (q0 - 10, q0)
-        )
+        return Nuisance(self.shift_px * level, self.scale * level, self.flicker * level,
+                        self.sensor_sigma * level, (q0 - 10, q0))
 
 
 def load_faces() -> list[tuple[str, npt.NDArray[np.uint8]]]:
@@ -71,11 +70,8 @@ def load_faces() -> list[tuple[str, npt.NDArray[np.uint8]]]:
     out = []
     paths = sorted(FACE_DIR.glob("*.jpg"))
     if SAMPLES.is_dir():
-        paths += [
-            SAMPLES / n
-            for n in ("obama.jpg", "biden.jpg", "grace_hopper.jpg", "astronaut.png")
-            if (SAMPLES / n).is_file()
-        ]
+        paths += [SAMPLES / n for n in ("obama.jpg", "biden.jpg", "grace_hopper.jpg", "astronaut.png")
+                  if (SAMPLES / n).is_file()]
     for p in paths:
         img = cv2.imdecode(np.frombuffer(p.read_bytes(), np.uint8), cv2.IMREAD_COLOR)
         if img is not None:
@@ -114,11 +110,7 @@ class _Recorder:
 
 
 def real_still_sequence(
-    img: npt.NDArray[np.uint8],
-    n_frames: int,
-    seed: int,
-    nz: Nuisance,
-    model: ExpressionClassifier,
+    img: npt.NDArray[np.uint8], n_frames: int, seed: int, nz: Nuisance, model: ExpressionClassifier,
     baseline_frames: int = 45,
 ) -> tuple[npt.NDArray[np.float32], float, list[FaceFrame]] | None:
     """Run one noisy-still sequence through FrameAnalyzer + expression_score_from_frames.
@@ -168,11 +160,8 @@ def raw_stats(frames_list: list[list[FaceFrame]]) -> dict[str, float]:
         g.append(np.diff(gz, axis=0).std(axis=0).mean())
         h.append(np.diff(hd, axis=0).std(axis=0).mean())
         e.append(np.diff(op).std())
-    return {
-        "gaze_step_std": float(np.mean(g)),
-        "head_step_std": float(np.mean(h)),
-        "openness_step_std": float(np.mean(e)),
-    }
+    return {"gaze_step_std": float(np.mean(g)), "head_step_std": float(np.mean(h)),
+            "openness_step_std": float(np.mean(e))}
 
 
 def head_speed_definitions(frames_list: list[list[FaceFrame]]) -> tuple[float, float, float, float]:
@@ -231,49 +220,33 @@ def main() -> None:
     p_sober = np.asarray(model.predict_proba(np.stack(syn_sober)), np.float64)
     p_drunk = np.asarray(model.predict_proba(np.stack(syn_drunk)), np.float64)
 
-    print(
-        f"\nnuisance level {args.level}: shift {nz.shift_px:.2f} px, scale {nz.scale:.4f}, flicker {nz.flicker:.3f}, "
-        f"sensor sigma {nz.sensor_sigma:.1f}, JPEG q {nz.jpeg_quality}"
-    )
+    print(f"\nnuisance level {args.level}: shift {nz.shift_px:.2f} px, scale {nz.scale:.4f}, flicker {nz.flicker:.3f}, "
+          f"sensor sigma {nz.sensor_sigma:.1f}, JPEG q {nz.jpeg_quality}")
     print(f"model: {model.model_dir} (version {model.card.get('version')})")
-    print(
-        f"{len(real_seqs)} REAL MediaPipe still sequences x {args.frames} frames ({real_s:.0f} s); "
-        f"40 SYNTHETIC sober + 40 SYNTHETIC drunk windows\n"
-    )
+    print(f"{len(real_seqs)} REAL MediaPipe still sequences x {args.frames} frames ({real_s:.0f} s); "
+          f"40 SYNTHETIC sober + 40 SYNTHETIC drunk windows\n")
     rs, ss, ds = column_stats(real_seqs), column_stats(syn_sober), column_stats(syn_drunk)
-    print(
-        "| column | real still: mean / std / diff std | synthetic sober: mean / std / diff std | "
-        "synthetic drunk: mean / std / diff std | diff-std ratio real / syn. sober |"
-    )
+    print("| column | real still: mean / std / diff std | synthetic sober: mean / std / diff std | "
+          "synthetic drunk: mean / std / diff std | diff-std ratio real / syn. sober |")
     print("|---|---|---|---|---|")
     for name in EXPRESSION_FEATURES:
         a, b, c = rs[name], ss[name], ds[name]
         ratio = a[2] / b[2] if b[2] > 1e-9 else float("nan")
-        print(
-            f"| `{name}` | {a[0]:.4f} / {a[1]:.4f} / {a[2]:.4f} | {b[0]:.4f} / {b[1]:.4f} / {b[2]:.4f} | "
-            f"{c[0]:.4f} / {c[1]:.4f} / {c[2]:.4f} | {ratio:.2f} |"
-        )
+        print(f"| `{name}` | {a[0]:.4f} / {a[1]:.4f} / {a[2]:.4f} | {b[0]:.4f} / {b[1]:.4f} / {b[2]:.4f} | "
+              f"{c[0]:.4f} / {c[1]:.4f} / {c[2]:.4f} | {ratio:.2f} |")
     raw = raw_stats(real_frames)
-    print(
-        f"\nraw per-frame step std (real still): gaze {raw['gaze_step_std']:.5f} eye widths, "
-        f"head {raw['head_step_std']:.5f} IOD, eye openness {raw['openness_step_std']:.4f}"
-    )
+    print(f"\nraw per-frame step std (real still): gaze {raw['gaze_step_std']:.5f} eye widths, "
+          f"head {raw['head_step_std']:.5f} IOD, eye openness {raw['openness_step_std']:.4f}")
     ov, nv, os_, ns = head_speed_definitions(real_frames)
-    print(
-        f"head micro-movement of the real still faces (same frames): per-frame-IOD definition (old) "
-        f"{ov:.3f} IOD/s, step std {os_:.4f} IOD; window-median-IOD definition (current) {nv:.3f} IOD/s, "
-        f"step std {ns:.4f} IOD; ratio old/current {ov / max(nv, 1e-9):.1f}"
-    )
+    print(f"head micro-movement of the real still faces (same frames): per-frame-IOD definition (old) "
+          f"{ov:.3f} IOD/s, step std {os_:.4f} IOD; window-median-IOD definition (current) {nv:.3f} IOD/s, "
+          f"step std {ns:.4f} IOD; ratio old/current {ov / max(nv, 1e-9):.1f}")
     rp = np.array(real_p)
-    print(
-        f"\nP(drunk) of the classifier: REAL still (sober) mean {rp.mean():.3f} median {np.median(rp):.3f} "
-        f"min {rp.min():.3f} max {rp.max():.3f}; share >= 0.5: {np.mean(rp >= 0.5):.2f}, "
-        f">= 0.7: {np.mean(rp >= 0.7):.2f}"
-    )
-    print(
-        f"                            SYNTHETIC sober mean {p_sober.mean():.3f}, "
-        f"SYNTHETIC drunk mean {p_drunk.mean():.3f}"
-    )
+    print(f"\nP(drunk) of the classifier: REAL still (sober) mean {rp.mean():.3f} median {np.median(rp):.3f} "
+          f"min {rp.min():.3f} max {rp.max():.3f}; share >= 0.5: {np.mean(rp >= 0.5):.2f}, "
+          f">= 0.7: {np.mean(rp >= 0.7):.2f}")
+    print(f"                            SYNTHETIC sober mean {p_sober.mean():.3f}, "
+          f"SYNTHETIC drunk mean {p_drunk.mean():.3f}")
     for n, p in zip(names, real_p, strict=True):
         print(f"  {n:40s} P = {p:.3f}")
 
