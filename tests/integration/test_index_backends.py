@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -174,3 +175,25 @@ def test_phone_digits_narrow_a_large_gallery(fake_container: Container) -> None:
     assert wrong.guest_id is None and wrong.status is MatchStatus.REJECTED
     with pytest.raises(InvalidInput):
         c.identity.identify(fake_image("lilei", 2), phone_last4="80a0")
+
+
+def test_identify_endpoint_takes_the_phone_digits(fake_container: Container) -> None:
+    from tests.e2e.web_support import enrol, register, venue
+
+    v = venue(fake_container)
+    client = v.client()
+    alice = register(client, "Alice", 1)
+    enrol(client, alice, "alice")
+    fake_container.identity._settings = fake_container.settings.identity.model_copy(
+        update={"phone_hint_gallery_size": 1}
+    )
+
+    def identify(**form: str) -> Any:
+        files = {"file": ("f.jpg", fake_image("alice", 7), "image/jpeg")}
+        return client.post("/api/rooms/r1/identify/face", files=files, data=form, headers=v.room("r1"))
+
+    asked = identify()
+    assert asked.status_code == 401 and "last 4 digits" in asked.json()["message"]
+    assert identify(phone_last4="0001").json()["guest_id"] == alice["guest_id"]
+    assert identify(phone_last4="0002").status_code == 401
+    assert identify(phone_last4="00x1").status_code == 400  # invalid_input, nothing searched

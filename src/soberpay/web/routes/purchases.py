@@ -77,13 +77,20 @@ def _identified(
     responses={400: {"model": ErrorOut}, 422: {"model": ErrorOut}},
 )
 async def identify_face(
-    room_id: str, room: Room, web: Web, file: Annotated[UploadFile, File(description="one camera frame")]
+    room_id: str,
+    room: Room,
+    web: Web,
+    file: Annotated[UploadFile, File(description="one camera frame")],
+    phone_last4: Annotated[
+        str | None, Form(min_length=4, max_length=4, description="last 4 phone digits: narrows a large gallery")
+    ] = None,
 ) -> IdentifiedOut:
-    """Pay by face, step 1: 1:N identification. Ambiguous or weak matches are refused (use phone + password)."""
+    """Pay by face, step 1: 1:N identification. Ambiguous or weak matches are refused (use phone + password);
+    a large gallery asks for the last 4 phone digits first (docs/scaling.md)."""
     web.limits.check("identify", "room:" + room_id)
     data = await read_upload(file, web.settings.max_upload_bytes)
     started = time.perf_counter()
-    decision = await run_in_threadpool(web.container.identity.identify, data)
+    decision = await run_in_threadpool(web.container.identity.identify, data, phone_last4)
     web.metrics.model_seconds.labels("identify").observe(time.perf_counter() - started)
     web.metrics.identifications.labels(decision.status.value).inc()
     if not decision.accepted or decision.guest_id is None:
