@@ -4,8 +4,9 @@ For one big node whose gallery outgrows exact search. The graph holds full float
 scores FAISS returns for the candidates it finds are exact; only *which* candidates it finds is
 approximate (recall, measured in ``benchmarks/bench_index.py``). HNSW cannot delete, so removed rows
 become tombstones filtered out of results, and the graph is rebuilt from the live rows once a fifth
-of it is dead. The identity service loads it from the database at start and keeps it in step with
-the audited template changes, like the exact index.
+of it is dead (under the lock: at 10⁶ rows that rebuild takes minutes). The identity service loads
+it from the database at start and keeps it in step with the audited template changes, like the
+exact index.
 """
 
 from __future__ import annotations
@@ -84,8 +85,10 @@ class FaissHnswTemplateIndex:
             if self._index is None or len(self) == 0 or k <= 0:
                 return []
             q: npt.NDArray[np.float32] = normalise(embedding, self._dim)[None, :]
-            # Over-fetch: a guest owns several rows and tombstones still sit in the graph.
-            n = min(len(self._row_key), max(self._candidates, 8 * k) + self._dead)
+            # Over-fetch: a guest owns several rows, and tombstones (under a fifth of the graph) still
+            # sit in it, spread like the live rows except a removed guest's own few.
+            total = len(self._row_key)
+            n = min(total, self._candidates * total // len(self) + 8 * k)
             self._index.hnsw.efSearch = max(self._ef_search, n)  # under the lock: no other search shares it
             scores, rows = self._index.search(q, n)
             best: dict[str, float] = {}
