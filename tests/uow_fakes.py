@@ -240,6 +240,9 @@ class FakeAuditLog:
     def newest_id(self, actions: Sequence[str]) -> int | None:
         return max((e.id for e in self.db.audit if e.action in actions), default=None)
 
+    def changes_since(self, actions: Sequence[str], after_id: int) -> list[tuple[int, str | None]]:
+        return [(e.id, e.guest_id) for e in self.db.audit if e.id > after_id and e.action in actions]
+
 
 class FakeGuestRepository:
     def __init__(self, db: FakeDatabase) -> None:
@@ -264,6 +267,9 @@ class FakeGuestRepository:
 
     def with_national_id_not_under(self, key_id: str) -> list[GuestRecord]:
         return [g for g in self.db.guests.values() if g.national_id_enc is not None and g.national_id_key_id != key_id]
+
+    def ids_with_phone_ending(self, digits: str) -> list[str]:
+        return [g.id for g in self.db.guests.values() if g.erased_at is None and (g.phone or "").endswith(digits)]
 
 
 class FakeConsentRepository:

@@ -20,7 +20,8 @@ from soberpay.adapters.db.base import make_engine, make_session_factory
 from soberpay.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from soberpay.adapters.private_files import private_dir
 from soberpay.config import Settings
-from soberpay.ports import AbstractUnitOfWork, Clock, FaceAnalyser, PresenceCheck
+from soberpay.errors import ConfigError
+from soberpay.ports import AbstractUnitOfWork, Clock, FaceAnalyser, PresenceCheck, TemplateIndex
 
 if TYPE_CHECKING:
     from soberpay.adapters.readiness import Readiness
@@ -159,10 +160,34 @@ class Container:
 
     # --- services -------------------------------------------------------------------------------
 
+    def build_index(self) -> TemplateIndex:
+        """The 1:N backend named by ``settings.index`` (docs/scaling.md)."""
+        ident = self.settings.identity
+        if self.settings.index == "pgvector":
+            from soberpay.adapters.index_pgvector import PgVectorTemplateIndex
+
+            return PgVectorTemplateIndex(
+                self.engine, self.settings.embedder, ef_search=ident.index_ef_search, candidates=ident.index_candidates
+            )
+        if self.settings.index == "hnsw":
+            try:
+                from soberpay.adapters.index_faiss import FaissHnswTemplateIndex
+            except ImportError as exc:
+                raise ConfigError("index = 'hnsw' needs FAISS: pip install 'soberpay[scale]'") from exc
+
+            return FaissHnswTemplateIndex(
+                m=ident.hnsw_m,
+                ef_construction=ident.hnsw_ef_construction,
+                ef_search=ident.index_ef_search,
+                candidates=ident.index_candidates,
+            )
+        from soberpay.adapters.index import NumpyTemplateIndex
+
+        return NumpyTemplateIndex()
+
     @cached_property
     def identity(self) -> IdentityService:
         from soberpay.adapters.embeddings import Float32EmbeddingCodec
-        from soberpay.adapters.index import NumpyTemplateIndex
         from soberpay.domain.identity import PasswordPolicy
         from soberpay.services.identity import IdentityService
 
@@ -176,7 +201,7 @@ class Container:
             embedder_name=self.settings.embedder,
             match_threshold=self.settings.match_threshold,
             analyser_factory=self.build_analyser,
-            index=NumpyTemplateIndex(),
+            index=self.build_index(),
             codec=Float32EmbeddingCodec(),
             decode_image=self.decode_image,
             decode_video=self.decode_video,

@@ -50,6 +50,31 @@ class IdentitySettings(_Section):
         0.0, ge=-0.5, le=0.5, description="added to match threshold for the duplicate-enrolment check"
     )
     templates_per_guest: int = Field(5, ge=1, le=50, description="face templates kept per guest; newest kept")
+    # 1:N search backends (`index` at the top level) and the large-gallery rules; docs/scaling.md.
+    index_ef_search: int = Field(
+        100, ge=10, le=1000, description="HNSW search breadth (hnsw.ef_search for pgvector, efSearch for FAISS)"
+    )
+    index_candidates: int = Field(
+        100, ge=10, le=1000, description="approximate neighbours fetched, then re-ranked exactly per guest"
+    )
+    hnsw_m: int = Field(32, ge=4, le=128, description="FAISS HNSW links per node (index = 'hnsw')")
+    hnsw_ef_construction: int = Field(80, ge=16, le=1000, description="FAISS HNSW build breadth (index = 'hnsw')")
+    false_accepts_per_search: float = Field(
+        1e-3,
+        gt=0.0,
+        le=0.1,
+        description="1:N threshold rises with gallery size so an unenrolled face is accepted at most this often",
+    )
+    # Impostor cosine distribution per embedder (mean, std), measured by benchmarks/impostor_scores.py on
+    # ORL + the sample photos (docs/scaling.md); the 1:N threshold is the normal-tail quantile for
+    # false_accepts_per_search / gallery size, never below match_threshold.
+    impostor_scores: dict[str, tuple[float, float]] = Field(
+        default_factory=lambda: {"sface": (0.102, 0.095)},
+        description="impostor cosine (mean, std) per embedder, for the gallery-size threshold",
+    )
+    phone_hint_gallery_size: int = Field(
+        100_000, ge=1, description="from this many templates on, 1:N asks for the last 4 phone digits"
+    )
     max_image_pixels: int = Field(
         DEFAULT_MAX_PIXELS, ge=10_000, le=100_000_000, description="largest picture decoded, pixels (refused above)"
     )
@@ -357,6 +382,9 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("var"), description="SQLite database, keys, runtime files")
     database_url: str | None = Field(None, description="SQLAlchemy URL; default SQLite in data_dir")
     embedder: Literal["sface", "dlib", "autoencoder"] = Field("sface", description="face embedder used for templates")
+    index: Literal["memory", "hnsw", "pgvector"] = Field(
+        "memory", description="1:N search: exact in-process numpy, FAISS HNSW in-process, or pgvector in PostgreSQL"
+    )
     template_key: str | None = Field(
         None, description="base64 AES-256 key (e.g. from a KMS); else keys.json in key_dir"
     )

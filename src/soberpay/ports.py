@@ -80,12 +80,20 @@ class IndexHit:
 
 @runtime_checkable
 class TemplateIndex(Protocol):
-    """1:N search over enrolled templates (several per guest)."""
+    """1:N search over enrolled templates (several per guest), best guest first."""
+
+    def search(self, embedding: Embedding, k: int = 2) -> list[IndexHit]: ...
+    def __len__(self) -> int: ...
+
+
+@runtime_checkable
+class InProcessTemplateIndex(TemplateIndex, Protocol):
+    """An index held in this process's memory: the identity service loads it from the database and
+    keeps it in step. An index that is not one of these searches the database itself (pgvector), and
+    the service then stores each template's search vector beside its ciphertext instead."""
 
     def add(self, key: str, embedding: Embedding) -> None: ...
     def remove(self, key: str) -> None: ...
-    def search(self, embedding: Embedding, k: int = 2) -> list[IndexHit]: ...
-    def __len__(self) -> int: ...
 
 
 @runtime_checkable
@@ -214,6 +222,9 @@ class TemplateRecord:
     quality: float
     created_at: datetime
     id: int | None = None  # assigned by the store
+    # Plaintext search vector, written beside the ciphertext only when the index lives in the database
+    # (docs/scaling.md: what that means for privacy). Never read back into a TemplateRecord.
+    search_vector: Embedding | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -359,6 +370,8 @@ class AuditLog(Protocol):
     ) -> None: ...
     def entries(self, guest_id: str | None, limit: int, prefix: str | None) -> list[AuditEntry]: ...
     def newest_id(self, actions: Sequence[str]) -> int | None: ...
+    def changes_since(self, actions: Sequence[str], after_id: int) -> list[tuple[int, str | None]]:
+        """(audit id, guest id) of the entries with one of ``actions`` and an id above ``after_id``."""
 
 
 class GuestRepository(Protocol):
@@ -370,6 +383,8 @@ class GuestRepository(Protocol):
 
     def save(self, guest: GuestRecord) -> None: ...
     def with_national_id_not_under(self, key_id: str) -> list[GuestRecord]: ...
+    def ids_with_phone_ending(self, digits: str) -> list[str]:
+        """Ids of live guests whose phone number ends with ``digits`` (the 1:N narrowing hint)."""
 
 
 class ConsentRepository(Protocol):

@@ -13,7 +13,9 @@ from soberpay.adapters.db.migrate import downgrade, upgrade
 def test_migrations_match_models(db_url: str) -> None:
     engine = create_engine(db_url)
     with engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        # The pgvector table exists only where the extension does, outside the ORM (adapters/index_pgvector.py).
+        opts = {"compare_type": True, "include_name": lambda name, kind, _: name != "face_template_vectors"}
+        ctx = MigrationContext.configure(conn, opts=opts)
         diff = compare_metadata(ctx, load_all_tables().metadata)
     engine.dispose()
     assert diff == [], diff

@@ -22,7 +22,19 @@ import numpy.typing as npt
 from soberpay.errors import InvalidInput
 from soberpay.ports import Embedding, IndexHit
 
-__all__ = ["NumpyTemplateIndex"]
+__all__ = ["NumpyTemplateIndex", "normalise"]
+
+
+def normalise(embedding: Embedding, dim: int | None) -> npt.NDArray[np.float32]:
+    """The embedding as a unit float32 vector; refuses a wrong dimension, zero or non-finite input."""
+    v = np.asarray(embedding, dtype=np.float32).reshape(-1)
+    if dim is not None and v.shape[0] != dim:
+        raise InvalidInput(f"embedding has {v.shape[0]} dimensions, the index holds {dim}")
+    norm = float(np.linalg.norm(v))
+    if not np.isfinite(norm) or norm < 1e-12:
+        raise InvalidInput("embedding is zero or not finite")
+    out: npt.NDArray[np.float32] = v / norm
+    return out
 
 
 class NumpyTemplateIndex:
@@ -67,14 +79,7 @@ class NumpyTemplateIndex:
     # --- mutation -------------------------------------------------------------------------------
 
     def _normalise(self, embedding: Embedding) -> npt.NDArray[np.float32]:
-        v = np.asarray(embedding, dtype=np.float32).reshape(-1)
-        if self._dim is not None and v.shape[0] != self._dim:
-            raise InvalidInput(f"embedding has {v.shape[0]} dimensions, the index holds {self._dim}")
-        norm = float(np.linalg.norm(v))
-        if not np.isfinite(norm) or norm < 1e-12:
-            raise InvalidInput("embedding is zero or not finite")
-        out: npt.NDArray[np.float32] = v / norm
-        return out
+        return normalise(embedding, self._dim)
 
     def _ensure_capacity(self, extra: int) -> None:
         assert self._dim is not None

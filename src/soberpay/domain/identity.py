@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from statistics import NormalDist
 
 import phonenumbers
 
@@ -268,6 +269,31 @@ class VerificationDecision:
     score: float
     threshold: float
     explanation: str
+
+
+def gallery_threshold(
+    base: float, comparisons: int, impostor_mean: float, impostor_std: float, false_accepts_per_search: float
+) -> float:
+    """The 1:N acceptance threshold for a search that compares a face with ``comparisons`` templates.
+
+    An unenrolled face is falsely accepted when *any* comparison clears the threshold, about
+    ``comparisons × FAR`` of the time, so the per-comparison FAR must shrink as the gallery grows:
+    the threshold is the impostor-score quantile for ``false_accepts_per_search / comparisons``
+    under a normal fit of measured impostor cosines, and never below the 1:1 ``base``. The fit is
+    an extrapolation beyond the measured tail (docs/scaling.md gives the figures and their limits).
+    """
+    if comparisons <= 1 or impostor_std <= 0:
+        return base
+    far = min(0.5, false_accepts_per_search / comparisons)
+    return max(base, impostor_mean + impostor_std * NormalDist().inv_cdf(1.0 - far))
+
+
+def validate_phone_last4(digits: str) -> str:
+    """The last four digits of a phone number, the hint that narrows 1:N in large galleries."""
+    digits = (digits or "").strip()
+    if not re.fullmatch(r"[0-9]{4}", digits):
+        raise InvalidInput("enter the last 4 digits of the phone number", field="phone_last4")
+    return digits
 
 
 def decide_identification(

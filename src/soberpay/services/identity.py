@@ -26,9 +26,11 @@ from soberpay.domain.identity import (
     PasswordCheck,
     PasswordGuard,
     PasswordPolicy,
+    MatchStatus,
     VerificationDecision,
     decide_identification,
     decide_verification,
+    gallery_threshold,
     mask_national_id,
     normalise_phone,
     reserve_attempt,
@@ -36,6 +38,7 @@ from soberpay.domain.identity import (
     validate_name,
     validate_national_id,
     validate_payment_password,
+    validate_phone_last4,
     validate_sex,
     validate_weight,
 )
@@ -60,6 +63,7 @@ from soberpay.ports import (
     FaceAnalysis,
     GuestRecord,
     ImageBGR,
+    InProcessTemplateIndex,
     PasswordHasher,
     PresenceCheck,
     TemplateIndex,
@@ -70,6 +74,9 @@ from soberpay.ports import (
 ImageDecoder = Callable[[bytes], ImageBGR]
 # Audited actions that change the stored face templates (see IdentityService._ensure_index).
 TEMPLATE_CHANGING_ACTIONS = ("face.enrolled", "consent.revoked", "guest.erased")
+# Audit ids are taken at insert but become visible at commit, so a transaction that started earlier
+# can commit an id below one already seen: re-read this many ids below the newest applied one.
+CHANGE_OVERLAP = 256
 VideoDecoder = Callable[[bytes | str], Iterable[ImageBGR]]
 # Frames kept from one proof capture (a burst or a 1–3 s clip): bounds memory whatever is uploaded.
 PROOF_MAX_FRAMES = 60
@@ -113,8 +120,7 @@ class IdentityService:
         self._analyser: FaceAnalyser | None = None
         self._index = index
         self._codec = codec
-        self._index_generation: tuple[object, ...] | None = None  # (newest change, count) of the loaded templates
-        self._indexed_keys: set[str] = set()
+        self._applied_changes: set[int] | None = None  # audit ids already applied to the in-process index
         self._decode_image = decode_image
         self._decode_video = decode_video
         self._policy = password_policy
@@ -138,25 +144,37 @@ class IdentityService:
         return self._codec.from_bytes(self._cipher.decrypt(t.key_id, t.blob, template_aad(t.guest_id, t.embedder)))
 
     def _ensure_index(self) -> None:
-        """Keep the in-memory index in step with the database.
+        """Keep an in-process index in step with the database (an index in the database needs nothing).
 
-        Other processes (web workers, the CLI) enrol and erase too, so each search first compares a
-        cheap generation stamp and reloads when it moved. Every template change is audited in the
-        same transaction, and the audit log is append-only, so the newest such audit id (plus the
-        template count) identifies the template set without ever being reused.
+        Other processes (web workers, the CLI, other nodes) enrol and erase too. The first search loads
+        every template; later ones read the audited template changes since the last applied one (the
+        audit log is append-only, and every template change is audited in its own transaction) and
+        reload only the guests they name: one small indexed query when nothing changed.
         """
+        index = self._index
+        if not isinstance(index, InProcessTemplateIndex):
+            return
         with self._uow() as uow:
-            generation = (uow.audit.newest_id(TEMPLATE_CHANGING_ACTIONS), uow.templates.count(self._embedder))
-            if generation == self._index_generation:
-                return
-            templates = uow.templates.for_embedder(self._embedder)
-        for key in self._indexed_keys:
-            self._index.remove(key)
-        self._indexed_keys = set()
+            if self._applied_changes is None:
+                newest = uow.audit.newest_id(TEMPLATE_CHANGING_ACTIONS) or 0
+                templates = uow.templates.for_embedder(self._embedder)
+                changed: set[str] | None = None
+                self._applied_changes = {newest}
+            else:
+                after = max(self._applied_changes) - CHANGE_OVERLAP
+                fresh = [(i, g) for i, g in uow.audit.changes_since(TEMPLATE_CHANGING_ACTIONS, after)
+                         if i not in self._applied_changes]
+                if not fresh:
+                    return
+                changed = {g for _, g in fresh if g is not None}
+                templates = [t for g in sorted(changed) for t in uow.templates.for_guest(g, self._embedder)]
+                applied = self._applied_changes | {i for i, _ in fresh}
+                top = max(applied)
+                self._applied_changes = {i for i in applied if i > top - 2 * CHANGE_OVERLAP}
+        for key in changed or ():
+            index.remove(key)
         for t in templates:
-            self._index.add(t.guest_id, self._decrypt_template(t))
-            self._indexed_keys.add(t.guest_id)
-        self._index_generation = generation
+            index.add(t.guest_id, self._decrypt_template(t))
 
     @staticmethod
     def _to_guest(g: GuestRecord) -> Guest:
@@ -533,10 +551,13 @@ class IdentityService:
             for old in existing[: max(0, len(existing) + len(analyses) - keep)]:
                 if old.id is not None:
                     uow.templates.delete(old.id)
+            # An index in the database searches a plaintext copy written in this same transaction.
+            in_database = not isinstance(self._index, InProcessTemplateIndex)
             for analysis in analyses[-keep:]:
                 key_id, blob = self._cipher.encrypt(self._codec.to_bytes(analysis.embedding), aad)
                 quality = float(analysis.quality.sharpness)
-                uow.templates.add(TemplateRecord(guest_id, self._embedder, key_id, blob, quality, now))
+                vector = analysis.embedding if in_database else None
+                uow.templates.add(TemplateRecord(guest_id, self._embedder, key_id, blob, quality, now, None, vector))
             self._audit(
                 uow,
                 now,
@@ -561,30 +582,68 @@ class IdentityService:
 
     # --- matching -------------------------------------------------------------------------------
 
-    def identify(self, image: bytes | ImageBGR) -> IdentityDecision:
+    def identify(self, image: bytes | ImageBGR, phone_last4: str | None = None) -> IdentityDecision:
         img = self._decode_image(image) if isinstance(image, bytes | bytearray) else image
         analysis = self.analyser.analyse(img)
-        return self.identify_embedding(analysis.embedding)
+        return self.identify_embedding(analysis.embedding, phone_last4)
 
     def identify_frames(self, frames: Sequence[ImageBGR], fuse_top: int = 3) -> IdentityDecision:
         """1:N identification from a clip: the patent's quality selection picks the ``fuse_top`` best
         frames; each guest's score is the mean of its scores over those frames (score-level fusion:
-        one sharp frame cannot carry a match the others do not support)."""
+        one sharp frame cannot carry a match the others do not support). The threshold grows with the
+        gallery as for a single frame; a large gallery asks for the phone digits instead."""
         analyses = self.analyser.best_from_frames(frames, top_k=fuse_top)
         self._ensure_index()
+        size = len(self._index)
+        threshold = self.threshold_for(size)
+        if size >= self._settings.phone_hint_gallery_size:
+            return IdentityDecision(
+                MatchStatus.AMBIGUOUS, None, 0.0, 0.0, threshold, "large gallery: enter the last 4 digits of the phone"
+            )
         totals: dict[str, float] = {}
         for analysis in analyses:
             for hit in self._index.search(analysis.embedding, k=5):
                 totals[hit.key] = totals.get(hit.key, 0.0) + float(hit.score)
         ranked = sorted(totals.items(), key=lambda kv: -kv[1])[:2]
         candidates = [Candidate(key, total / len(analyses)) for key, total in ranked]
-        return decide_identification(candidates, self._threshold, self._settings.min_margin)
+        return decide_identification(candidates, threshold, self._settings.min_margin)
 
-    def identify_embedding(self, embedding: Embedding) -> IdentityDecision:
+    def threshold_for(self, comparisons: int) -> float:
+        """The 1:N threshold for a search over ``comparisons`` templates (grows with the gallery)."""
+        s = self._settings
+        mean, std = s.impostor_scores.get(self._embedder, (0.0, 0.0))
+        return gallery_threshold(self._threshold, comparisons, mean, std, s.false_accepts_per_search)
+
+    def identify_embedding(self, embedding: Embedding, phone_last4: str | None = None) -> IdentityDecision:
+        """1:N over the whole gallery, or, with the last 4 phone digits, over the guests whose number
+        ends with them (about one in 10,000). A large gallery without the hint is not searched: the
+        decision asks for the digits, as large face-payment systems do."""
+        if phone_last4 is not None:
+            return self._identify_among(embedding, validate_phone_last4(phone_last4))
         self._ensure_index()
+        size = len(self._index)
+        threshold = self.threshold_for(size)
+        if size >= self._settings.phone_hint_gallery_size:
+            return IdentityDecision(
+                MatchStatus.AMBIGUOUS, None, 0.0, 0.0, threshold, "large gallery: enter the last 4 digits of the phone"
+            )
         hits = self._index.search(embedding, k=2)
         candidates = [Candidate(h.key, float(h.score)) for h in hits]
-        return decide_identification(candidates, self._threshold, self._settings.min_margin)
+        return decide_identification(candidates, threshold, self._settings.min_margin)
+
+    def _identify_among(self, embedding: Embedding, digits: str) -> IdentityDecision:
+        with self._uow() as uow:
+            templates = [
+                t
+                for guest_id in uow.guests.ids_with_phone_ending(digits)
+                for t in uow.templates.for_guest(guest_id, self._embedder)
+            ]
+        best: dict[str, float] = {}
+        for t in templates:
+            score = self._codec.similarity(self._decrypt_template(t), embedding)
+            best[t.guest_id] = max(score, best.get(t.guest_id, -1.0))
+        candidates = [Candidate(g, s) for g, s in best.items()]
+        return decide_identification(candidates, self.threshold_for(len(templates)), self._settings.min_margin)
 
     def verify(self, guest_id: str, image: bytes | ImageBGR) -> VerificationDecision:
         img = self._decode_image(image) if isinstance(image, bytes | bytearray) else image

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from soberpay.adapters.db.audit import append_audit
@@ -67,6 +67,11 @@ class SqlAlchemyGuestRepository:
             )
         )
         return [_guest(r) for r in rows]
+
+    def ids_with_phone_ending(self, digits: str) -> list[str]:
+        # A scan of the phone column (unique index, so index-only on PostgreSQL); ~1 in 10,000 guests match.
+        q = select(GuestRow.id).where(GuestRow.phone.endswith(digits, autoescape=True), GuestRow.erased_at.is_(None))
+        return list(self.s.scalars(q))
 
 
 class SqlAlchemyConsentRepository:
@@ -134,16 +139,27 @@ class SqlAlchemyTemplateRepository:
         )
 
     def add(self, template: TemplateRecord) -> None:
-        self.s.add(
-            FaceTemplateRow(
-                guest_id=template.guest_id,
-                embedder=template.embedder,
-                key_id=template.key_id,
-                blob=template.blob,
-                quality=template.quality,
-                created_at=template.created_at,
-            )
+        row = FaceTemplateRow(
+            guest_id=template.guest_id,
+            embedder=template.embedder,
+            key_id=template.key_id,
+            blob=template.blob,
+            quality=template.quality,
+            created_at=template.created_at,
         )
+        self.s.add(row)
+        if template.search_vector is not None:
+            from soberpay.adapters.index_pgvector import vector_literal
+
+            self.s.flush()  # the vector row references the template's id
+            self.s.execute(
+                text(
+                    "INSERT INTO face_template_vectors (template_id, guest_id, embedder, embedding) "
+                    "VALUES (:id, :guest_id, :embedder, CAST(:v AS vector))"
+                ),
+                {"id": row.id, "guest_id": row.guest_id, "embedder": row.embedder,
+                 "v": vector_literal(template.search_vector)},
+            )
 
     def delete(self, template_id: int) -> None:
         row = self.s.get(FaceTemplateRow, template_id)
@@ -186,6 +202,10 @@ class SqlAlchemyAuditLog:
 
     def newest_id(self, actions: Sequence[str]) -> int | None:
         return self.s.scalar(select(func.max(AuditRow.id)).where(AuditRow.action.in_(actions)))
+
+    def changes_since(self, actions: Sequence[str], after_id: int) -> list[tuple[int, str | None]]:
+        q = select(AuditRow.id, AuditRow.guest_id).where(AuditRow.id > after_id, AuditRow.action.in_(actions))
+        return [(int(i), g) for i, g in self.s.execute(q.order_by(AuditRow.id))]
 
 
 class SqlAlchemyDerivedData:

@@ -82,16 +82,23 @@ def identified(
     responses={400: {"model": ErrorOut}, 422: {"model": ErrorOut}},
 )
 async def identify_face(
-    room_id: str, room: Room, web: Web, file: Annotated[UploadFile, File(description="one camera frame")]
+    room_id: str,
+    room: Room,
+    web: Web,
+    file: Annotated[UploadFile, File(description="one camera frame")],
+    phone_last4: Annotated[
+        str | None, Form(min_length=4, max_length=4, description="last 4 phone digits: narrows a large gallery")
+    ] = None,
 ) -> IdentifiedOut:
     """Pay by face from one still (only if ``liveness.allow_still_face``: a photo of the guest passes it;
-    the tablet uses ``identify/clip``). Ambiguous or weak matches are refused (use phone + password)."""
+    the tablet uses ``identify/clip``). Ambiguous or weak matches are refused (use phone + password); a large
+    gallery asks for the last 4 phone digits first (docs/scaling.md)."""
     if not web.container.settings.liveness.allow_still_face:
         raise Forbidden("a still image is not accepted: send a short clip to /identify/clip")
     web.limits.check("identify", "room:" + room_id)
     data = await read_upload(file, web.container.settings.identity.max_upload_bytes)
     started = time.perf_counter()
-    decision = await web.models.run(web.container.identity.identify, data)
+    decision = await web.models.run(web.container.identity.identify, data, phone_last4)
     web.metrics.model_seconds.labels("identify").observe(time.perf_counter() - started)
     web.metrics.identifications.labels(decision.status.value).inc()
     if not decision.accepted or decision.guest_id is None:
