@@ -7,7 +7,7 @@ PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml lab/pyproject.toml requirements-models.txt | sha1sum | cut -c1-12)
 
 .PHONY: all venv system-deps demo test test-fast test-unit test-integration test-e2e test-browser test-postgres \
-	lint typecheck pre-commit bench serve docs clean
+	lint typecheck pre-commit bench serve docs i18n clean
 
 all: test
 
@@ -65,6 +65,16 @@ lint: venv
 # The documentation site into var/site (offline; reference pages generated from the code).
 docs: venv
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
+
+# Message catalogs: extract the marked strings (templates, N_(), gettext, and every error class's message)
+# into soberpay/locale/messages.pot, merge them into each language's .po, compile the .mo (committed;
+# tests/unit/test_i18n_catalog.py fails when the .mo or .pot is stale or a string is untranslated).
+LOCALE := src/soberpay/locale
+i18n: venv
+	$(VENV)/bin/pybabel extract -F babel.cfg -k N_ $$($(PY) -c "import soberpay.errors as e; print(' '.join('-k ' + n for n in e.__all__))") \
+		--no-location --sort-output --omit-header --no-wrap -o $(LOCALE)/messages.pot src/soberpay
+	$(VENV)/bin/pybabel update -i $(LOCALE)/messages.pot -d $(LOCALE) --no-fuzzy-matching --ignore-obsolete --no-wrap --ignore-pot-creation-date
+	$(VENV)/bin/pybabel compile -d $(LOCALE) --statistics
 
 typecheck: venv
 	$(VENV)/bin/mypy

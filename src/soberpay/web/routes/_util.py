@@ -6,6 +6,8 @@ from fastapi import UploadFile
 
 from soberpay.errors import BadImage, InvalidInput
 from soberpay.services.payments import RiskView
+from soberpay.web.deps import Web
+from soberpay.web.i18n import alert_message, local_time, purchase_message
 from soberpay.web.ports import AlertView, PendingView, PurchaseOutcome
 from soberpay.web.schemas import AlertOut, PendingOut, PurchaseOut, RiskOut
 
@@ -55,16 +57,25 @@ def pending_out(p: PendingView) -> PendingOut:
     )
 
 
-def purchase_out(o: PurchaseOutcome) -> PurchaseOut:
-    return PurchaseOut(**{**o.__dict__, "requires": list(o.requires)})
+def purchase_out(o: PurchaseOutcome, web: Web, lang: str) -> PurchaseOut:
+    """The decision for the guest; in a language other than English the explanation is the rule's
+    sentence in that language (the English one, also in the audit log, is the service's own text)."""
+    explanation = o.explanation
+    if lang != "en":
+        name = item_names(web, lang).get(o.item_id, o.item_id)
+        explanation = purchase_message(
+            o.rule, lang, item=name, quantity=o.quantity, amount_fen=o.amount_fen, balance_fen=o.balance_fen
+        )
+    return PurchaseOut(**{**o.__dict__, "explanation": explanation, "requires": list(o.requires)})
 
 
-def alert_out(a: AlertView) -> AlertOut:
+def alert_out(a: AlertView, web: Web, lang: str) -> AlertOut:
+    """The alert in ``lang``, its time in the venue's zone."""
     return AlertOut(
         id=a.id,
-        at=a.at,
+        at=local_time(a.at, web.container.settings.venue.zone),
         kind=a.kind,
-        message=a.message,
+        message=alert_message(a.kind, a.message, a.guest_id, lang),
         guest_id=a.guest_id,
         room_id=a.room_id,
         acknowledged=a.acknowledged,
@@ -75,3 +86,8 @@ def require_key(key: str) -> str:
     if not key.isascii() or not key.isprintable():
         raise InvalidInput("idempotency key must be printable ASCII", field="idempotency_key")
     return key
+
+
+def item_names(web: Web, lang: str) -> dict[str, str]:
+    """Menu item names in ``lang`` by item code (bills store the name at purchase time: the menu's wins)."""
+    return {m.id: (m.name_zh or m.name) if lang == "zh" else m.name for m in web.payments.menu()}

@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from soberpay.errors import AuthError, InvalidInput, NotFound
 from soberpay.web.deps import GuestTokenHeader, Room, Web, require_guest_in_room
+from soberpay.web.i18n import lang_of
 from soberpay.web.routes._util import high_price_locked, pending_out, purchase_out, read_upload, require_key, risk_out
 from soberpay.web.schemas import (
     ErrorOut,
@@ -110,6 +111,7 @@ async def purchase(
     room_id: str,
     room: Room,
     web: Web,
+    request: Request,
     item_id: Annotated[str, Form(max_length=64)],
     idempotency_key: Annotated[str, Form(min_length=8, max_length=128)],
     quantity: Annotated[int, Form(ge=1, le=99)] = 1,
@@ -144,7 +146,7 @@ async def purchase(
     web.metrics.model_seconds.labels("purchase").observe(time.perf_counter() - started)
     if not outcome.replayed:
         web.metrics.decisions.labels(outcome.outcome, outcome.rule).inc()
-    return purchase_out(outcome)
+    return purchase_out(outcome, web, lang_of(request))
 
 
 @router.get("/rooms/{room_id}/pending", response_model=list[PendingOut])
@@ -164,6 +166,7 @@ async def confirm_pending(
     pending_id: str,
     room: Room,
     web: Web,
+    request: Request,
     idempotency_key: Annotated[str, Form(min_length=8, max_length=128)],
     password: Annotated[str | None, Form(max_length=6)] = None,
     face: Annotated[UploadFile | None, File(description="a fresh camera frame of the guest")] = None,
@@ -186,7 +189,7 @@ async def confirm_pending(
     )
     if not outcome.replayed:
         web.metrics.decisions.labels(outcome.outcome, outcome.rule).inc()
-    return purchase_out(outcome)
+    return purchase_out(outcome, web, lang_of(request))
 
 
 @router.post(
