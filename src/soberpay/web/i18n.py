@@ -22,7 +22,6 @@ from __future__ import annotations
 import gettext as _gettext
 import json
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -32,8 +31,10 @@ from babel.support import Translations
 from starlette.requests import Request
 
 from soberpay import errors
+from soberpay.domain.identity import LANGUAGES
+from soberpay.venue_time import format_time
 
-LANGS = ("en", "zh")
+LANGS = LANGUAGES
 LOCALE_DOMAIN = "messages"
 
 Gettext = Callable[..., str]
@@ -265,16 +266,6 @@ def purchase_message(rule: str, lang: str, *, item: str, quantity: int, amount_f
 
 def yuan(fen: int) -> str:
     return f"¥{int(fen) / 100:,.2f}"
-
-
-def local_time(at: datetime, zone: ZoneInfo) -> datetime:
-    """A stored time (UTC; naive values are UTC) in the venue's zone."""
-    aware = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
-    return aware.astimezone(zone)
-
-
-def format_time(at: datetime | None, zone: ZoneInfo, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    return "" if at is None else local_time(at, zone).strftime(fmt)
 
 
 def install_i18n(templates: Any, zone: ZoneInfo) -> None:

@@ -6,8 +6,9 @@ from fastapi import UploadFile
 
 from soberpay.errors import BadImage, InvalidInput
 from soberpay.services.payments import RiskView
+from soberpay.venue_time import local_time
 from soberpay.web.deps import Web
-from soberpay.web.i18n import alert_message, local_time, purchase_message
+from soberpay.web.i18n import alert_message, purchase_message
 from soberpay.web.ports import AlertView, PendingView, PurchaseOutcome
 from soberpay.web.schemas import AlertOut, PendingOut, PurchaseOut, RiskOut
 

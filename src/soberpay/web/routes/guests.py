@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Request, UploadFile, status
 from starlette.concurrency import run_in_threadpool
 
-from soberpay.domain.identity import CONSENT_TEXT_VERSION, CONSENT_TEXTS, ConsentPurpose
+from soberpay.adapters.consent_texts import consent_text
+from soberpay.domain.identity import CONSENT_TEXT_VERSION, ConsentPurpose
 from soberpay.errors import FaceError, InvalidInput
 from soberpay.web.deps import GuestTokenHeader, MaybeStaff, Web, client_ip, require_self_or_staff
+from soberpay.web.i18n import lang_of
 from soberpay.web.routes._util import mask_phone, read_upload
 from soberpay.web.schemas import (
     ConsentIn,
@@ -37,7 +39,11 @@ def _guest_out(web: Web, guest_id: str) -> GuestOut:
         national_id_masked=c.national_id_masked,
         consents=[
             ConsentOut(
-                purpose=r.purpose.value, granted_at=r.granted_at, text_version=r.text_version, revoked_at=r.revoked_at
+                purpose=r.purpose.value,
+                granted_at=r.granted_at,
+                text_version=r.text_version,
+                language=r.language,
+                revoked_at=r.revoked_at,
             )
             for r in ident.consents(guest_id)
         ],
@@ -46,9 +52,24 @@ def _guest_out(web: Web, guest_id: str) -> GuestOut:
 
 
 @router.get("/consents/texts")
-def consent_texts() -> dict[str, object]:
-    """The consent text shown for each purpose (the version is recorded with every grant)."""
-    return {"version": CONSENT_TEXT_VERSION, "purposes": {p.value: t for p, t in CONSENT_TEXTS.items()}}
+def consent_texts(request: Request) -> dict[str, object]:
+    """The consent text of each purpose in the request's language (``Accept-Language`` or ``?lang=``); the
+    version and language are recorded with every grant."""
+    lang = lang_of(request)
+    return {
+        "version": CONSENT_TEXT_VERSION,
+        "language": lang,
+        "purposes": {p.value: consent_text(p, lang) for p in ConsentPurpose},
+    }
+
+
+def _shown(request: Request, purposes: Sequence[str], version: str | None, language: str | None) -> tuple[str, str]:
+    """The consent text version and language the guest was shown; ``InvalidInput`` (before anything is
+    stored) when that text does not exist for one of ``purposes``."""
+    shown = (version or CONSENT_TEXT_VERSION, language or lang_of(request))
+    for purpose in purposes:
+        consent_text(ConsentPurpose(purpose), shown[1], shown[0])
+    return shown
 
 
 @router.post(
@@ -63,6 +84,7 @@ def register(body: RegisterIn, request: Request, web: Web) -> RegisteredOut:
     Returns a short-lived guest token scoped to the kiosk for the enrolment steps that follow.
     """
     web.limits.check("register", client_ip(request))
+    version, language = _shown(request, body.consents, body.consent_version, body.consent_language)
     ident = web.container.identity
     guest = ident.register(
         name=body.name,
@@ -73,7 +95,7 @@ def register(body: RegisterIn, request: Request, web: Web) -> RegisteredOut:
         weight_kg=body.weight_kg,
     )
     for purpose in dict.fromkeys(body.consents):
-        ident.grant_consent(guest.id, purpose)
+        ident.grant_consent(guest.id, purpose, text_version=version, language=language)
     out = _guest_out(web, guest.id)
     return RegisteredOut(**out.model_dump(), guest_token=web.guest_token(guest.id, "kiosk"))
 
@@ -93,10 +115,16 @@ def get_guest(guest_id: str, web: Web, staff: MaybeStaff, x_guest_token: GuestTo
     responses={403: {"model": ErrorOut}, 404: {"model": ErrorOut}},
 )
 def grant_consent(
-    guest_id: str, body: ConsentIn, web: Web, staff: MaybeStaff, x_guest_token: GuestTokenHeader = None
+    guest_id: str,
+    body: ConsentIn,
+    request: Request,
+    web: Web,
+    staff: MaybeStaff,
+    x_guest_token: GuestTokenHeader = None,
 ) -> GuestOut:
     actor, _ = require_self_or_staff(web, x_guest_token, staff, guest_id)
-    web.container.identity.grant_consent(guest_id, body.purpose, actor=actor)
+    version, language = _shown(request, [body.purpose], body.consent_version, body.consent_language)
+    web.container.identity.grant_consent(guest_id, body.purpose, actor=actor, text_version=version, language=language)
     return _guest_out(web, guest_id)
 
 

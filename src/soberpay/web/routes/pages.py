@@ -10,7 +10,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from soberpay.domain.identity import CONSENT_TEXTS, ConsentPurpose
+from soberpay.adapters.consent_texts import consent_text
+from soberpay.domain.identity import CONSENT_TEXT_VERSION, ConsentPurpose
 from soberpay.errors import NotFound
 from soberpay.web.auth import LANG_COOKIE, ROOM_COOKIE, SESSION_COOKIE, StaffPrincipal
 from soberpay.web.deps import Web, room_from_request, staff_from_cookie
@@ -58,8 +59,8 @@ def set_lang(code: str, next: Annotated[str, Query(max_length=300)] = "/") -> Re
 @router.get("/kiosk", response_class=HTMLResponse)
 def kiosk(request: Request, web: Web) -> HTMLResponse:
     lang = lang_of(request)
-    consents = [(p.value, CONSENT_TEXTS[p]) for p in ConsentPurpose]
-    return render(request, web, "kiosk.html", consents=consents, lang_hint=lang)
+    consents = [(p.value, consent_text(p, lang)) for p in ConsentPurpose]
+    return render(request, web, "kiosk.html", consents=consents, consent_version=CONSENT_TEXT_VERSION)
 
 
 @router.get("/room/{room_id}", response_class=HTMLResponse)

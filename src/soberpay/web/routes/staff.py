@@ -16,9 +16,10 @@ from sqlalchemy import or_, select
 from starlette.concurrency import run_in_threadpool
 
 from soberpay.adapters.db.identity_tables import AuditRow
+from soberpay.venue_time import local_time
 from soberpay.web.auth import SESSION_COOKIE
 from soberpay.web.deps import Manager, Staff, Web, client_ip
-from soberpay.web.i18n import gettext_for, lang_of, local_time
+from soberpay.web.i18n import gettext_for, lang_of
 from soberpay.web.routes._util import alert_out, high_price_locked, item_names, pending_out, require_key, risk_out
 from soberpay.web.schemas import (
     AlertOut,
@@ -255,8 +256,8 @@ def _plot_png(points: list[Any], drunk: float, sober: float, lang: str, zone: Zo
             ax.axhspan(sober, drunk, color="#fff3cd", label=_("unsure → staff"))
             ax.axhspan(0.0, sober, color="#d1e7dd", label=_("sober side"))
             if points:
-                # The x axis is the venue's clock (stored times are UTC).
-                xs = [local_time(p.at, zone) for p in points]
+                # x: matplotlib date numbers (days since 1970-01-01 UTC), labelled on the venue's clock.
+                xs = [local_time(p.at, zone).timestamp() / 86_400 for p in points]
                 start = None
                 for x, p in zip([*xs, None], [*points, None], strict=True):
                     locked = p is not None and p.state != "normal"
@@ -278,7 +279,7 @@ def _plot_png(points: list[Any], drunk: float, sober: float, lang: str, zone: Zo
                         ls="--",
                         label=_("similarity to own normal"),
                     )
-                ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=zone))
+                ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=zone))  # type: ignore[no-untyped-call]
                 ax.set_xlabel(_("venue time (%(zone)s)", zone=zone.key))
             else:
                 ax.text(
