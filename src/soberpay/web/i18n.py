@@ -112,6 +112,7 @@ LABELS: dict[str, dict[str, str]] = {
         "beer": N_("Beer"),
         "fruit": N_("Fruit"),
     },
+    "role": {"manager": N_("manager"), "cashier": N_("cashier")},
     "pending": {
         "pending": N_("waiting"),
         "confirmed": N_("confirmed"),
@@ -222,11 +223,12 @@ ALERT_MESSAGES: dict[str, str] = {
 }
 
 
-def alert_message(kind: str, message: str, guest_id: str | None, lang: str) -> str:
+def alert_message(kind: str, message: str, guest: str, lang: str) -> str:
+    """The alert for staff in ``lang``, naming ``guest``."""
     template = ALERT_MESSAGES.get(kind)
     if lang == "en" or template is None:
         return message
-    return gettext_for(lang)(template, guest=(guest_id or "")[:8])
+    return gettext_for(lang)(template, guest=guest)
 
 
 # --- purchase explanations (guest-facing) ----------------------------------------------------------

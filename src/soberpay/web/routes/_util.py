@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import UploadFile
 
-from soberpay.errors import BadImage, InvalidInput
+from soberpay.errors import BadImage, InvalidInput, NotFound
 from soberpay.services.payments import RiskView
 from soberpay.venue_time import local_time
 from soberpay.web.deps import Web
@@ -76,7 +76,7 @@ def alert_out(a: AlertView, web: Web, lang: str) -> AlertOut:
         id=a.id,
         at=local_time(a.at, web.container.settings.venue.zone),
         kind=a.kind,
-        message=alert_message(a.kind, a.message, a.guest_id, lang),
+        message=alert_message(a.kind, a.message, guest_name(web, a.guest_id), lang),
         guest_id=a.guest_id,
         room_id=a.room_id,
         acknowledged=a.acknowledged,
@@ -92,3 +92,13 @@ def require_key(key: str) -> str:
 def item_names(web: Web, lang: str) -> dict[str, str]:
     """Menu item names in ``lang`` by item code (bills store the name at purchase time: the menu's wins)."""
     return {m.id: (m.name_zh or m.name) if lang == "zh" else m.name for m in web.payments.menu()}
+
+
+def guest_name(web: Web, guest_id: str | None) -> str:
+    """The name staff know a guest by (the short id when the guest is unknown or erased)."""
+    if guest_id is None:
+        return ""
+    try:
+        return web.container.identity.get(guest_id).name
+    except NotFound:
+        return guest_id[:8]
