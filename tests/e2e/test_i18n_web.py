@@ -180,6 +180,8 @@ def test_english_is_available_and_chosen_by_header_or_switch(
     assert "登记刷脸支付" in client.get("/kiosk").text
     en = client.get("/kiosk", headers={"Accept-Language": "en-GB,en;q=0.9"}).text
     assert "Register for face payment" in en and "I agree that soberpay stores" in en
+    scripts = client.get("/api/i18n").json()
+    assert scripts["language"] == "zh" and scripts["messages"]["room.charged"] == "已支付"
     client.cookies.set("sp_lang", "en")  # the language switch wins over the header
     assert "Register for face payment" in client.get("/kiosk").text
     r = client.post("/api/guests", json={"name": "x"}, headers={"Accept-Language": "zh-CN"})

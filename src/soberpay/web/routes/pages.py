@@ -15,7 +15,7 @@ from soberpay.domain.identity import CONSENT_TEXT_VERSION, ConsentPurpose
 from soberpay.errors import NotFound
 from soberpay.web.auth import LANG_COOKIE, ROOM_COOKIE, SESSION_COOKIE, StaffPrincipal
 from soberpay.web.deps import Web, room_from_request, staff_from_cookie
-from soberpay.web.i18n import LANGS, gettext_for, lang_of, template_context
+from soberpay.web.i18n import LANGS, gettext_for, lang_of, script_catalogue, template_context
 from soberpay.web.routes._util import item_names
 from soberpay.web.routes.staff import _audit_rows
 
@@ -54,6 +54,13 @@ def set_lang(code: str, next: Annotated[str, Query(max_length=300)] = "/") -> Re
     if code in LANGS:
         response.set_cookie(LANG_COOKIE, code, max_age=365 * 86400, samesite="lax", path="/")
     return response
+
+
+@router.get("/api/i18n")
+def script_messages(request: Request) -> dict[str, object]:
+    """The page scripts' messages in the request's language (also embedded in every page as JSON)."""
+    lang = lang_of(request)
+    return {"language": lang, "messages": script_catalogue(lang)}
 
 
 @router.get("/kiosk", response_class=HTMLResponse)
