@@ -131,6 +131,7 @@ def test_guest_and_cashier_read_chinese_on_the_venue_clock(
         files={"file": ("f.jpg", fake_image("obama", 7), "image/jpeg")},
         headers=room,
     ).json()
+    assert ident["explanation"] == "已识别。"
     guest_room = {**room, "X-Guest-Token": ident["guest_token"]}
 
     def buy(item: str, key: str) -> dict[str, Any]:
@@ -150,7 +151,8 @@ def test_guest_and_cashier_read_chinese_on_the_venue_clock(
         f"/api/staff/guests/{gid}/override", json={"action": "tag", "reason": "顾客步态不稳"}, headers=staff
     )
     assert tagged.status_code == 200, tagged.text
-    readable = [paid, refused, err.json(), *client.get("/api/staff/alerts").json()]
+    quality = client.post("/api/face/quality", files={"file": ("f.jpg", fake_image("obama", 1), "image/jpeg")})
+    readable = [paid, refused, err.json(), quality.json(), *client.get("/api/staff/alerts").json()]
     bill = client.get(f"/api/staff/guests/{gid}/bill").json()
     readable.append(bill)
     leaks = {s: english_words(s) for s in json_strings(readable, {"explanation", "message", "item_name"})}

@@ -13,7 +13,7 @@ from soberpay.adapters.consent_texts import consent_text
 from soberpay.domain.identity import CONSENT_TEXT_VERSION, ConsentPurpose
 from soberpay.errors import FaceError, InvalidInput
 from soberpay.web.deps import GuestTokenHeader, MaybeStaff, Web, client_ip, require_self_or_staff
-from soberpay.web.i18n import lang_of
+from soberpay.web.i18n import error_message, gettext_for, lang_of
 from soberpay.web.routes._util import mask_phone, read_upload
 from soberpay.web.schemas import (
     ConsentIn,
@@ -217,14 +217,15 @@ async def face_quality(
     try:
         analysis = await run_in_threadpool(ident.analyser.analyse, image)
     except FaceError as exc:
-        return QualityOut(ok=False, reason=exc.code, message=exc.message)
+        return QualityOut(ok=False, reason=exc.code, message=error_message(exc.code, exc.message, lang_of(request)))
     finally:
         web.metrics.model_seconds.labels("quality").observe(time.perf_counter() - started)
     q = analysis.quality
+    _ = gettext_for(lang_of(request))
     return QualityOut(
         ok=True,
         reason="ok",
-        message="good: hold still",
+        message=_("good: hold still"),
         sharpness=round(q.sharpness, 1),
         face_px=round(q.face_size, 1),
         brightness=round(q.brightness, 1),

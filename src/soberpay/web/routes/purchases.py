@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from soberpay.errors import AuthError, InvalidInput, NotFound
 from soberpay.web.deps import GuestTokenHeader, Room, Web, require_guest_in_room
-from soberpay.web.i18n import lang_of
+from soberpay.web.i18n import gettext_for, lang_of
 from soberpay.web.routes._util import high_price_locked, pending_out, purchase_out, read_upload, require_key, risk_out
 from soberpay.web.schemas import (
     ErrorOut,
@@ -39,8 +39,14 @@ def menu(web: Web) -> list[MenuItemOut]:
     return [MenuItemOut(**m.__dict__) for m in web.payments.menu()]
 
 
-def _identified(web: Web, room_id: str, guest_id: str, explanation: str, similarity: float | None) -> IdentifiedOut:
+def _identified(
+    web: Web, request: Request, room_id: str, guest_id: str, explanation: str, similarity: float | None
+) -> IdentifiedOut:
     guest = web.container.identity.get(guest_id)
+    lang = lang_of(request)
+    if lang != "en":  # the English explanation carries the matcher's detail; guests read a sentence
+        _ = gettext_for(lang)
+        explanation = _("Identified.")
     risk = web.payments.risk(guest_id)
     return IdentifiedOut(
         guest_id=guest_id,
@@ -59,7 +65,11 @@ def _identified(web: Web, room_id: str, guest_id: str, explanation: str, similar
     responses={400: {"model": ErrorOut}, 422: {"model": ErrorOut}},
 )
 async def identify_face(
-    room_id: str, room: Room, web: Web, file: Annotated[UploadFile, File(description="one camera frame")]
+    room_id: str,
+    room: Room,
+    web: Web,
+    request: Request,
+    file: Annotated[UploadFile, File(description="one camera frame")],
 ) -> IdentifiedOut:
     """Pay by face, step 1: 1:N identification. Ambiguous or weak matches are refused (use phone + password)."""
     web.limits.check("identify", "room:" + room_id)
@@ -70,7 +80,7 @@ async def identify_face(
     web.metrics.identifications.labels(decision.status.value).inc()
     if not decision.accepted or decision.guest_id is None:
         raise AuthError(f"face not recognised: {decision.explanation}", status=decision.status.value)
-    return _identified(web, room_id, decision.guest_id, decision.explanation, round(decision.score, 3))
+    return _identified(web, request, room_id, decision.guest_id, decision.explanation, round(decision.score, 3))
 
 
 @router.post("/rooms/{room_id}/identify/phone", response_model=IdentifiedOut, responses={400: {"model": ErrorOut}})
@@ -86,7 +96,7 @@ def identify_phone(room_id: str, body: IdentifyPhoneIn, request: Request, room: 
     if not ident.check_password(guest.id, body.password):
         raise AuthError("wrong phone number or password")
     web.metrics.identifications.labels("phone").inc()
-    return _identified(web, room_id, guest.id, "phone number and payment password verified", None)
+    return _identified(web, request, room_id, guest.id, "phone number and payment password verified", None)
 
 
 @router.get("/rooms/{room_id}/me", response_model=RiskOut)
