@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import gettext as _gettext
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -34,7 +34,6 @@ from soberpay import errors
 from soberpay.domain.identity import LANGUAGES
 from soberpay.venue_time import format_time
 
-LANGS = LANGUAGES
 LOCALE_DOMAIN = "messages"
 
 Gettext = Callable[..., str]
@@ -69,7 +68,7 @@ def gettext_for(lang: str) -> Gettext:
 
 
 def negotiate(accept_language: str, default: str) -> str:
-    """The best of ``LANGS`` for an ``Accept-Language`` header (q-values honoured), else ``default``."""
+    """The best of ``LANGUAGES`` for an ``Accept-Language`` header (q-values honoured), else ``default``."""
     ranked: list[tuple[float, int, str]] = []
     for i, part in enumerate(accept_language.split(",")[:20]):
         tag, _sep, params = part.strip().partition(";")
@@ -81,21 +80,17 @@ def negotiate(accept_language: str, default: str) -> str:
                 q = 0.0
         ranked.append((-q, i, tag.strip().lower().split("-")[0]))
     for neg_q, _i, primary in sorted(ranked):
-        if neg_q < 0 and primary in LANGS:
+        if neg_q < 0 and primary in LANGUAGES:
             return primary
     return default
 
 
-def default_language(request: Request) -> str:
-    web = getattr(request.app.state, "web", None)
-    return str(web.container.settings.venue.default_language) if web is not None else "zh"
-
-
 def lang_of(request: Request) -> str:
     lang = request.cookies.get("sp_lang") or request.query_params.get("lang") or ""
-    if lang in LANGS:
+    if lang in LANGUAGES:
         return lang
-    return negotiate(request.headers.get("accept-language", ""), default_language(request))
+    default = str(request.app.state.web.container.settings.venue.default_language)
+    return negotiate(request.headers.get("accept-language", ""), default)
 
 
 # Labels of values the API and pages carry as codes.
@@ -108,7 +103,6 @@ LABELS: dict[str, dict[str, str]] = {
         "liquor": N_("Liquor"),
         "room_upgrade": N_("Room"),
         "service": N_("Service"),
-        "food": N_("Food"),
         "beer": N_("Beer"),
         "fruit": N_("Fruit"),
     },
@@ -315,8 +309,3 @@ def audit_details(raw: str) -> str:
             text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
         parts.append(f"{key.removesuffix('_fen')}: {text}")
     return " · ".join(parts)
-
-
-def localized_name(names: Mapping[str, str], fallback: str, lang: str) -> str:
-    """A menu item's name in ``lang``, else its name in the menu's other language, else ``fallback``."""
-    return names.get(lang) or fallback

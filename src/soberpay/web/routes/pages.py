@@ -11,11 +11,11 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from soberpay.adapters.consent_texts import consent_text
-from soberpay.domain.identity import CONSENT_TEXT_VERSION, ConsentPurpose
+from soberpay.domain.identity import CONSENT_TEXT_VERSION, LANGUAGES, ConsentPurpose
 from soberpay.errors import NotFound
 from soberpay.web.auth import LANG_COOKIE, ROOM_COOKIE, SESSION_COOKIE, StaffPrincipal
 from soberpay.web.deps import Web, room_from_request, staff_from_cookie
-from soberpay.web.i18n import LANGS, gettext_for, lang_of, script_catalogue, template_context
+from soberpay.web.i18n import gettext_for, lang_of, script_catalogue, template_context
 from soberpay.web.routes._util import item_names
 from soberpay.web.routes.staff import _audit_rows
 
@@ -51,7 +51,7 @@ def home(request: Request, web: Web) -> HTMLResponse:
 def set_lang(code: str, next: Annotated[str, Query(max_length=300)] = "/") -> Response:
     target = next if next.startswith("/") and not next.startswith("//") else "/"
     response = RedirectResponse(target, status_code=303)
-    if code in LANGS:
+    if code in LANGUAGES:
         response.set_cookie(LANG_COOKIE, code, max_age=365 * 86400, samesite="lax", path="/")
     return response
 
