@@ -164,12 +164,14 @@ def test_guest_and_cashier_read_chinese_on_the_venue_clock(
     assert "07:30" in guest_page and "23:30" not in guest_page
     assert client.get(f"/api/staff/guests/{gid}/sobriety.png").headers["content-type"] == "image/png"
 
-    # Every page, rendered in Chinese, shows no English outside the allow-list.
+    # Every page, rendered in Chinese, shows no English outside the allow-list (the room page once paired).
+    paired = client.post("/room/r101/pair", data={"token": room["Authorization"].removeprefix("Bearer ")})
+    assert paired.status_code == 200 and 'id="pay-face"' in paired.text
     pages = ["/", "/kiosk", "/staff", f"/staff/guests/{gid}", "/staff/audit", "/room/r101", "/room/nope"]
     english = {p: page_english(client.get(p).text) for p in pages}
     client.cookies.delete("sp_session")
     client.cookies.delete("sp_room")
-    english.update({p: page_english(client.get(p).text) for p in ("/staff/login", "/room/r101")})
+    english.update({f"{p} (signed out)": page_english(client.get(p).text) for p in ("/staff/login", "/room/r101")})
     wrong = client.post("/room/r101/pair", data={"token": "sprt_wrong"})
     english["/room/r101/pair"] = page_english(wrong.text)
     assert {p: w for p, w in english.items() if w} == {}
