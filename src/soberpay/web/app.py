@@ -156,14 +156,14 @@ def create_app(container: Container, *, payments: PaymentsPort | None = None, ru
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = []
+        problems, fields = [], []
         for e in exc.errors()[:5]:
             loc = ".".join(str(p) for p in e.get("loc", ()) if p != "body")
+            fields.append(loc)
             problems.append(f"{loc}: {e.get('msg', 'invalid')}" if loc else str(e.get("msg", "invalid")))
         lang = lang_of(request)
         # pydantic's own wording is English: other languages get the code's message, the fields stay named.
         text = "; ".join(problems) if lang == "en" else error_message("invalid_input", "", lang)
-        fields = [".".join(str(p) for p in e.get("loc", ()) if p != "body") for e in exc.errors()[:5]]
         return JSONResponse(error_body("invalid_input", text or "invalid request", fields=fields), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
