@@ -154,7 +154,11 @@ def test_guest_and_cashier_read_chinese_on_the_venue_clock(
     )
     assert tagged.status_code == 200, tagged.text
     quality = client.post("/api/face/quality", files={"file": ("f.jpg", fake_image("obama", 1), "image/jpeg")})
-    readable = [paid, refused, err.json(), quality.json(), *client.get("/api/staff/alerts").json()]
+    # Refused by the body limit before any route runs: still in Chinese.
+    json_type = {"content-type": "application/json"}
+    too_big = client.post("/api/guests", content=b"{" + b" " * 70_000 + b"}", headers=json_type)
+    assert too_big.status_code == 413
+    readable = [paid, refused, err.json(), quality.json(), too_big.json(), *client.get("/api/staff/alerts").json()]
     bill = client.get(f"/api/staff/guests/{gid}/bill").json()
     readable.append(bill)
     leaks = {s: english_words(s) for s in json_strings(readable, {"explanation", "message", "item_name"})}

@@ -224,6 +224,8 @@ ERROR_MESSAGES: dict[str, str] = {
     "csrf_failed": N_("The page is out of date: reload it and try again."),
     "rate_limited": N_("Too many attempts: wait a moment and try again."),
     "payment_refused": N_("The payment was not made."),
+    "busy": N_("The service is busy: try again in a moment."),
+    "unavailable": N_("The service is not ready: nothing was changed. Try again in a moment."),
     "config_error": N_("The service is not set up correctly: please call staff."),
     "method_not_allowed": N_("Not allowed."),
     "too_large": N_("The upload is too large."),
