@@ -7,7 +7,7 @@ PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml lab/pyproject.toml requirements-models.txt | sha1sum | cut -c1-12)
 
 .PHONY: all venv system-deps demo test test-fast test-unit test-integration test-e2e test-browser test-postgres \
-	lint typecheck pre-commit bench serve docs clean screenshots
+	lint typecheck pre-commit bench serve docs i18n clean screenshots
 
 all: test
 
@@ -69,6 +69,16 @@ docs: venv
 # Refresh docs/screenshots/ from the browser tests (tablet 1280×800 and phone 390×844, zh and en).
 screenshots: venv system-deps
 	SOBERPAY_UPDATE_SCREENSHOTS=1 $(TIER) -m browser tests/e2e/test_browser.py
+
+# Message catalogs: extract the marked strings (templates, N_(), gettext, and every error class's message)
+# into soberpay/locale/messages.pot, merge them into each language's .po, compile the .mo (committed;
+# tests/unit/test_i18n_catalog.py fails when the .mo or .pot is stale or a string is untranslated).
+LOCALE := src/soberpay/locale
+i18n: venv
+	$(VENV)/bin/pybabel extract -F babel.cfg -k N_ $$($(PY) -c "import soberpay.errors as e; print(' '.join('-k ' + n for n in e.__all__))") \
+		--no-location --sort-output --omit-header --no-wrap -o $(LOCALE)/messages.pot src/soberpay
+	$(VENV)/bin/pybabel update -i $(LOCALE)/messages.pot -d $(LOCALE) --no-fuzzy-matching --ignore-obsolete --no-wrap --ignore-pot-creation-date
+	$(VENV)/bin/pybabel compile -d $(LOCALE) --statistics
 
 typecheck: venv
 	$(VENV)/bin/mypy

@@ -10,8 +10,9 @@ import logging
 import os
 from pathlib import Path
 from typing import Any, Literal, get_args
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -336,6 +337,29 @@ class WebSettings(_Section):
     room_max_fps: float = Field(10.0, gt=0, le=120, description="capture pacing for file sources")
 
 
+class VenueSettings(_Section):
+    """Who the venue serves and where it is: the language its pages and API speak by default, and the
+    zone every shown, exported or reported time is converted to (stored times stay UTC)."""
+
+    default_language: Literal["zh", "en"] = Field(
+        "zh", description="language when the guest has not chosen one and the browser asks for none we have"
+    )
+    timezone: str = Field("Asia/Shanghai", description="IANA time zone for every time shown, exported or reported")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Asia/Shanghai)") from None
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
 log = logging.getLogger(__name__)
 
 # Thresholds that used to be defined in both sections (issue 10): old key -> the section that owns it now.
@@ -399,6 +423,7 @@ class Settings(BaseSettings):
     sobriety: SobrietySettings = Field(default_factory=SobrietySettings)
     web: WebSettings = Field(default_factory=WebSettings)
     liveness: LivenessSettings = Field(default_factory=LivenessSettings)
+    venue: VenueSettings = Field(default_factory=VenueSettings)
 
     @classmethod
     def settings_customise_sources(

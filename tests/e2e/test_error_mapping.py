@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from soberpay import errors
 from soberpay.adapters.clock import ManualClock
 from soberpay.config import Settings
+from soberpay.web.i18n import error_message
 from tests.e2e.web_support import sqlite_container
 from tests.unit.test_errors import EXPECTED_STATUS, all_error_classes
 
@@ -36,7 +37,7 @@ def raising_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestCli
 
 @pytest.mark.parametrize("cls", all_error_classes(), ids=lambda c: c.__name__)
 def test_error_maps_to_its_status(raising_client: TestClient, cls: type[errors.SoberpayError]) -> None:
-    r = raising_client.get(f"/_test/raise/{cls.__name__}")
+    r = raising_client.get(f"/_test/raise/{cls.__name__}", headers={"Accept-Language": "en"})
     assert r.status_code == cls.http_status == EXPECTED_STATUS[cls.__name__]
     body = r.json()
     assert body["error"] == cls.code
@@ -44,3 +45,7 @@ def test_error_maps_to_its_status(raising_client: TestClient, cls: type[errors.S
     assert body["field"] == "x"
     if cls in (errors.RateLimited, errors.Busy):
         assert r.headers["Retry-After"] == "3"
+    # In Chinese, a message without its own translation reads as its code's message, never in English.
+    zh = raising_client.get(f"/_test/raise/{cls.__name__}", headers={"Accept-Language": "zh-CN"}).json()
+    assert zh["error"] == cls.code and zh["message"] == error_message(cls.code, "", "zh")
+    assert not any(c.isascii() and c.isalpha() for c in zh["message"]), zh["message"]

@@ -77,7 +77,8 @@ class Venue:
     tokens: dict[str, str]
 
     def client(self) -> TestClient:
-        return TestClient(self.app)
+        # These tests read the English messages; the venue's default language (zh) is tested in test_i18n_web.
+        return TestClient(self.app, headers={"Accept-Language": "en"})
 
     def room(self, room_id: str) -> dict[str, str]:
         return {"Authorization": "Bearer " + self.tokens[room_id]}

@@ -7,10 +7,12 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from soberpay.adapters.consent_texts import consent_text
 from soberpay.cli._apps import app
 from soberpay.cli._common import console, get_container, handle_errors
-from soberpay.domain.identity import CONSENT_TEXTS, ConsentPurpose
+from soberpay.domain.identity import ConsentPurpose
 from soberpay.errors import InvalidInput
+from soberpay.venue_time import format_time
 
 consent_app = typer.Typer(help="Grant, revoke or show a guest's consents.", no_args_is_help=True)
 app.add_typer(consent_app, name="consent")
@@ -38,8 +40,10 @@ def register(
     guest = c.identity.register(
         name=name, phone=phone, national_id=national_id, password=password, sex=sex, weight_kg=weight_kg
     )
+    lang = c.settings.venue.default_language
     for purpose in consent:
-        c.identity.grant_consent(guest.id, purpose)
+        console.print(f"{purpose.value} ({lang}): {consent_text(purpose, lang)}", highlight=False)
+        c.identity.grant_consent(guest.id, purpose, language=lang)
     console.print(f"registered [bold]{guest.name}[/] id={guest.id} ID={guest.national_id_masked}")
     if consent:
         console.print("consents: " + ", ".join(p.value for p in consent))
@@ -47,11 +51,17 @@ def register(
 
 @consent_app.command("grant")
 @handle_errors
-def consent_grant(guest: str, purpose: ConsentPurpose) -> None:
-    """Record explicit consent (shows the text the guest agreed to)."""
+def consent_grant(
+    guest: str,
+    purpose: ConsentPurpose,
+    language: str = typer.Option(None, help="language of the text the guest read: zh or en (default: the venue's)"),
+) -> None:
+    """Record explicit consent (shows the text the guest agreed to, in the language they read it)."""
     c = get_container()
-    record = c.identity.grant_consent(_resolve(guest), purpose)
-    console.print(f"[green]granted[/] {purpose.value} (text {record.text_version}): {CONSENT_TEXTS[purpose]}")
+    lang = language or c.settings.venue.default_language
+    text = consent_text(purpose, lang)
+    record = c.identity.grant_consent(_resolve(guest), purpose, language=lang)
+    console.print(f"[green]granted[/] {purpose.value} (text {record.text_version}, {record.language}): {text}")
 
 
 @consent_app.command("revoke")
@@ -67,13 +77,15 @@ def consent_revoke(guest: str, purpose: ConsentPurpose) -> None:
 @handle_errors
 def consent_show(guest: str) -> None:
     c = get_container()
-    table = Table("purpose", "granted", "revoked", "text version")
+    zone = c.settings.venue.zone
+    table = Table("purpose", f"granted ({zone.key})", "revoked", "text version", "language")
     for r in c.identity.consents(_resolve(guest)):
         table.add_row(
             r.purpose.value,
-            r.granted_at.isoformat(timespec="seconds"),
-            r.revoked_at.isoformat(timespec="seconds") if r.revoked_at else "-",
+            format_time(r.granted_at, zone, "%Y-%m-%d %H:%M:%S"),
+            format_time(r.revoked_at, zone, "%Y-%m-%d %H:%M:%S"),
             r.text_version,
+            r.language,
         )
     console.print(table)
 

@@ -21,6 +21,7 @@ from soberpay.domain.catalogue import fen_to_yuan, tier_of
 from soberpay.domain.risk import SobrietyObservation
 from soberpay.errors import SoberpayError
 from soberpay.services.payments import PaymentResult, PaymentService
+from soberpay.venue_time import format_time
 
 DEMO_PASSWORD = "135790"  # the identity walkthrough registers the demo guests with this password
 
@@ -62,6 +63,7 @@ def run_payment_walkthrough(container: Any, console: Console, ids: dict[str, str
         console.print("[dim](payment walkthrough needs the identity walkthrough's guests)[/]")
         return
     settings = container.settings.payment
+    zone = container.settings.venue.zone
     clock = ManualClock(container.clock.now() - timedelta(days=22))
     sobriety = ScriptedSobriety()
     behaviour = OnnxBehaviourScorer(DEFAULT_MODEL) if DEFAULT_MODEL.is_file() else None
@@ -189,7 +191,7 @@ def run_payment_walkthrough(container: Any, console: Console, ids: dict[str, str
         for p in view.pending:
             console.print(
                 f"  {p.id[:8]} {p.quantity} × {p.name} at the original {fen_to_yuan(p.unit_price_fen)} "
-                f"(expires {p.expires_at:%H:%M} UTC) — {p.reason}",
+                f"(expires {format_time(p.expires_at, zone, '%H:%M')}) — {p.reason}",
                 highlight=False,
             )
     console.rule("10. The requests made during the lock expired; after recovery Barack orders fruit (face)")
@@ -203,11 +205,11 @@ def run_payment_walkthrough(container: Any, console: Console, ids: dict[str, str
     console.rule("11. Staff alerts and audit trail")
     alerts = Table("time", "kind", "message")
     for a in reversed(pay.alerts()):
-        alerts.add_row(f"{a.at:%m-%d %H:%M}", a.kind, a.message)
+        alerts.add_row(format_time(a.at, zone, "%m-%d %H:%M"), a.kind, a.message)
     console.print(alerts)
     audit = Table("time", "actor", "action")
     for e in reversed(pay.audit(barack, limit=14)):
-        audit.add_row(f"{e.at:%m-%d %H:%M}", e.actor, e.action)
+        audit.add_row(format_time(e.at, zone, "%m-%d %H:%M"), e.actor, e.action)
     console.print(audit)
 
     console.rule("12. Checkout: itemised bill, then the ledger")
@@ -218,7 +220,7 @@ def run_payment_walkthrough(container: Any, console: Console, ids: dict[str, str
     table = Table("time", "kind", "memo", "entries (debit + / credit −)", title="Ledger (latest 12 postings)")
     for line in view_l.lines:
         entries = "\n".join(f"{a[:16]:<16} {fen_to_yuan(v):>10}" for a, v in line.entries)
-        table.add_row(f"{line.at:%m-%d %H:%M}", line.kind, line.memo, entries)
+        table.add_row(format_time(line.at, zone, "%m-%d %H:%M"), line.kind, line.memo, entries)
     console.print(table)
     sums = ", ".join(f"{a}: {fen_to_yuan(v)}" for a, v in sorted(view_l.account_sums.items()) if a.startswith("venue"))
     verdict = "balanced" if view_l.trial_balance == 0 else "UNBALANCED"

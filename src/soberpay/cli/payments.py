@@ -9,6 +9,7 @@ and printed, so a retry after a network/terminal failure can reuse it. Passwords
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from soberpay.cli._apps import app, staff_app
 from soberpay.cli._common import console, get_container, handle_errors
 from soberpay.domain.catalogue import fen_to_yuan, yuan_to_fen
 from soberpay.errors import InvalidInput
+from soberpay.venue_time import format_time
 
 pending_app = typer.Typer(help="Suspended high-price requests: list, confirm, discard.", no_args_is_help=True)
 app.add_typer(pending_app, name="pending")
@@ -32,6 +34,11 @@ _OUTCOME_STYLE = {
     "face_rejected": "red",
     "refused": "red",
 }
+
+
+def _clock(at: datetime | None, fmt: str) -> str:
+    """A stored (UTC) time on the venue's clock for the tables below."""
+    return format_time(at, get_container().settings.venue.zone, fmt)
 
 
 def _key(key: str | None, what: str) -> str:
@@ -162,7 +169,7 @@ def print_ledger(view: Any, limit: int = 50) -> None:
         table.add_column(col)
     for line in list(view.lines)[:limit]:
         entries = "\n".join(f"{acct:<22} {fen_to_yuan(amt):>11}" for acct, amt in line.entries)
-        table.add_row(f"{line.at:%m-%d %H:%M}", line.kind, (line.guest_id or "")[:8], line.memo, entries)
+        table.add_row(_clock(line.at, "%m-%d %H:%M"), line.kind, (line.guest_id or "")[:8], line.memo, entries)
     console.print(table)
     sums = Table(title="Account balances (debit-positive)")
     sums.add_column("account")
@@ -220,7 +227,8 @@ def risk(guest: str = typer.Argument(..., help="guest id or phone")) -> None:
         console.print(f"  [dim]{line}[/]", highlight=False)
     for p in v.pending:
         console.print(
-            f"  pending {p.id}: {p.quantity} × {p.name} {fen_to_yuan(p.amount_fen)} (expires {p.expires_at:%H:%M})"
+            f"  pending {p.id}: {p.quantity} × {p.name} {fen_to_yuan(p.amount_fen)} "
+            f"(expires {_clock(p.expires_at, '%H:%M')})"
         )
 
 
@@ -245,8 +253,8 @@ def pending_list(
             f"{p.quantity} × {p.name}",
             fen_to_yuan(p.amount_fen),
             p.status.value,
-            f"{p.created_at:%H:%M}",
-            f"{p.expires_at:%H:%M}",
+            _clock(p.created_at, "%H:%M"),
+            _clock(p.expires_at, "%H:%M"),
             p.reason,
         )
     console.print(table)
@@ -340,7 +348,7 @@ def staff_alerts(
     for a in c.payments.alerts(include_acknowledged=all_):
         table.add_row(
             str(a.id),
-            f"{a.at:%m-%d %H:%M}",
+            _clock(a.at, "%m-%d %H:%M"),
             a.kind,
             (a.guest_id or "")[:8],
             a.message,
@@ -363,5 +371,7 @@ def staff_audit(
         table.add_column(col)
     for e in c.payments.audit(_resolve(guest) if guest else None, limit, action):
         details = ", ".join(f"{k}={v}" for k, v in sorted(e.details.items()) if k not in ("signals",) and v is not None)
-        table.add_row(str(e.id), f"{e.at:%m-%d %H:%M:%S}", e.actor, e.action, (e.guest_id or "")[:8], details[:160])
+        table.add_row(
+            str(e.id), _clock(e.at, "%m-%d %H:%M:%S"), e.actor, e.action, (e.guest_id or "")[:8], details[:160]
+        )
     console.print(table)

@@ -17,7 +17,7 @@ import io
 import re
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
@@ -64,6 +64,7 @@ class Item:
     price_fen: int
     volume_ml: float = 0.0  # per unit, for the BAC estimate (0 for non-alcoholic items)
     abv_percent: float = 0.0
+    name_zh: str = ""  # the Chinese name; ``name`` is the English one (or the only one the menu gives)
 
     def __post_init__(self) -> None:
         if not _SKU_RE.match(self.sku):
@@ -74,6 +75,10 @@ class Item:
             raise InvalidInput(f"item {self.sku}: price must be a positive integer number of fen", field="price")
         if self.volume_ml < 0 or not 0 <= self.abv_percent <= 100:
             raise InvalidInput(f"item {self.sku}: volume/abv out of range", field="abv")
+
+    def name_in(self, lang: str) -> str:
+        """The item's name in ``lang`` ("zh" or "en"), falling back to the other language's name."""
+        return (self.name_zh or self.name) if lang == "zh" else self.name
 
     @property
     def alcohol_grams(self) -> float:
@@ -180,10 +185,7 @@ class Catalogue:
 
     def with_price(self, sku: str, price_fen: int) -> Catalogue:
         """A copy with one price changed (price changes never affect pending requests)."""
-        items = [
-            Item(i.sku, i.name, i.category, price_fen, i.volume_ml, i.abv_percent) if i.sku == sku else i
-            for i in self._items.values()
-        ]
+        items = [replace(i, price_fen=price_fen) if i.sku == sku else i for i in self._items.values()]
         self.get(sku)
         return Catalogue(items, self.name)
 
@@ -191,10 +193,14 @@ class Catalogue:
 def _item_from_mapping(row: Mapping[str, Any], where: str) -> Item:
     try:
         sku = str(row["sku"]).strip()
-        name = str(row["name"]).strip()
         raw_cat = str(row["category"]).strip()
     except KeyError as exc:
         raise InvalidInput(f"{where}: missing field {exc.args[0]!r}") from None
+    # Names: ``name_en`` and ``name_zh``; a single ``name`` (older menus) is the name in every language.
+    name_en = str(row.get("name_en") or row.get("name") or "").strip()
+    name_zh = str(row.get("name_zh") or "").strip()
+    if not (name_en or name_zh):
+        raise InvalidInput(f"{where}: missing field 'name_en' or 'name_zh' (or 'name')")
     try:
         category = Category(raw_cat)
     except ValueError:
@@ -215,13 +221,14 @@ def _item_from_mapping(row: Mapping[str, Any], where: str) -> Item:
     except (TypeError, ValueError):
         raise InvalidInput(f"{where}: volume_ml / abv_percent must be numbers") from None
     try:
-        return Item(sku, name, category, price, volume, abv)
+        return Item(sku, name_en or name_zh, category, price, volume, abv, name_zh)
     except InvalidInput as exc:
         raise InvalidInput(f"{where}: {exc.message}") from None
 
 
 def parse_catalogue_toml(text: str, name: str = "menu") -> Catalogue:
-    """``[[item]]`` tables with sku, name, category, price_yuan (or price_fen), optional volume_ml, abv_percent."""
+    """``[[item]]`` tables with sku, name_en and/or name_zh (or one ``name``), category, price_yuan (or
+    price_fen), optional volume_ml, abv_percent."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -235,7 +242,7 @@ def parse_catalogue_toml(text: str, name: str = "menu") -> Catalogue:
 
 
 def parse_catalogue_csv(text: str, name: str = "menu") -> Catalogue:
-    """CSV with a header row: sku,name,category,price_yuan[,volume_ml,abv_percent]."""
+    """CSV with a header row: sku,name_en,name_zh,category,price_yuan[,volume_ml,abv_percent] (or one ``name``)."""
     reader = csv.DictReader(io.StringIO(text))
     if reader.fieldnames is None:
         raise InvalidInput("menu CSV is empty")

@@ -22,25 +22,10 @@ class ConsentPurpose(StrEnum):
     BEHAVIOUR_PROFILING = "behaviour_profiling"  # spending history + LSTM; off: current-visit rules only
 
 
+# The consent texts the kiosk shows now (files ``soberpay/assets/consent/<purpose>/<version>.<lang>.md``,
+# read by ``soberpay.adapters.consent_texts``), in every language the venue speaks.
 CONSENT_TEXT_VERSION = "2026-11-v1"
-
-CONSENT_TEXTS: dict[ConsentPurpose, str] = {
-    ConsentPurpose.FACE_PAYMENT: (
-        "I agree that soberpay stores encrypted face templates (not photos) to identify me when I pay. "
-        "I can pay by phone and password instead, and I can revoke this at any time, which deletes "
-        "my templates."
-    ),
-    ConsentPurpose.SOBRIETY_MONITORING: (
-        "I agree that room cameras analyse my eyes, facial colour, expression and posture, compared "
-        "with my own normal state, to protect me from spending while intoxicated. Only encrypted "
-        "measurements are kept, never video. I can revoke this at any time."
-    ),
-    ConsentPurpose.BEHAVIOUR_PROFILING: (
-        "I agree that soberpay compares my orders with my own past visits and scores the pattern of my "
-        "orders with a behaviour model, to notice unusual spending while I may be intoxicated. Without "
-        "this, only tonight's orders are checked against the venue's limits. I can revoke this at any time."
-    ),
-}
+LANGUAGES = ("en", "zh")
 
 
 @dataclass(frozen=True)
@@ -66,6 +51,7 @@ class ConsentRecord:
     granted_at: datetime
     text_version: str
     revoked_at: datetime | None = None
+    language: str = "en"  # the language of the text the guest was shown
 
     @property
     def active(self) -> bool:

@@ -382,7 +382,16 @@ class IdentityService:
         )
         self._audit(uow, now, actor, "password.locked", guest_id, failures=guard.failures, lockouts=guard.lockouts)
 
-    def grant_consent(self, guest_id: str, purpose: ConsentPurpose | str, actor: str = "guest") -> ConsentRecord:
+    def grant_consent(
+        self,
+        guest_id: str,
+        purpose: ConsentPurpose | str,
+        actor: str = "guest",
+        *,
+        text_version: str = CONSENT_TEXT_VERSION,
+        language: str = "en",
+    ) -> ConsentRecord:
+        """Record consent to ``purpose`` with the text version and language the guest was shown."""
         purpose = _purpose(purpose)
         now = self._clock.now()
         with self._uow() as uow:
@@ -390,7 +399,7 @@ class IdentityService:
             existing = uow.consents.active(guest_id, purpose)
             if existing is not None:
                 return existing
-            consent = ConsentRecord(guest_id, purpose, now, CONSENT_TEXT_VERSION)
+            consent = ConsentRecord(guest_id, purpose, now, text_version, language=language)
             uow.consents.add(consent)
             self._audit(
                 uow,
@@ -399,7 +408,8 @@ class IdentityService:
                 "consent.granted",
                 guest_id,
                 purpose=purpose.value,
-                text_version=CONSENT_TEXT_VERSION,
+                text_version=text_version,
+                language=language,
             )
             uow.commit()
         return consent

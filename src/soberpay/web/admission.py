@@ -25,10 +25,12 @@ from typing import Any, TypeVar
 
 from starlette.datastructures import Headers
 from starlette.formparsers import MultiPartParser
+from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from soberpay.errors import Busy
+from soberpay.web.i18n import error_message, lang_of
 
 T = TypeVar("T")
 
@@ -76,7 +78,11 @@ class ModelPool:
                 self._calls -= 1
 
 
-def _refuse(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+def _refuse(
+    scope: Scope, status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    """The refusal in the request's language, like every other error body."""
+    message = error_message(code, message, lang_of(Request(scope)))
     return JSONResponse({"error": code, "message": message}, status_code=status, headers=headers)
 
 
@@ -98,12 +104,14 @@ class BodyLimit:
         cap = self.upload_cap if headers.get("content-type", "").startswith("multipart/") else JSON_BODY_BYTES
         declared = headers.get("content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > cap):
-            await _refuse(413, "too_large", f"request body too large (limit {cap} bytes)")(scope, receive, send)
+            too_large = _refuse(scope, 413, "too_large", f"request body too large (limit {cap} bytes)")
+            await too_large(scope, receive, send)
             return
         # Chunked bodies (no Content-Length) reserve the full cap: their size is known only at the end.
         reserved = int(declared) if declared is not None else cap
         if not self.pool.reserve_body(reserved):
-            busy = _refuse(503, "busy", "the server is busy; try again shortly", {"Retry-After": str(RETRY_AFTER_S)})
+            retry = {"Retry-After": str(RETRY_AFTER_S)}
+            busy = _refuse(scope, 503, "busy", "the server is busy; try again shortly", retry)
             await busy(scope, receive, send)
             return
         try:
@@ -116,7 +124,8 @@ class BodyLimit:
                 body += message.get("body", b"")
                 more = message.get("more_body", False)
                 if len(body) > cap:
-                    await _refuse(413, "too_large", f"request body too large (limit {cap} bytes)")(scope, receive, send)
+                    too_large = _refuse(scope, 413, "too_large", f"request body too large (limit {cap} bytes)")
+                    await too_large(scope, receive, send)
                     return
             payload = bytes(body)
             del body  # one copy in memory while the app runs, not two

@@ -19,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from soberpay import errors
@@ -27,7 +28,7 @@ from soberpay.rooms.status import SqlRoomStatus
 from soberpay.web.admission import BodyLimit, ModelPool
 from soberpay.web.auth import AuthStore, RateLimits, Signer, load_or_create_secret
 from soberpay.web.context import WebContext
-from soberpay.web.i18n import install_i18n
+from soberpay.web.i18n import error_message, install_i18n, lang_of
 from soberpay.web.metrics import Metrics
 from soberpay.web.ports import PaymentsPort
 from soberpay.web.schemas import ErrorOut
@@ -155,16 +156,18 @@ def create_app(container: Container, *, payments: PaymentsPort | None = None, ru
             if host is not None:
                 host.stop()
 
-    app = FastAPI(
+    # Swagger UI / ReDoc assets come from the fastapi-offline wheel, so /docs and /redoc work offline.
+    app = FastAPIOffline(
+        static_url="/static-docs",
         title="soberpay venue service",
         version="0.1.0",
         description="Face payment for KTV venues with a consent-based sobriety guard. "
-        "Errors are JSON {error, message}.",
+        "Errors are JSON {error, message}; messages and explanations follow Accept-Language (zh-CN, en).",
         lifespan=lifespan,
     )
     app.state.web = web
     templates = Jinja2Templates(directory=str(HERE / "templates"))
-    install_i18n(templates)
+    install_i18n(templates, settings.venue.zone)
     web.templates = templates
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
@@ -175,25 +178,32 @@ def create_app(container: Container, *, payments: PaymentsPort | None = None, ru
             web.metrics.rate_limited.labels(request.url.path.rsplit("/", 1)[-1]).inc()
         retry = status in (429, 503) and "retry_after" in exc.context
         headers = {"Retry-After": str(int(exc.context["retry_after"]) + 1)} if retry else None
-        return JSONResponse(error_body(exc.code, exc.message, **exc.context), status_code=status, headers=headers)
+        message = error_message(exc.code, exc.message, lang_of(request))
+        return JSONResponse(error_body(exc.code, message, **exc.context), status_code=status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = []
+        problems, fields = [], []
         for e in exc.errors()[:5]:
             loc = ".".join(str(p) for p in e.get("loc", ()) if p != "body")
+            fields.append(loc)
             problems.append(f"{loc}: {e.get('msg', 'invalid')}" if loc else str(e.get("msg", "invalid")))
-        return JSONResponse(error_body("invalid_input", "; ".join(problems) or "invalid request"), status_code=422)
+        lang = lang_of(request)
+        # pydantic's own wording is English: other languages get the code's message, the fields stay named.
+        text = "; ".join(problems) if lang == "en" else error_message("invalid_input", "", lang)
+        return JSONResponse(error_body("invalid_input", text or "invalid request", fields=fields), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(exc.status_code, "http_error")
-        return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers)
+        message = error_message(code, str(exc.detail), lang_of(request))
+        return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return JSONResponse(error_body("internal", "internal error; the request was not applied"), status_code=500)
+        message = error_message("internal", "internal error; the request was not applied", lang_of(request))
+        return JSONResponse(error_body("internal", message), status_code=500)
 
     # Added first, so it runs inside the metrics middleware: refusals are counted too.
     app.add_middleware(BodyLimit, pool=web.models, upload_bytes=settings.identity.max_upload_bytes)

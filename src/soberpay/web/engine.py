@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 from soberpay.errors import NotFound
 from soberpay.services.payments import RiskView
-from soberpay.web.i18n import item_name_zh
 from soberpay.web.ports import (
     AlertView,
     BillView,
@@ -89,7 +88,7 @@ class ServicePayments:
                 MenuItem(
                     item.sku,
                     item.name,
-                    item_name_zh(item.sku, item.name),
+                    item.name_zh or item.name,
                     item.category.value,
                     item.price_fen,
                     tier.tier.value == "high_price",

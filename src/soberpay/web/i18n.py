@@ -1,205 +1,332 @@
-"""A small message catalogue (English / 简体中文) for the pages and their scripts.
+"""Languages (English / 简体中文) on gettext catalogs: pages, scripts, API messages, receipts and plots.
 
-Templates call ``t("key")``; scripts read the same catalogue from a JSON block in the page. The
-language comes from the ``sp_lang`` cookie (set by ``/lang/{code}``), else ``Accept-Language``.
+English is the source language; Chinese lives in ``soberpay/locale/zh/LC_MESSAGES/messages.po``
+(compiled to ``messages.mo``, committed; ``tests/unit/test_i18n_catalog.py`` fails when either is stale).
+
+How to mark a user-visible string (then run ``make i18n`` and fill the new ``msgstr`` in the ``.po``):
+
+* templates: ``{{ _('Pay by face') }}``, with values ``{{ _('Hello, %(name)s', name=guest.name) }}``;
+  enumerations shown by value (state, category, consent purpose): ``{{ label('state', risk.state) }}``;
+* scripts: add ``"key": N_("English text")`` to ``SCRIPT_MESSAGES`` below and call ``t("key")`` in JS.
+  Every page carries the catalogue as JSON in ``<script id="i18n">``; ``GET /api/i18n`` returns the same;
+* Python in the web layer: ``gettext_for(lang)("text")``, or ``N_("text")`` where the string is translated
+  later (tables of labels). Error messages are extracted from the ``raise SomeError("...")`` calls
+  themselves (each error class is an extraction keyword) and translated at the HTTP boundary.
+
+The language of a request: the ``sp_lang`` cookie (set by ``/lang/{code}``), else ``?lang=``, else the
+best ``Accept-Language`` match, else ``venue.default_language``.
 """
 
 from __future__ import annotations
 
+import gettext as _gettext
 import json
+from collections.abc import Callable
+from functools import cache
+from importlib import resources
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from babel.support import Translations
 from starlette.requests import Request
 
-from soberpay.web.ux_messages import UX_MESSAGES
+from soberpay import errors
+from soberpay.domain.identity import LANGUAGES
+from soberpay.venue_time import format_time
 
-LANGS = ("en", "zh")
+LOCALE_DOMAIN = "messages"
 
-MESSAGES: dict[str, dict[str, str]] = {
-    "app.title": {"en": "soberpay", "zh": "清醒付"},
-    "app.tagline": {"en": "Face payment with a consent-based sobriety guard", "zh": "刷脸支付，经您同意的醉酒保护"},
-    "nav.kiosk": {"en": "Registration kiosk", "zh": "登记自助机"},
-    "nav.room": {"en": "Room touchscreen", "zh": "包房点单屏"},
-    "nav.staff": {"en": "Staff dashboard", "zh": "员工后台"},
-    "nav.audit": {"en": "Audit log", "zh": "审计日志"},
-    "nav.logout": {"en": "Sign out", "zh": "退出登录"},
-    "lang.switch": {"en": "中文", "zh": "English"},
-    # kiosk
-    "kiosk.title": {"en": "Register for face payment", "zh": "登记刷脸支付"},
-    "kiosk.step1": {"en": "1. Your details", "zh": "1. 个人信息"},
-    "kiosk.step2": {"en": "2. Your choices (nothing is pre-selected)", "zh": "2. 您的选择（默认均不勾选）"},
-    "kiosk.step3": {"en": "3. Face photos", "zh": "3. 人脸照片"},
-    "kiosk.name": {"en": "Name", "zh": "姓名"},
-    "kiosk.phone": {"en": "Mobile number", "zh": "手机号"},
-    "kiosk.national_id": {"en": "ID card number (18 characters)", "zh": "身份证号（18位）"},
-    "kiosk.password": {"en": "6-digit payment password", "zh": "6位支付密码"},
-    "kiosk.sex": {"en": "Sex (optional, for the alcohol estimate)", "zh": "性别（可选，用于酒精估算）"},
-    "kiosk.weight": {"en": "Weight in kg (optional)", "zh": "体重（公斤，可选）"},
-    "kiosk.unspecified": {"en": "Prefer not to say", "zh": "不填写"},
-    "kiosk.consent.face_payment": {"en": "I agree to face payment", "zh": "我同意刷脸支付"},
-    "kiosk.consent.sobriety_monitoring": {"en": "I agree to sobriety monitoring", "zh": "我同意醉酒状态监测"},
-    "kiosk.consent.behaviour_profiling": {"en": "I agree to spending-pattern checks", "zh": "我同意消费行为分析"},
-    "kiosk.register": {"en": "Register", "zh": "登记"},
-    "kiosk.registered": {"en": "Registered. Welcome,", "zh": "登记成功，欢迎"},
-    "kiosk.no_face_consent": {
-        "en": "You chose not to use face payment: pay with your phone number and password.",
-        "zh": "您未选择刷脸支付：可使用手机号和支付密码付款。",
-    },
-    "kiosk.camera": {"en": "Look at the camera", "zh": "请看向摄像头"},
-    "kiosk.camera_off": {"en": "No camera available: upload photos instead.", "zh": "没有可用的摄像头：请上传照片。"},
-    "kiosk.capture": {"en": "Take photo", "zh": "拍照"},
-    "kiosk.upload": {"en": "Or upload photos", "zh": "或上传照片"},
-    "kiosk.enrol": {"en": "Save my face", "zh": "保存人脸"},
-    "kiosk.enrolled": {"en": "Face saved. Encrypted templates stored:", "zh": "人脸已保存。加密模板数："},
-    "kiosk.photos": {"en": "photos ready", "zh": "张照片已就绪"},
-    "kiosk.quality": {"en": "Quality", "zh": "质量"},
-    "kiosk.done": {"en": "All done. Enjoy your evening!", "zh": "全部完成，祝您玩得开心！"},
-    "kiosk.privacy": {
-        "en": "We store encrypted face templates, never photos. You can revoke consent or erase your data at any time.",
-        "zh": "我们只保存加密的人脸模板，不保存照片。您可随时撤回同意或删除数据。",
-    },
-    # room
-    "room.title": {"en": "Room", "zh": "包房"},
-    "room.pair": {"en": "Pair this touchscreen", "zh": "绑定此点单屏"},
-    "room.pair_hint": {
-        "en": "Enter the device token issued by a manager for this room.",
-        "zh": "请输入经理为本包房签发的设备令牌。",
-    },
-    "room.token": {"en": "Device token", "zh": "设备令牌"},
-    "room.pair_button": {"en": "Pair", "zh": "绑定"},
-    "room.menu": {"en": "Menu", "zh": "菜单"},
-    "room.cart": {"en": "Your order", "zh": "您的订单"},
-    "room.cart_empty": {"en": "Tap items to add them.", "zh": "点击商品加入订单。"},
-    "room.total": {"en": "Total", "zh": "合计"},
-    "room.clear": {"en": "Clear", "zh": "清空"},
-    "room.pay_face": {"en": "Pay by face", "zh": "刷脸支付"},
-    "room.pay_phone": {"en": "Pay with phone + password", "zh": "手机号+密码支付"},
-    "room.identify_hint": {"en": "Look at the camera, or upload a photo.", "zh": "请看向摄像头，或上传照片。"},
-    "room.identify": {"en": "Identify me", "zh": "识别我"},
-    "room.hello": {"en": "Hello", "zh": "您好"},
-    "room.not_you": {"en": "Not you? / Done", "zh": "不是您？/ 结束"},
-    "room.high_price": {"en": "high-price", "zh": "高价"},
-    "room.locked": {"en": "Locked", "zh": "已锁定"},
-    "room.state.normal": {"en": "All items available", "zh": "全部商品可购买"},
-    "room.state.tagged": {
-        "en": "Protection on: high-price items are locked; other items need your password",
-        "zh": "保护已开启：高价商品已锁定，其他商品需输入支付密码",
-    },
-    "room.state.recovering": {
-        "en": "Recovering: high-price items stay locked for now",
-        "zh": "恢复中：高价商品暂时仍锁定",
-    },
-    "room.password_title": {"en": "Enter your 6-digit payment password", "zh": "请输入6位支付密码"},
-    "room.password_why": {"en": "Dual verification: face + password.", "zh": "双重验证：人脸 + 密码。"},
-    "room.ok": {"en": "OK", "zh": "确定"},
-    "room.cancel": {"en": "Cancel", "zh": "取消"},
-    "room.delete": {"en": "Delete", "zh": "删除"},
-    "room.charged": {"en": "Paid", "zh": "已支付"},
-    "room.suspended": {"en": "Not charged — saved for later", "zh": "未扣款——已保存待确认"},
-    "room.pending": {"en": "Requests saved while locked", "zh": "锁定期间保存的请求"},
-    "room.pending_hint": {
-        "en": "You are back to normal. Confirm or discard each request.",
-        "zh": "您已恢复正常。请逐一确认或放弃。",
-    },
-    "room.pending_wait": {"en": "These can be confirmed after recovery.", "zh": "恢复后可确认这些请求。"},
-    "room.confirm": {"en": "Confirm & pay", "zh": "确认并支付"},
-    "room.discard": {"en": "Discard", "zh": "放弃"},
-    "room.phone": {"en": "Mobile number", "zh": "手机号"},
-    # staff
-    "staff.thermal": {"en": "Thermal face state", "zh": "Thermal face state"},
-    "staff.thermal_camera": {"en": "Thermal camera (optional)", "zh": "Thermal camera (optional)"},
-    "staff.thermal_degree": {"en": "degree", "zh": "degree"},
-    "staff.thermal_type": {"en": "Type of anomaly", "zh": "Type of anomaly"},
-    "staff.login": {"en": "Staff sign-in", "zh": "员工登录"},
-    "staff.username": {"en": "Username", "zh": "用户名"},
-    "staff.password": {"en": "Password", "zh": "密码"},
-    "staff.signin": {"en": "Sign in", "zh": "登录"},
-    "staff.rooms": {"en": "Rooms", "zh": "包房"},
-    "staff.alerts": {"en": "Alerts (live)", "zh": "警报（实时）"},
-    "staff.suspended": {"en": "Suspended attempts", "zh": "被暂停的购买"},
-    "staff.guests": {"en": "Guests", "zh": "顾客"},
-    "staff.override": {"en": "Override", "zh": "人工处理"},
-    "staff.override_title": {
-        "en": "Staff override (reason required, audited)",
-        "zh": "人工处理（必须填写原因，将被审计）",
-    },
-    "staff.action": {"en": "Action", "zh": "操作"},
-    "staff.action.tag": {"en": "Tag (lock high-price items)", "zh": "标记（锁定高价商品）"},
-    "staff.action.untag": {"en": "Untag (guest recovered)", "zh": "取消标记（已恢复）"},
-    "staff.action.unlock": {"en": "Unlock password payment", "zh": "解锁密码支付"},
-    "staff.reason": {"en": "Reason", "zh": "原因"},
-    "staff.apply": {"en": "Apply", "zh": "执行"},
-    "staff.timeline": {"en": "Timeline", "zh": "时间线"},
-    "staff.evidence": {"en": "Sobriety evidence", "zh": "醉酒评估证据"},
-    "staff.bill": {"en": "Bill for this visit", "zh": "本次消费账单"},
-    "staff.checkout": {"en": "Check out (close tab)", "zh": "结账（关闭账单）"},
-    "staff.search": {"en": "Search", "zh": "搜索"},
-    "staff.manage": {"en": "Rooms & devices (manager)", "zh": "包房与设备（经理）"},
-    "staff.new_room": {"en": "New room", "zh": "新建包房"},
-    "staff.issue_token": {"en": "Issue device token", "zh": "签发设备令牌"},
-    "staff.camera": {
-        "en": "Camera (file, device index, RTSP URL or 'demo')",
-        "zh": "摄像头（文件、设备号、RTSP 地址或 demo）",
-    },
-    "staff.no_alerts": {"en": "No alerts yet.", "zh": "暂无警报。"},
-    "staff.none": {"en": "None.", "zh": "无。"},
-    "col.guest": {"en": "Guest", "zh": "顾客"},
-    "col.state": {"en": "State", "zh": "状态"},
-    "col.item": {"en": "Item", "zh": "商品"},
-    "col.amount": {"en": "Amount", "zh": "金额"},
-    "col.reason": {"en": "Reason", "zh": "原因"},
-    "col.time": {"en": "Time", "zh": "时间"},
-    "col.actor": {"en": "Actor", "zh": "操作者"},
-    "col.action": {"en": "Action", "zh": "动作"},
-    "col.details": {"en": "Details", "zh": "详情"},
-    "col.qty": {"en": "Qty", "zh": "数量"},
-    "col.balance": {"en": "Balance", "zh": "余额"},
-    "staff.topup": {"en": "Top up", "zh": "充值"},
-    "staff.ack": {"en": "Handled", "zh": "已处理"},
-    "staff.amount_yuan": {"en": "Amount (yuan)", "zh": "金额（元）"},
-    "staff.balance": {"en": "Prepaid balance", "zh": "预付余额"},
-    "staff.closed": {"en": "Visit closed: final bill", "zh": "已结账：最终账单"},
-    "staff.no_visit": {"en": "No open visit.", "zh": "没有进行中的消费。"},
-    "state.normal": {"en": "normal", "zh": "正常"},
-    "state.tagged": {"en": "tagged", "zh": "已标记"},
-    "state.recovering": {"en": "recovering", "zh": "恢复中"},
-    "cat.song": {"en": "Songs", "zh": "点歌"},
-    "cat.drink": {"en": "Drinks", "zh": "饮品"},
-    "cat.snack": {"en": "Snacks", "zh": "小吃"},
-    "cat.liquor": {"en": "Liquor", "zh": "酒类"},
-    "cat.room_upgrade": {"en": "Room", "zh": "包房"},
-    "cat.service": {"en": "Service", "zh": "服务"},
-    "cat.food": {"en": "Food", "zh": "餐食"},
-    "cat.beer": {"en": "Beer", "zh": "啤酒"},
-    "cat.fruit": {"en": "Fruit", "zh": "水果"},
-    "err.generic": {"en": "Something went wrong", "zh": "出错了"},
-    **UX_MESSAGES,
-}
+Gettext = Callable[..., str]
+
+
+def N_(text: str) -> str:
+    """Mark ``text`` for extraction without translating it now (it is translated where it is shown)."""
+    return text
+
+
+@cache
+def translations(lang: str) -> _gettext.NullTranslations:
+    """The compiled catalogue of ``lang`` (English, the source language, needs none)."""
+    if lang == "en":
+        return _gettext.NullTranslations()
+    locale_dir = resources.files("soberpay").joinpath("locale")
+    loaded = Translations.load(str(locale_dir), locales=[lang], domain=LOCALE_DOMAIN)
+    if not isinstance(loaded, Translations):  # a missing .mo would silently show English
+        raise errors.ConfigError(f"no compiled message catalogue for {lang!r}: run `make i18n`")
+    return loaded
+
+
+def gettext_for(lang: str) -> Gettext:
+    """``_(text, **values)``: the translation of ``text`` with ``%(name)s`` placeholders filled."""
+    t = translations(lang)
+
+    def _(text: str, **values: Any) -> str:
+        out = t.gettext(text)
+        return out % values if values else out
+
+    return _
+
+
+def negotiate(accept_language: str, default: str) -> str:
+    """The best of ``LANGUAGES`` for an ``Accept-Language`` header (q-values honoured), else ``default``."""
+    ranked: list[tuple[float, int, str]] = []
+    for i, part in enumerate(accept_language.split(",")[:20]):
+        tag, _sep, params = part.strip().partition(";")
+        q = 1.0
+        if params.strip().startswith("q="):
+            try:
+                q = float(params.strip()[2:])
+            except ValueError:
+                q = 0.0
+        ranked.append((-q, i, tag.strip().lower().split("-")[0]))
+    for neg_q, _i, primary in sorted(ranked):
+        if neg_q < 0 and primary in LANGUAGES:
+            return primary
+    return default
 
 
 def lang_of(request: Request) -> str:
     lang = request.cookies.get("sp_lang") or request.query_params.get("lang") or ""
-    if lang in LANGS:
+    if lang in LANGUAGES:
         return lang
-    accept = request.headers.get("accept-language", "")
-    return "zh" if accept.lower().startswith("zh") else "en"
+    default = str(request.app.state.web.container.settings.venue.default_language)
+    return negotiate(request.headers.get("accept-language", ""), default)
 
 
-def translate(key: str, lang: str) -> str:
-    entry = MESSAGES.get(key)
-    if entry is None:
-        return key
-    return entry.get(lang) or entry["en"]
+# Labels of values the API and pages carry as codes.
+LABELS: dict[str, dict[str, str]] = {
+    "state": {"normal": N_("normal"), "tagged": N_("tagged"), "recovering": N_("recovering")},
+    "category": {
+        "song": N_("Songs"),
+        "drink": N_("Drinks"),
+        "snack": N_("Snacks"),
+        "liquor": N_("Liquor"),
+        "room_upgrade": N_("Room"),
+        "service": N_("Service"),
+        "beer": N_("Beer"),
+        "fruit": N_("Fruit"),
+    },
+    "role": {"manager": N_("manager"), "cashier": N_("cashier")},
+    "pending": {
+        "pending": N_("waiting"),
+        "confirmed": N_("confirmed"),
+        "discarded": N_("discarded"),
+        "expired": N_("expired"),
+    },
+    "consent": {
+        "face_payment": N_("I agree to face payment"),
+        "sobriety_monitoring": N_("I agree to sobriety monitoring"),
+        "behaviour_profiling": N_("I agree to spending-pattern checks"),
+    },
+}
 
 
-def catalogue(lang: str) -> dict[str, str]:
-    return {k: translate(k, lang) for k in MESSAGES}
+def label(kind: str, value: str, lang: str) -> str:
+    text = LABELS.get(kind, {}).get(value)
+    return gettext_for(lang)(text) if text else value
 
 
-def install_i18n(templates: Any) -> None:
-    """Expose ``fen`` (money) and ``details`` (audit JSON) filters; ``t`` is bound per request in ``render``."""
-    templates.env.filters["fen"] = lambda v: f"¥{int(v) / 100:,.2f}"
-    templates.env.filters["details"] = audit_details
+# What the room screen says about a purchase, by ``message_key``: neutral for the guest (never a tag reason or
+# a staff note); the scripts show them too.
+ROOM_MESSAGES: dict[str, str] = {
+    "room.msg.charged": N_("Paid."),
+    "room.msg.suspended": N_(
+        "Not charged. For your safety this premium item waits for staff approval; it is saved for later."
+    ),
+    "room.msg.verification_required": N_("Please confirm with your face and your payment password."),
+    "room.msg.password_rejected": N_("Wrong password. Please try again."),
+    "room.msg.locked_out": N_("Too many wrong passwords. Please ask staff for help."),
+    "room.msg.face_rejected": N_("We could not confirm your face. Try again or use your password."),
+    "room.msg.refused": N_("Not charged. Please ask staff for help."),
+    "room.msg.no_balance": N_("Not charged: not enough balance. Please top up at the counter."),
+    "room.msg.confirmed": N_("Paid at the original price."),
+    "room.msg.need_factor": N_("Each payment needs your face or your payment password."),
+}
+
+
+def room_message(key: str, lang: str) -> str:
+    return gettext_for(lang)(ROOM_MESSAGES[key])
+
+
+# Strings the page scripts show, by the key the scripts use (``t("room.charged")`` in app.js).
+SCRIPT_MESSAGES: dict[str, str] = {
+    "err.generic": N_("Something went wrong"),
+    "kiosk.camera_off": N_("No camera available: upload photos instead."),
+    "kiosk.done": N_("All done. Enjoy your evening!"),
+    "kiosk.enrolled": N_("Face saved. Encrypted templates stored:"),
+    "kiosk.quality": N_("Quality"),
+    "kiosk.registered": N_("Registered. Welcome,"),
+    # the active liveness challenge (capture.js), one per action of ``liveness.challenge_actions``
+    "liveness.blink": N_("blink"),
+    "liveness.turn_left": N_("turn your head to your left"),
+    "liveness.turn_right": N_("turn your head to your right"),
+    "liveness.smile": N_("smile"),
+    "room.cart_empty": N_("Tap items to add them."),
+    "room.charged": N_("Paid"),
+    "room.confirm": N_("Confirm & pay"),
+    "room.confirm_pay": N_("Pay {amount} from your balance ({left} left)?"),
+    "room.delete": N_("Delete"),
+    "room.discard": N_("Discard"),
+    "room.idle_cleared": N_("Order cleared after inactivity."),
+    "room.notice.locked": N_("For your safety, premium items need staff approval tonight."),
+    "room.notice.recovered": N_("Welcome back — all items are available again. Requests saved earlier are at the top."),
+    "room.pay_face": N_("Pay by face"),
+    "room.pending_hint": N_("You are back to normal. Confirm or discard each request."),
+    "room.pending_wait": N_("These can be confirmed after recovery."),
+    "room.state.normal": N_("All items available"),
+    "room.state.tagged": N_("Protection on: high-price items are locked; other items need your password"),
+    "room.state.recovering": N_("Recovering: high-price items stay locked for now"),
+    "room.suspended": N_("Not charged — saved for later"),
+    **ROOM_MESSAGES,
+    "staff.ack": N_("Handled"),
+    "staff.checkin": N_("Check in to room"),
+    "staff.held": N_("Held"),
+    "staff.held_discard": N_("Discard"),
+    "staff.hp_locked": N_("high-price items locked"),
+    "staff.issue_token": N_("Issue device token"),
+    "staff.no_room": N_("No room"),
+    "staff.nobody": N_("nobody checked in"),
+    "staff.none": N_("None."),
+    "staff.override": N_("Override"),
+    "staff.pair_qr": N_("Pair tablet (QR)"),
+    "staff.reason": N_("Reason"),
+    "staff.signed_out": N_("Signed out."),
+    "staff.topup": N_("Top up"),
+    **{f"state.{k}": v for k, v in LABELS["state"].items()},
+    **{f"cat.{k}": v for k, v in LABELS["category"].items()},
+}
+
+
+def script_catalogue(lang: str) -> dict[str, str]:
+    _ = gettext_for(lang)
+    return {key: _(text) for key, text in SCRIPT_MESSAGES.items()}
+
+
+# --- server messages ------------------------------------------------------------------------------
+
+# When a message has no translation of its own (it was formatted with values), its code's message is shown.
+ERROR_MESSAGES: dict[str, str] = {
+    "error": N_("The request could not be processed."),
+    "invalid_input": N_("Some of the information entered is not valid."),
+    "bad_image": N_("The picture could not be read: try another photo."),
+    "face_error": N_("No usable face in the picture: look at the camera and try again."),
+    "no_face": N_("No face found: look at the camera and try again."),
+    "multiple_faces": N_("More than one face in the picture: one person at a time, please."),
+    "face_too_small": N_("The face is too small: come closer to the camera."),
+    "low_quality": N_("The picture is not clear enough: check the light and hold still."),
+    "not_found": N_("Not found."),
+    "conflict": N_("This conflicts with what is already recorded."),
+    "consent_required": N_("This needs your consent first."),
+    "auth_failed": N_("Verification failed."),
+    "locked_out": N_("Too many failed attempts: locked for now, staff have been told."),
+    "unauthenticated": N_("Please identify yourself or sign in first."),
+    "forbidden": N_("This is not allowed here."),
+    "csrf_failed": N_("The page is out of date: reload it and try again."),
+    "rate_limited": N_("Too many attempts: wait a moment and try again."),
+    "payment_refused": N_("The payment was not made."),
+    "busy": N_("The service is busy: try again in a moment."),
+    "unavailable": N_("The service is not ready: nothing was changed. Try again in a moment."),
+    "config_error": N_("The service is not set up correctly: please call staff."),
+    "method_not_allowed": N_("Not allowed."),
+    "too_large": N_("The upload is too large."),
+    "http_error": N_("The request could not be processed."),
+    "internal": N_("Internal error: nothing was changed. Please call staff."),
+}
+
+
+def error_message(code: str, message: str, lang: str) -> str:
+    """``message`` in ``lang``: its own translation, else the translation of its code's message."""
+    if lang == "en":
+        return message
+    t = translations(lang)
+    own = t.gettext(message) if message else message  # gettext("") is the catalogue's header
+    if own != message:
+        return own
+    return t.gettext(ERROR_MESSAGES.get(code, ERROR_MESSAGES["error"]))
+
+
+# --- alerts (staff-facing) -------------------------------------------------------------------------
+
+# By the alert's ``kind``; the English message (with the detail) is the service's own, kept in the audit log.
+ALERT_MESSAGES: dict[str, str] = {
+    "tagged": N_("Guest %(guest)s tagged: high-price items locked."),
+    "recovered": N_("Guest %(guest)s recovered: locks lifted."),
+    "drunk_warning": N_("Guest %(guest)s: abnormal consumption and posture coincide."),
+    "risk_elevated": N_("Guest %(guest)s: risk elevated."),
+    "suspended": N_("Guest %(guest)s: a high-price request was suspended while tagged."),
+    "staff_required": N_("Guest %(guest)s is tagged and cannot complete dual verification: staff needed."),
+    "lockout": N_("Guest %(guest)s: password payment locked after wrong passwords."),
+    "pending_ready": N_("Guest %(guest)s: saved requests are ready to confirm."),
+}
+
+
+def alert_message(kind: str, message: str, guest: str, lang: str) -> str:
+    """The alert for staff in ``lang``, naming ``guest``."""
+    template = ALERT_MESSAGES.get(kind)
+    if lang == "en" or template is None:
+        return message
+    return gettext_for(lang)(template, guest=guest)
+
+
+# --- purchase explanations (guest-facing) ----------------------------------------------------------
+
+# By the decision's ``rule`` (``soberpay.domain.purchase.PaymentRule``); values: item, quantity, amount, balance.
+PURCHASE_MESSAGES: dict[str, str] = {
+    "untagged": N_("%(quantity)s × %(item)s paid: %(amount)s."),
+    "dual_verified": N_("%(quantity)s × %(item)s paid with face and password: %(amount)s."),
+    "confirmed_after_recovery": N_("%(quantity)s × %(item)s paid after your confirmation: %(amount)s."),
+    "tagged_high_price": N_(
+        "%(quantity)s × %(item)s not charged: for your safety, premium items need staff approval tonight. "
+        "Saved: you can confirm it later."
+    ),
+    "dual_verification": N_("%(item)s needs your payment password as well."),
+    "phone_needs_password": N_("Enter your payment password to pay."),
+    "confirm_needs_auth": N_("Confirm with your face or payment password."),
+    "password_locked": N_("Password payment is locked for now: please call staff."),
+    "password_lockout": N_("Wrong password too many times: password payment is locked, staff have been told."),
+    "wrong_password": N_("Wrong payment password: not charged."),
+    "face_mismatch": N_("The face does not match: not charged."),
+    "dual_verification_unavailable": N_("Not charged: please call staff to complete this order."),
+    "insufficient_balance": N_("Not charged: your balance %(balance)s is not enough for %(amount)s."),
+    "still_tagged": N_("Not charged: premium items stay locked for now."),
+    "expired": N_("This saved request has expired: not charged."),
+}
+
+
+def purchase_message(rule: str, lang: str, *, item: str, quantity: int, amount_fen: int, balance_fen: int) -> str:
+    template = PURCHASE_MESSAGES.get(rule)
+    if template is None:
+        return gettext_for(lang)(ERROR_MESSAGES["error"])
+    return gettext_for(lang)(template, item=item, quantity=quantity, amount=yuan(amount_fen), balance=yuan(balance_fen))
+
+
+# --- formatting -----------------------------------------------------------------------------------
+
+
+def yuan(fen: int) -> str:
+    return f"¥{int(fen) / 100:,.2f}"
+
+
+def install_i18n(templates: Any, zone: ZoneInfo) -> None:
+    """Filters ``fen`` (money), ``details`` (audit JSON) and ``time`` (venue zone), and the i18n extension;
+    ``_``/``gettext`` and ``label`` are bound per request in ``render``."""
+    env = templates.env
+    env.add_extension("jinja2.ext.i18n")
+    env.filters["fen"] = yuan
+    env.filters["details"] = audit_details
+    env.filters["time"] = lambda at, fmt="%Y-%m-%d %H:%M": format_time(at, zone, fmt)
+
+
+def template_context(lang: str) -> dict[str, Any]:
+    _ = gettext_for(lang)
+    return {
+        "lang": lang,
+        "other_lang": "en" if lang == "zh" else "zh",
+        "_": _,
+        "gettext": _,
+        "label": lambda kind, value: label(kind, value, lang),
+        "i18n_json": json.dumps(script_catalogue(lang), ensure_ascii=False),
+    }
 
 
 _HIDDEN_DETAILS = {"idempotency_key", "order_id", "posting_id", "visit_id"}
@@ -218,48 +345,10 @@ def audit_details(raw: str) -> str:
         if key in _HIDDEN_DETAILS or value in (None, "", [], {}):
             continue
         if key.endswith("_fen") and isinstance(value, int):
-            text = f"¥{value / 100:,.2f}"
+            text = yuan(value)
         elif isinstance(value, str) and len(value) == 32 and value.isalnum():
             text = value[:8]
         else:
             text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
         parts.append(f"{key.removesuffix('_fen')}: {text}")
     return " · ".join(parts)
-
-
-ITEM_NAMES_ZH: dict[str, str] = {
-    "song-1": "点歌",
-    "song-pack-10": "10首歌曲套餐",
-    "song-priority": "优先点歌（插队）",
-    "room-medium-1h": "升级中包（1小时）",
-    "room-vip-1h": "升级VIP包房（1小时）",
-    "room-extend-30m": "续房30分钟",
-    "beer-tsingtao": "青岛啤酒 330毫升",
-    "beer-snow": "雪花啤酒 500毫升",
-    "beer-bucket-6": "青岛啤酒桶（6×330毫升）",
-    "beer-craft": "精酿IPA 330毫升",
-    "cola": "可口可乐 330毫升",
-    "herbal-tea": "王老吉凉茶",
-    "juice-orange": "鲜榨橙汁（扎）",
-    "water": "矿泉水",
-    "lemon-tea-jug": "冰柠檬茶（扎）",
-    "popcorn": "爆米花",
-    "sunflower-seeds": "瓜子",
-    "chicken-wings": "香辣鸡翅",
-    "snack-platter": "小吃拼盘（坚果、牛肉干、薯片）",
-    "fruit-small": "果盘（小）",
-    "fruit-large": "果盘（大）",
-    "whisky-jw-red": "尊尼获加红牌 700毫升",
-    "whisky-chivas-12": "芝华士12年 700毫升",
-    "baijiu-erguotou": "红星二锅头 500毫升",
-    "baijiu-wuliangye": "五粮液 500毫升",
-    "wine-red": "招牌红酒 750毫升",
-    "cocktail-mojito": "莫吉托",
-    "shot-tequila": "龙舌兰（一杯）",
-    "birthday-cake": "生日蛋糕+生日歌",
-    "mic-replacement": "加一支无线麦克风",
-}
-
-
-def item_name_zh(sku: str, fallback: str) -> str:
-    return ITEM_NAMES_ZH.get(sku, fallback)

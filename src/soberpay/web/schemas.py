@@ -62,16 +62,29 @@ class RegisterIn(_In):
     consents: list[Literal["face_payment", "sobriety_monitoring", "behaviour_profiling"]] = Field(
         default_factory=list, max_length=3
     )
+    consent_version: str | None = Field(
+        None, max_length=32, description="version of the consent texts shown (default: the current one)"
+    )
+    consent_language: Literal["zh", "en"] | None = Field(
+        None, description="language of the consent texts shown (default: the request's language)"
+    )
 
 
 class ConsentIn(_In):
     purpose: Literal["face_payment", "sobriety_monitoring", "behaviour_profiling"]
+    consent_version: str | None = Field(
+        None, max_length=32, description="version of the consent text shown (default: the current one)"
+    )
+    consent_language: Literal["zh", "en"] | None = Field(
+        None, description="language of the consent text shown (default: the request's language)"
+    )
 
 
 class ConsentOut(BaseModel):
     purpose: str
     granted_at: datetime
     text_version: str
+    language: str
     revoked_at: datetime | None = None
 
 

@@ -9,9 +9,9 @@ from soberpay.adapters.clock import ManualClock
 from soberpay.adapters.embeddings import Float32EmbeddingCodec
 from soberpay.adapters.index import NumpyTemplateIndex
 from soberpay.config import IdentitySettings
-from soberpay.domain.identity import ConsentPurpose
+from soberpay.domain.identity import ConsentPurpose, PasswordPolicy
 from soberpay.services.identity import IdentityService
-from tests.fakes import FakeAnalyser, fake_decode_image, fake_decode_video, fake_image
+from tests.fakes import FakeAnalyser, FakePresence, fake_decode_image, fake_decode_video, fake_image
 from tests.unit.services.test_identity import FakeCipher, FakeHasher
 from tests.uow_fakes import FakeDatabase, uow_factory
 
@@ -30,6 +30,8 @@ def _service(db: FakeDatabase, cipher: FakeCipher) -> IdentityService:
         codec=Float32EmbeddingCodec(),
         decode_image=fake_decode_image,  # type: ignore[arg-type]
         decode_video=fake_decode_video,  # type: ignore[arg-type]
+        password_policy=PasswordPolicy(),
+        presence=FakePresence(),
     )
 
 

@@ -97,6 +97,7 @@ class SqlAlchemyConsentRepository:
                 guest_id=consent.guest_id,
                 purpose=consent.purpose.value,
                 text_version=consent.text_version,
+                language=consent.language,
                 granted_at=consent.granted_at,
                 revoked_at=consent.revoked_at,
             )
@@ -230,6 +231,7 @@ def _consent(row: ConsentRow) -> ConsentRecord:
         granted_at=row.granted_at,
         text_version=row.text_version,
         revoked_at=row.revoked_at,
+        language=row.language,
     )
 
 

@@ -34,6 +34,7 @@ class ConsentRow(Base):
     guest_id: Mapped[str] = mapped_column(ForeignKey("guests.id"), nullable=False, index=True)
     purpose: Mapped[str] = mapped_column(String(32), nullable=False)
     text_version: Mapped[str] = mapped_column(String(32), nullable=False)
+    language: Mapped[str] = mapped_column(String(8), nullable=False, server_default="en")
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

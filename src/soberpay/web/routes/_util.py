@@ -6,9 +6,11 @@ from typing import Annotated
 
 from fastapi import Header, UploadFile
 
-from soberpay.errors import BadImage, InvalidInput
+from soberpay.errors import BadImage, InvalidInput, NotFound
 from soberpay.services.payments import RiskView
-from soberpay.web.i18n import MESSAGES, translate
+from soberpay.venue_time import local_time
+from soberpay.web.deps import Web
+from soberpay.web.i18n import ROOM_MESSAGES, alert_message, purchase_message, room_message
 from soberpay.web.ports import AlertView, PendingView, PurchaseOutcome
 from soberpay.web.schemas import AlertOut, PendingOut, PurchaseOut, RiskOut, RoomPendingOut, RoomRiskOut
 
@@ -88,31 +90,40 @@ def room_pending_out(p: PendingView) -> RoomPendingOut:
     )
 
 
-def room_purchase_out(o: PurchaseOutcome, confirming: bool = False) -> PurchaseOut:
-    """The outcome with its explanation replaced by a neutral message (the domain's explanation names the
-    tag reason, which is for staff pages only)."""
+def room_purchase_out(o: PurchaseOutcome, lang: str, confirming: bool = False) -> PurchaseOut:
+    """The outcome with its explanation replaced by a neutral message in ``lang`` (the domain's explanation
+    names the tag reason, which is for staff pages only)."""
     key = f"room.msg.{o.outcome}"
     if o.outcome == "refused" and "balance" in o.rule:
         key = "room.msg.no_balance"
     elif o.outcome == "charged" and confirming:
         key = "room.msg.confirmed"
-    elif key not in MESSAGES:
+    elif key not in ROOM_MESSAGES:
         key = "room.msg.refused"
     return PurchaseOut(
-        **{**o.__dict__, "requires": list(o.requires), "explanation": translate(key, "en"), "message_key": key}
+        **{**o.__dict__, "requires": list(o.requires), "explanation": room_message(key, lang), "message_key": key}
     )
 
 
-def purchase_out(o: PurchaseOutcome) -> PurchaseOut:
-    return PurchaseOut(**{**o.__dict__, "requires": list(o.requires)})
+def purchase_out(o: PurchaseOutcome, web: Web, lang: str) -> PurchaseOut:
+    """The decision for the guest; in a language other than English the explanation is the rule's
+    sentence in that language (the English one, also in the audit log, is the service's own text)."""
+    explanation = o.explanation
+    if lang != "en":
+        name = item_names(web, lang).get(o.item_id, o.item_id)
+        explanation = purchase_message(
+            o.rule, lang, item=name, quantity=o.quantity, amount_fen=o.amount_fen, balance_fen=o.balance_fen
+        )
+    return PurchaseOut(**{**o.__dict__, "explanation": explanation, "requires": list(o.requires)})
 
 
-def alert_out(a: AlertView) -> AlertOut:
+def alert_out(a: AlertView, web: Web, lang: str) -> AlertOut:
+    """The alert in ``lang``, its time in the venue's zone."""
     return AlertOut(
         id=a.id,
-        at=a.at,
+        at=local_time(a.at, web.container.settings.venue.zone),
         kind=a.kind,
-        message=a.message,
+        message=alert_message(a.kind, a.message, guest_name(web, a.guest_id), lang),
         guest_id=a.guest_id,
         room_id=a.room_id,
         acknowledged=a.acknowledged,
@@ -143,3 +154,18 @@ def idempotency_key(header: str | None, field: str | None) -> str:
     if not key.isascii() or not key.isprintable():
         raise InvalidInput("idempotency key must be printable ASCII", field="idempotency_key")
     return key
+
+
+def item_names(web: Web, lang: str) -> dict[str, str]:
+    """Menu item names in ``lang`` by item code (bills store the name at purchase time: the menu's wins)."""
+    return {m.id: (m.name_zh or m.name) if lang == "zh" else m.name for m in web.payments.menu()}
+
+
+def guest_name(web: Web, guest_id: str | None) -> str:
+    """The name staff know a guest by (the short id when the guest is unknown or erased)."""
+    if guest_id is None:
+        return ""
+    try:
+        return web.container.identity.get(guest_id).name
+    except NotFound:
+        return guest_id[:8]

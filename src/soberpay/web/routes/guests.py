@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile, status
 from starlette.concurrency import run_in_threadpool
 
+from soberpay.adapters.consent_texts import consent_text
 from soberpay.domain.identity import (
     CONSENT_TEXT_VERSION,
-    CONSENT_TEXTS,
     ConsentPurpose,
     mask_national_id,
     normalise_phone,
@@ -40,6 +40,7 @@ from soberpay.web.deps import (
     guest_from_token,
     require_self_or_staff,
 )
+from soberpay.web.i18n import error_message, gettext_for, lang_of
 from soberpay.web.routes._util import mask_phone, read_upload
 from soberpay.web.schemas import (
     ConsentIn,
@@ -65,7 +66,11 @@ def _guest_out(web: Web, guest_id: str) -> GuestOut:
         national_id_masked=c.national_id_masked,
         consents=[
             ConsentOut(
-                purpose=r.purpose.value, granted_at=r.granted_at, text_version=r.text_version, revoked_at=r.revoked_at
+                purpose=r.purpose.value,
+                granted_at=r.granted_at,
+                text_version=r.text_version,
+                language=r.language,
+                revoked_at=r.revoked_at,
             )
             for r in ident.consents(guest_id)
         ],
@@ -74,9 +79,24 @@ def _guest_out(web: Web, guest_id: str) -> GuestOut:
 
 
 @router.get("/consents/texts", dependencies=[PublicRate], responses={429: {"model": ErrorOut}})
-def consent_texts() -> dict[str, object]:
-    """The consent text shown for each purpose (the version is recorded with every grant)."""
-    return {"version": CONSENT_TEXT_VERSION, "purposes": {p.value: t for p, t in CONSENT_TEXTS.items()}}
+def consent_texts(request: Request) -> dict[str, object]:
+    """The consent text of each purpose in the request's language (``Accept-Language`` or ``?lang=``); the
+    version and language are recorded with every grant."""
+    lang = lang_of(request)
+    return {
+        "version": CONSENT_TEXT_VERSION,
+        "language": lang,
+        "purposes": {p.value: consent_text(p, lang) for p in ConsentPurpose},
+    }
+
+
+def _shown(request: Request, purposes: Sequence[str], version: str | None, language: str | None) -> tuple[str, str]:
+    """The consent text version and language the guest was shown; ``InvalidInput`` (before anything is
+    stored) when that text does not exist for one of ``purposes``."""
+    shown = (version or CONSENT_TEXT_VERSION, language or lang_of(request))
+    for purpose in purposes:
+        consent_text(ConsentPurpose(purpose), shown[1], shown[0])
+    return shown
 
 
 @router.post(
@@ -93,6 +113,7 @@ def register(body: RegisterIn, request: Request, web: Web) -> RegisteredOut:
     stored) so the kiosk does not reveal who is a guest; staff are notified to resolve it.
     """
     web.limits.check("register", client_ip(request))
+    version, language = _shown(request, body.consents, body.consent_version, body.consent_language)
     ident = web.container.identity
     try:
         guest = ident.register(
@@ -105,14 +126,14 @@ def register(body: RegisterIn, request: Request, web: Web) -> RegisteredOut:
         )
     except Conflict:
         ident.report_taken_phone(body.phone)
-        return _decoy_registration(web, body)
+        return _decoy_registration(web, body, version, language)
     for purpose in dict.fromkeys(body.consents):
-        ident.grant_consent(guest.id, purpose)
+        ident.grant_consent(guest.id, purpose, text_version=version, language=language)
     out = _guest_out(web, guest.id)
     return RegisteredOut(**out.model_dump(), guest_token=web.guest_token(guest.id, "kiosk"))
 
 
-def _decoy_registration(web: Web, body: RegisterIn) -> RegisteredOut:
+def _decoy_registration(web: Web, body: RegisterIn, version: str, language: str) -> RegisteredOut:
     """What a new registration would have answered, for a guest id that does not exist."""
     guest_id = uuid.uuid4().hex
     return RegisteredOut(
@@ -121,7 +142,7 @@ def _decoy_registration(web: Web, body: RegisterIn) -> RegisteredOut:
         phone_masked=mask_phone(normalise_phone(body.phone)),
         national_id_masked=mask_national_id(validate_national_id(body.national_id)),
         consents=[
-            ConsentOut(purpose=p, granted_at=web.container.clock.now(), text_version=CONSENT_TEXT_VERSION)
+            ConsentOut(purpose=p, granted_at=web.container.clock.now(), text_version=version, language=language)
             for p in dict.fromkeys(body.consents)
         ],
         templates=0,
@@ -144,13 +165,19 @@ def get_guest(guest_id: str, web: Web, staff: MaybeStaff, x_guest_token: GuestTo
     responses={403: {"model": ErrorOut}, 404: {"model": ErrorOut}},
 )
 def grant_consent(
-    guest_id: str, body: ConsentIn, web: Web, staff: MaybeStaff, x_guest_token: GuestTokenHeader = None
+    guest_id: str,
+    body: ConsentIn,
+    request: Request,
+    web: Web,
+    staff: MaybeStaff,
+    x_guest_token: GuestTokenHeader = None,
 ) -> GuestOut:
     """Grant a consent: the guest at the kiosk (registration token) or staff."""
     actor, guest = require_self_or_staff(web, x_guest_token, staff, guest_id)
     if guest is not None:
         _require_kiosk(guest.scope)
-    web.container.identity.grant_consent(guest_id, body.purpose, actor=actor)
+    version, language = _shown(request, [body.purpose], body.consent_version, body.consent_language)
+    web.container.identity.grant_consent(guest_id, body.purpose, actor=actor, text_version=version, language=language)
     return _guest_out(web, guest_id)
 
 
@@ -394,14 +421,15 @@ async def face_quality(
     try:
         analysis = await web.models.run(_analyse, web, data)
     except FaceError as exc:
-        return QualityOut(ok=False, reason=exc.code, message=exc.message)
+        return QualityOut(ok=False, reason=exc.code, message=error_message(exc.code, exc.message, lang_of(request)))
     finally:
         web.metrics.model_seconds.labels("quality").observe(time.perf_counter() - started)
     q = analysis.quality
+    _ = gettext_for(lang_of(request))
     return QualityOut(
         ok=True,
         reason="ok",
-        message="good: hold still",
+        message=_("good: hold still"),
         sharpness=round(q.sharpness, 1),
         face_px=round(q.face_size, 1),
         brightness=round(q.brightness, 1),

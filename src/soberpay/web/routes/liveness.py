@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
@@ -20,6 +20,7 @@ from soberpay.domain.liveness import PadPurpose
 from soberpay.errors import AuthError, BadImage, InvalidInput, Unauthenticated
 from soberpay.ports import ImageBGR
 from soberpay.web.deps import MaybeRoom, Room, Web
+from soberpay.web.i18n import lang_of
 from soberpay.web.schemas import ErrorOut, IdentifiedOut
 
 router = APIRouter(
@@ -101,6 +102,7 @@ async def identify_clip(
     room_id: str,
     room: Room,
     web: Web,
+    request: Request,
     frames: Annotated[list[UploadFile] | None, File(description="a burst of JPEG camera frames, in order")] = None,
     video: Annotated[UploadFile | None, File(description="or: one short video (1-3 s)")] = None,
     challenge_id: Annotated[str | None, Form(max_length=64)] = None,
@@ -125,4 +127,4 @@ async def identify_clip(
         raise AuthError(f"face not recognised: {decision.explanation}", status=decision.status.value)
     from soberpay.web.routes.purchases import identified  # purchases imports this module
 
-    return identified(web, room, decision.guest_id, decision.explanation, round(decision.score, 3))
+    return identified(web, room, lang_of(request), decision.guest_id, decision.explanation, round(decision.score, 3))

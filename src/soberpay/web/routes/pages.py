@@ -10,11 +10,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from soberpay.domain.identity import CONSENT_TEXTS, ConsentPurpose
+from soberpay.adapters.consent_texts import consent_text
+from soberpay.domain.identity import CONSENT_TEXT_VERSION, LANGUAGES, ConsentPurpose
 from soberpay.errors import NotFound
 from soberpay.web.auth import LANG_COOKIE, ROOM_COOKIE, SESSION_COOKIE, StaffPrincipal
 from soberpay.web.deps import PublicRate, Web, room_from_request, staff_from_cookie
-from soberpay.web.i18n import LANGS, catalogue, lang_of, translate
+from soberpay.web.i18n import gettext_for, lang_of, script_catalogue, template_context
+from soberpay.web.routes._util import item_names
 from soberpay.web.routes.staff import _audit_rows
 
 router = APIRouter(include_in_schema=False, dependencies=[PublicRate])
@@ -27,13 +29,7 @@ def render(request: Request, web: Web, template: str, *, status_code: int = 200,
     response: HTMLResponse = web.templates.TemplateResponse(
         request,
         template,
-        {
-            "lang": lang,
-            "other_lang": "en" if lang == "zh" else "zh",
-            "t": lambda key: translate(key, lang),
-            "i18n_json": json.dumps(catalogue(lang), ensure_ascii=False),
-            **ctx,
-        },
+        {**template_context(lang), "item_names": item_names(web, lang), **ctx},
         status_code=status_code,
     )
     return response
@@ -55,16 +51,23 @@ def home(request: Request, web: Web) -> HTMLResponse:
 def set_lang(code: str, next: Annotated[str, Query(max_length=300)] = "/") -> Response:
     target = next if next.startswith("/") and not next.startswith("//") else "/"
     response = RedirectResponse(target, status_code=303)
-    if code in LANGS:
+    if code in LANGUAGES:
         response.set_cookie(LANG_COOKIE, code, max_age=365 * 86400, samesite="lax", path="/")
     return response
+
+
+@router.get("/api/i18n")
+def script_messages(request: Request) -> dict[str, object]:
+    """The page scripts' messages in the request's language (also embedded in every page as JSON)."""
+    lang = lang_of(request)
+    return {"language": lang, "messages": script_catalogue(lang)}
 
 
 @router.get("/kiosk", response_class=HTMLResponse)
 def kiosk(request: Request, web: Web) -> HTMLResponse:
     lang = lang_of(request)
-    consents = [(p.value, CONSENT_TEXTS[p]) for p in ConsentPurpose]
-    return render(request, web, "kiosk.html", consents=consents, lang_hint=lang)
+    consents = [(p.value, consent_text(p, lang)) for p in ConsentPurpose]
+    return render(request, web, "kiosk.html", consents=consents, consent_version=CONSENT_TEXT_VERSION)
 
 
 @router.get("/room/{room_id}", response_class=HTMLResponse)
@@ -72,7 +75,8 @@ def room_page(room_id: str, request: Request, web: Web) -> HTMLResponse:
     try:
         room = web.auth.room(room_id)
     except NotFound:
-        return render(request, web, "message.html", status_code=404, message=f"unknown room {room_id!r}")
+        _ = gettext_for(lang_of(request))
+        return render(request, web, "message.html", status_code=404, message=_("unknown room"))
     principal = None
     try:
         principal = room_from_request(request, web)
@@ -96,13 +100,14 @@ def room_pair(room_id: str, request: Request, web: Web, token: Annotated[str, Fo
     room = web.auth.room(room_id)
     row = web.auth.device_token(token.strip())
     if row is None or row.room_id != room_id:
+        _ = gettext_for(lang_of(request))
         return render(
             request,
             web,
             "room_pair.html",
             status_code=403,
             room=room,
-            error="invalid token, or the token belongs to another room",
+            error=_("invalid token, or the token belongs to another room"),
         )
     cookie = web.signer.dumps({"room": room_id, "tid": row.id, "csrf": secrets.token_urlsafe(24)}, salt="sp-room")
     response = RedirectResponse(f"/room/{room_id}", status_code=303)
@@ -149,7 +154,8 @@ def guest_page(guest_id: str, request: Request, web: Web) -> Response:
     try:
         guest = web.container.identity.get(guest_id)
     except NotFound:
-        return render(request, web, "message.html", status_code=404, staff=staff, message="unknown guest")
+        _ = gettext_for(lang_of(request))
+        return render(request, web, "message.html", status_code=404, staff=staff, message=_("unknown guest"))
     risk = web.payments.risk(guest_id)
     bill = web.payments.bill(guest_id)
     events = _audit_rows(web, guest_id=guest_id, limit=100)

@@ -19,7 +19,7 @@ from soberpay.domain.identity import normalise_phone
 from soberpay.errors import AuthError, Forbidden, InvalidInput
 from soberpay.web.auth import RoomPrincipal
 from soberpay.web.deps import GuestTokenHeader, PublicRate, Room, Web, require_guest_in_room
-from soberpay.web.i18n import translate
+from soberpay.web.i18n import ROOM_MESSAGES, gettext_for, lang_of
 from soberpay.web.routes._util import (
     KEY_PATTERN,
     IdempotencyKeyHeader,
@@ -57,11 +57,14 @@ def menu(web: Web) -> list[MenuItemOut]:
 
 
 def identified(
-    web: Web, room: RoomPrincipal, guest_id: str, explanation: str, similarity: float | None
+    web: Web, room: RoomPrincipal, lang: str, guest_id: str, explanation: str, similarity: float | None
 ) -> IdentifiedOut:
     room_id = room.room_id
     web.payments.check_in(guest_id, room_id, actor=room.actor, source="tablet")
     guest = web.container.identity.get(guest_id)
+    if lang != "en":  # the English explanation carries the matcher's detail; guests read a sentence
+        _ = gettext_for(lang)
+        explanation = _("Identified.")
     risk = web.payments.risk(guest_id)
     return IdentifiedOut(
         guest_id=guest_id,
@@ -85,6 +88,7 @@ async def identify_face(
     room_id: str,
     room: Room,
     web: Web,
+    request: Request,
     file: Annotated[UploadFile, File(description="one camera frame")],
     phone_last4: Annotated[
         str | None, Form(min_length=4, max_length=4, description="last 4 phone digits: narrows a large gallery")
@@ -103,7 +107,7 @@ async def identify_face(
     web.metrics.identifications.labels(decision.status.value).inc()
     if not decision.accepted or decision.guest_id is None:
         raise AuthError(f"face not recognised: {decision.explanation}", status=decision.status.value)
-    return identified(web, room, decision.guest_id, decision.explanation, round(decision.score, 3))
+    return identified(web, room, lang_of(request), decision.guest_id, decision.explanation, round(decision.score, 3))
 
 
 @router.post("/rooms/{room_id}/identify/phone", response_model=IdentifiedOut, responses={400: {"model": ErrorOut}})
@@ -120,7 +124,7 @@ def identify_phone(room_id: str, body: IdentifyPhoneIn, request: Request, room: 
     web.limits.check("identify", "room:" + room_id)
     guest = web.container.identity.identify_by_phone(phone, body.password, actor=room.actor)
     web.metrics.identifications.labels("phone").inc()
-    return identified(web, room, guest.id, "phone number and payment password verified", None)
+    return identified(web, room, lang_of(request), guest.id, "phone number and payment password verified", None)
 
 
 @router.get("/rooms/{room_id}/me", response_model=RoomRiskOut)
@@ -139,7 +143,8 @@ async def _optional_face(face: UploadFile | None, web: Web) -> bytes | None:
 def _require_fresh_factor(password: str | None, image: bytes | None) -> None:
     """No standing session for charges: the guest confirms each one in the moment."""
     if not password and image is None:
-        raise InvalidInput(translate("room.msg.need_factor", "en"), field="face", message_key="room.msg.need_factor")
+        key = "room.msg.need_factor"
+        raise InvalidInput(ROOM_MESSAGES[key], field="face", message_key=key)
 
 
 @router.post(
@@ -152,6 +157,7 @@ async def purchase(
     room_id: str,
     room: Room,
     web: Web,
+    request: Request,
     item_id: Annotated[str, Form(max_length=64)],
     idempotency_key_field: Annotated[
         str | None, Form(alias="idempotency_key", min_length=8, max_length=128, pattern=KEY_PATTERN)
@@ -202,7 +208,7 @@ async def purchase(
     web.metrics.model_seconds.labels("purchase").observe(time.perf_counter() - started)
     if not outcome.replayed:
         web.metrics.decisions.labels(outcome.outcome, outcome.rule).inc()
-    return room_purchase_out(outcome)
+    return room_purchase_out(outcome, lang_of(request))
 
 
 @router.get("/rooms/{room_id}/pending", response_model=list[RoomPendingOut])
@@ -223,6 +229,7 @@ async def confirm_pending(
     pending_id: str,
     room: Room,
     web: Web,
+    request: Request,
     idempotency_key_field: Annotated[
         str | None, Form(alias="idempotency_key", min_length=8, max_length=128, pattern=KEY_PATTERN)
     ] = None,
@@ -250,7 +257,7 @@ async def confirm_pending(
     )
     if not outcome.replayed:
         web.metrics.decisions.labels(outcome.outcome, outcome.rule).inc()
-    return room_purchase_out(outcome, confirming=True)
+    return room_purchase_out(outcome, lang_of(request), confirming=True)
 
 
 @router.post(

@@ -7,8 +7,8 @@ import asyncio
 import io
 import json
 import secrets
-from datetime import datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
@@ -16,13 +16,16 @@ from sqlalchemy import or_, select
 from starlette.concurrency import run_in_threadpool
 
 from soberpay.adapters.db.identity_tables import AuditRow
+from soberpay.venue_time import local_time
 from soberpay.web.auth import SESSION_COOKIE, token_digest
 from soberpay.web.deps import Manager, Staff, Web, client_ip
+from soberpay.web.i18n import gettext_for, lang_of
 from soberpay.web.routes._util import (
     IdempotencyKeyHeader,
     alert_out,
     high_price_locked,
     idempotency_key,
+    item_names,
     pending_out,
     risk_out,
 )
@@ -123,8 +126,11 @@ def create_account(body: StaffCreateIn, staff: Manager, web: Web) -> dict[str, A
 
 
 @router.get("/staff/alerts", response_model=list[AlertOut])
-def alerts(staff: Staff, web: Web, after: Annotated[int, Query(ge=0, le=2**62)] = 0) -> list[AlertOut]:
-    return [alert_out(a) for a in web.payments.alerts(after_id=after)]
+def alerts(
+    staff: Staff, web: Web, request: Request, after: Annotated[int, Query(ge=0, le=2**62)] = 0
+) -> list[AlertOut]:
+    lang = lang_of(request)
+    return [alert_out(a, web, lang) for a in web.payments.alerts(after_id=after)]
 
 
 @router.post("/staff/alerts/{alert_id}/ack", status_code=status.HTTP_204_NO_CONTENT)
@@ -144,6 +150,7 @@ async def alerts_stream(
     """Server-sent events: one ``alert`` event per new alert (the browser reconnects with Last-Event-ID)."""
     last = request.headers.get("last-event-id", "")
     cursor = int(last) if last.isdigit() else after
+    lang = lang_of(request)
 
     async def events() -> Any:
         nonlocal cursor
@@ -153,7 +160,7 @@ async def alerts_stream(
         while True:
             for a in await run_in_threadpool(web.payments.alerts, cursor):
                 cursor = a.id
-                yield f"id: {a.id}\nevent: alert\ndata: {alert_out(a).model_dump_json()}\n\n"
+                yield f"id: {a.id}\nevent: alert\ndata: {alert_out(a, web, lang).model_dump_json()}\n\n"
             signed_out = web.auth.session_staff(staff.session) is None  # revoked anywhere, by anyone
             if loop.time() >= deadline or await request.is_disconnected() or signed_out:
                 return  # the page learns of a sign-out from the closed stream and /api/auth/me
@@ -193,10 +200,11 @@ def list_guests(staff: Staff, web: Web) -> list[dict[str, Any]]:
 
 
 @router.get("/staff/rooms/overview", response_model=list[RoomOverviewOut])
-def rooms_overview(staff: Staff, web: Web) -> list[RoomOverviewOut]:
+def rooms_overview(staff: Staff, web: Web, request: Request) -> list[RoomOverviewOut]:
     """The dashboard, room by room: guests present with their state (and the staff reason), held requests
     and open alerts. A last entry (``room_id`` null) holds whatever is not tied to a room."""
     names = {g.id: g.name or "" for g in web.container.identity.list_guests()}
+    lang = lang_of(request)
     by_room: dict[str | None, RoomOverviewOut] = {
         r.id: RoomOverviewOut(room_id=r.id, name=r.name, live=web.rooms.stats(r.id), guests=[], held=[], alerts=[])
         for r in web.auth.rooms()
@@ -227,7 +235,7 @@ def rooms_overview(staff: Staff, web: Web) -> list[RoomOverviewOut]:
             bucket(h.room_id).held.append(pending_out(h))
     for a in web.payments.alerts(0, 200):
         if not a.acknowledged:
-            bucket(a.room_id).alerts.append(alert_out(a))
+            bucket(a.room_id).alerts.append(alert_out(a, web, lang))
     return [*by_room.values(), other]
 
 
@@ -309,79 +317,91 @@ def timeline(guest_id: str, staff: Staff, web: Web) -> TimelineOut:
 @router.get(
     "/staff/guests/{guest_id}/sobriety.png", response_class=Response, responses={200: {"content": {"image/png": {}}}}
 )
-def sobriety_plot(guest_id: str, staff: Staff, web: Web) -> Response:
+def sobriety_plot(guest_id: str, staff: Staff, web: Web, request: Request) -> Response:
     """The guest's sobriety evidence over the visit: P(drunk) with the decision band, similarity to own normal."""
     points = web.payments.sobriety_history(guest_id)
-    sob = web.container.settings.sobriety
+    settings = web.container.settings
+    sob = settings.sobriety
     return Response(
-        _plot_png(points, sob.drunk_probability, sob.sober_probability),
+        _plot_png(points, sob.drunk_probability, sob.sober_probability, lang_of(request), settings.venue.zone),
         media_type="image/png",
         headers={"Cache-Control": "no-store"},
     )
 
 
-def _plot_png(points: list[Any], drunk: float, sober: float) -> bytes:
+# CJK-capable fonts first for Chinese labels (fonts-wqy-zenhei, scripts/install-system-deps.sh); DejaVu for the rest.
+PLOT_FONTS = ["WenQuanYi Zen Hei", "Noto Sans CJK SC", "DejaVu Sans"]
+
+
+def _plot_png(points: list[Any], drunk: float, sober: float, lang: str, zone: ZoneInfo) -> bytes:
     import matplotlib
 
     matplotlib.use("Agg")
+    import matplotlib.dates as mdates
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7.2, 2.8), dpi=100)
-    try:
-        ax.axhspan(drunk, 1.0, color="#f8d7da", label="drunk side")
-        ax.axhspan(sober, drunk, color="#fff3cd", label="unsure → staff")
-        ax.axhspan(0.0, sober, color="#d1e7dd", label="sober side")
-        if points:
-            t0: datetime = points[0].at
-            xs = [(p.at - t0).total_seconds() / 60.0 for p in points]
-            start = None
-            for x, p in zip([*xs, None], [*points, None], strict=True):
-                locked = p is not None and p.state != "normal"
-                if locked and start is None:
-                    start = x
-                elif not locked and start is not None:
-                    ax.axvspan(start, x if x is not None else xs[-1], color="#6c757d", alpha=0.18, lw=0)
-                    start = None
-            ax.plot([], [], color="#6c757d", alpha=0.4, lw=6, label="tagged (locked)")
-            pd = [(x, p.p_drunk) for x, p in zip(xs, points, strict=True) if p.p_drunk is not None]
-            ax.plot([q[0] for q in pd], [q[1] for q in pd], color="#b02a37", lw=1.8, label="P(drunk)")
-            sims = [(x, p.similarity) for x, p in zip(xs, points, strict=True) if p.similarity is not None]
-            if sims:
-                ax.plot(
-                    [s[0] for s in sims],
-                    [s[1] for s in sims],
-                    color="#0d6efd",
-                    lw=1.2,
-                    ls="--",
-                    label="similarity to own normal",
+    _ = gettext_for(lang)
+    with matplotlib.rc_context({"font.sans-serif": PLOT_FONTS, "font.family": "sans-serif"}):
+        fig, ax = plt.subplots(figsize=(7.2, 2.8), dpi=100)
+        try:
+            ax.axhspan(drunk, 1.0, color="#f8d7da", label=_("drunk side"))
+            ax.axhspan(sober, drunk, color="#fff3cd", label=_("unsure → staff"))
+            ax.axhspan(0.0, sober, color="#d1e7dd", label=_("sober side"))
+            if points:
+                # x: matplotlib date numbers (days since 1970-01-01 UTC), labelled on the venue's clock.
+                xs = [local_time(p.at, zone).timestamp() / 86_400 for p in points]
+                start = None
+                for x, p in zip([*xs, None], [*points, None], strict=True):
+                    locked = p is not None and p.state != "normal"
+                    if locked and start is None:
+                        start = x
+                    elif not locked and start is not None:
+                        ax.axvspan(start, x if x is not None else xs[-1], color="#6c757d", alpha=0.18, lw=0)
+                        start = None
+                ax.plot([], [], color="#6c757d", alpha=0.4, lw=6, label=_("tagged (locked)"))
+                pd = [(x, p.p_drunk) for x, p in zip(xs, points, strict=True) if p.p_drunk is not None]
+                ax.plot([q[0] for q in pd], [q[1] for q in pd], color="#b02a37", lw=1.8, label="P(drunk)")
+                sims = [(x, p.similarity) for x, p in zip(xs, points, strict=True) if p.similarity is not None]
+                if sims:
+                    ax.plot(
+                        [s[0] for s in sims],
+                        [s[1] for s in sims],
+                        color="#0d6efd",
+                        lw=1.2,
+                        ls="--",
+                        label=_("similarity to own normal"),
+                    )
+                ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=zone))  # type: ignore[no-untyped-call]
+                ax.set_xlabel(_("venue time (%(zone)s)", zone=zone.key))
+            else:
+                ax.text(
+                    0.5,
+                    0.5,
+                    _("no sobriety observations (no consent, or not seen by a room camera)"),
+                    ha="center",
+                    va="center",
+                    transform=ax.transAxes,
+                    fontsize=9,
                 )
-            ax.set_xlabel("minutes since first observation")
-        else:
-            ax.text(
-                0.5,
-                0.5,
-                "no sobriety observations (no consent, or not seen by a room camera)",
-                ha="center",
-                va="center",
-                transform=ax.transAxes,
-                fontsize=9,
-            )
-            ax.set_xticks([])
-        ax.set_ylim(0, 1)
-        ax.set_ylabel("score")
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, framealpha=0.8)
-        fig.tight_layout()
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png")
-        return buf.getvalue()
-    finally:
-        plt.close(fig)
+                ax.set_xticks([])
+            ax.set_ylim(0, 1)
+            ax.set_ylabel(_("score"))
+            ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, framealpha=0.8)
+            fig.tight_layout()
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png")
+            return buf.getvalue()
+        finally:
+            plt.close(fig)
 
 
 # --- money --------------------------------------------------------------------------------------
 
 
-def _bill_out(b: Any) -> BillOut:
+def _bill_out(b: Any, web: Web, lang: str) -> BillOut:
+    """The bill with item names in ``lang`` and times in the venue's zone (ISO 8601 with its offset)."""
+    names = item_names(web, lang)
+    zone = web.container.settings.venue.zone
     return BillOut(
         guest_id=b.guest_id,
         visit_id=b.visit_id,
@@ -390,16 +410,22 @@ def _bill_out(b: Any) -> BillOut:
         balance_fen=b.balance_fen,
         discarded=list(b.discarded),
         lines=[
-            BillLineOut(at=x.at, item_id=x.sku, item_name=x.name, quantity=x.quantity, amount_fen=x.amount_fen)
+            BillLineOut(
+                at=local_time(x.at, zone),
+                item_id=x.sku,
+                item_name=names.get(x.sku, x.name),
+                quantity=x.quantity,
+                amount_fen=x.amount_fen,
+            )
             for x in b.lines
         ],
     )
 
 
 @router.get("/staff/guests/{guest_id}/bill", response_model=BillOut)
-def bill(guest_id: str, staff: Staff, web: Web) -> BillOut:
+def bill(guest_id: str, staff: Staff, web: Web, request: Request) -> BillOut:
     """The guest's itemised bill for the current visit (integer fen)."""
-    return _bill_out(web.payments.bill(guest_id))
+    return _bill_out(web.payments.bill(guest_id), web, lang_of(request))
 
 
 @router.get("/staff/ledger")
@@ -434,9 +460,9 @@ def topup(
     responses={409: {"model": ErrorOut}, 503: {"model": ErrorOut}},
     dependencies=REQUIRE_READY,
 )
-def checkout(guest_id: str, staff: Staff, web: Web) -> BillOut:
+def checkout(guest_id: str, staff: Staff, web: Web, request: Request) -> BillOut:
     """End of visit: close the tab (pending requests are discarded) and return the final bill."""
-    return _bill_out(web.payments.checkout(guest_id, actor=staff.actor))
+    return _bill_out(web.payments.checkout(guest_id, actor=staff.actor), web, lang_of(request))
 
 
 def dumps(obj: Any) -> str:

@@ -82,7 +82,9 @@
       var consents = $$("input[name=consent]:checked", f).map(function (c) { return c.value; });
       var body = {
         name: f.name.value, phone: f.phone.value, national_id: f.national_id.value, password: f.password.value,
-        sex: f.sex.value || null, weight_kg: f.weight_kg.value ? Number(f.weight_kg.value) : null, consents: consents
+        sex: f.sex.value || null, weight_kg: f.weight_kg.value ? Number(f.weight_kg.value) : null, consents: consents,
+        // the consent texts this page showed: recorded with each consent
+        consent_version: f.dataset.consentVersion, consent_language: f.dataset.consentLanguage
       };
       api("POST", "/api/guests", { json: body }).then(function (g) {
         guest = g;
