@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from soberpay.adapters.db.identity_tables import AuditRow
 from soberpay.web.auth import SESSION_COOKIE, token_digest
 from soberpay.web.deps import Manager, Staff, Web, client_ip
+from soberpay.web.links import SAME_GUEST, link, links
 from soberpay.web.routes._util import (
     IdempotencyKeyHeader,
     alert_out,
@@ -416,7 +417,18 @@ def ledger(
 
 @router.post(
     "/staff/guests/{guest_id}/topup",
-    responses={400: {"model": ErrorOut}, 409: {"model": ErrorOut}, 503: {"model": ErrorOut}},
+    responses={
+        400: {"model": ErrorOut},
+        409: {"model": ErrorOut},
+        503: {"model": ErrorOut},
+        **links(
+            200,
+            Bill=link("GET", "/api/staff/guests/{guest_id}/bill", "the guest's bill", SAME_GUEST),
+            Ledger=link(
+                "GET", "/api/staff/ledger", "the guest's postings", {"query.guest_id": "$request.path.guest_id"}
+            ),
+        ),
+    },
     dependencies=REQUIRE_READY,
 )
 def topup(
