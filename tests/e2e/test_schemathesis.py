@@ -6,6 +6,7 @@ requests reach deep into the handlers."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,10 +18,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import positive_data_acceptance
+from schemathesis.core.parameters import ParameterLocation
+from schemathesis.generation.stateful.state_machine import StepInput, StepOutput
+from sqlalchemy import Engine
 
 from soberpay.adapters.clock import ManualClock
 from soberpay.config import Settings
-from tests.e2e.web_support import enrol, identify, login, register, sqlite_container, topup, venue
+from tests.e2e.web_support import buy, enrol, identify, login, register, sqlite_container, topup, venue
 
 
 @pytest.fixture(scope="module")
@@ -105,3 +109,130 @@ def test_no_server_errors(api_state: dict[str, Any]) -> None:
     print(f"schemathesis: {len(checked)} operations, responses by status: {dict(sorted(statuses.items()))}")
     assert len(checked) >= 30, checked
     assert sum(n for code, n in statuses.items() if code < 300) > len(checked) // 2  # auth reached the handlers
+
+
+# --- stateful: schemathesis follows the schema's OpenAPI links to chain real ids ------------------------
+
+# Bounded: a few short derandomized scenarios keep this test well under a minute on the 2-core CI machine.
+STATEFUL_SCENARIOS = 40
+STATEFUL_STEPS = 6
+HELD_ITEM = "whisky-chivas-12"  # high-price: a tagged guest's purchase of it is held, not charged
+
+
+@pytest.fixture(scope="module")
+def stateful_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """A manager session, room r1 and a tagged guest identified in it with held requests to confirm or discard."""
+    tmp: Path = tmp_path_factory.mktemp("stateful")
+    container = sqlite_container(Settings(data_dir=tmp / "var", env="test"), ManualClock())
+    v = venue(container)
+    limits = v.app.state.web.limits
+    limits.limits = dict.fromkeys(limits.limits, 10_000)
+    with v.client() as client:
+        csrf = login(client)
+        guest = register(client)
+        enrol(client, guest, "alice")
+        topup(client, csrf, guest["guest_id"])
+        r = client.post(
+            f"/api/staff/guests/{guest['guest_id']}/override",
+            json={"action": "tag", "reason": "staff observed"},
+            headers=csrf,
+        )
+        assert r.status_code == 200, r.text
+        token = identify(client, v, "r1", "alice")["guest_token"]
+        for n in range(3):
+            held = buy(client, v, "r1", token, HELD_ITEM, f"held-{n:08d}").json()
+            assert held["outcome"] == "suspended", held
+        session_cookie = client.cookies.get("sp_session")
+    headers = {**v.room("r1"), **csrf, "X-Guest-Token": token}
+    snapshot = sqlite3.connect(":memory:")
+    _copy_database(container.engine, into=snapshot)
+
+    def restore() -> None:
+        container.engine.dispose()  # no pooled connection holds a stale view of the pages restored under it
+        _copy_database(snapshot, into=container.engine)
+
+    yield {"app": v.app, "headers": headers, "cookies": {"sp_session": session_cookie}, "restore": restore}
+    snapshot.close()
+    container.close()
+
+
+def _copy_database(source: Engine | sqlite3.Connection, into: Engine | sqlite3.Connection) -> None:
+    """SQLite's online backup, between an in-memory snapshot and the app's database."""
+    connections = [e.raw_connection() if isinstance(e, Engine) else None for e in (source, into)]
+    try:
+        src, dst = (raw.driver_connection if raw else e for raw, e in zip(connections, (source, into), strict=True))
+        src.backup(dst)
+    finally:
+        for raw in connections:
+            if raw is not None:
+                raw.close()
+
+
+def test_stateful_links(stateful_state: dict[str, Any]) -> None:
+    schema = schemathesis.openapi.from_asgi("/openapi.json", stateful_state["app"])
+    # Only the links the schema states: inferred ones would chain unrelated operations (and vary by version).
+    schema.config.phases.stateful.inference.algorithms = []
+    schema = schema.exclude(path=[*SKIP_PATHS, *ENDS_SESSION])
+    defaults: dict[str, str] = stateful_state["headers"]
+    followed: Counter[str] = Counter()
+
+    class Machine(schema.as_state_machine()):  # type: ignore[misc]
+        linked: frozenset[tuple[ParameterLocation, str]] = frozenset()
+
+        def setup(self) -> None:
+            # Every scenario starts from the same server state: Hypothesis replays scenarios and needs the
+            # same answers to the same requests (links depend on them).
+            stateful_state["restore"]()
+
+        def step(self, input: StepInput) -> StepOutput:
+            self.linked = frozenset((where, str(name).lower()) for where, name in input.applied_parameters)
+            if input.transition is not None and input.is_applied:
+                followed[input.transition.id] += 1
+            path = input.case.path_parameters
+            # A room the test's device token and guest token belong to, unless a link named another.
+            if path and "room_id" in path and (ParameterLocation.PATH, "room_id") not in self.linked:
+                path["room_id"] = "r1"
+            return super().step(input)  # type: ignore[no-any-return]
+
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            # The session's headers, except one a link supplied (a new guest's token from registration).
+            headers = {
+                k: val for k, val in defaults.items() if (ParameterLocation.HEADER, k.lower()) not in self.linked
+            }
+            return {"headers": headers, "cookies": dict(stateful_state["cookies"])}
+
+        def validate_response(self, response: Any, case: Any, additional_checks: Any = None, **kwargs: Any) -> None:
+            excluded = [positive_data_acceptance] if case.operation.path in SEMANTIC_BODIES else []
+            case.validate_response(
+                response, excluded_checks=excluded, transport_kwargs=kwargs or None, recorder=self.recorder
+            )
+            where = f"{case.method} {case.formatted_path}"
+            assert response.status_code < 500, f"{where} → {response.status_code}: {response.text[:300]}"
+
+    Machine.run(
+        settings=settings(
+            max_examples=STATEFUL_SCENARIOS,
+            stateful_step_count=STATEFUL_STEPS,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            derandomize=True,
+            database=None,
+        )
+    )
+    print(f"stateful links followed: {dict(sorted(followed.items()))}")
+    assert followed, "no link was followed"
+    declared = {
+        f"{method.upper()} {path}"
+        for path, item in schema.raw_schema["paths"].items()
+        for method, op in item.items()
+        if any("links" in r for r in op.get("responses", {}).values())
+    }
+    # The main flows are stated in the schema for clients: registration, top-up, purchase/held request, rooms.
+    assert {
+        "POST /api/guests",
+        "POST /api/staff/guests/{guest_id}/topup",
+        "POST /api/rooms/{room_id}/purchases",
+        "GET /api/rooms/{room_id}/pending",
+        "POST /api/rooms",
+        "POST /api/rooms/{room_id}/pairing",
+    } <= declared

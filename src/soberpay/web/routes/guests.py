@@ -41,6 +41,7 @@ from soberpay.web.deps import (
     require_self_or_staff,
 )
 from soberpay.web.i18n import error_message, gettext_for, lang_of
+from soberpay.web.links import NEW_GUEST, link, links
 from soberpay.web.routes._util import mask_phone, read_upload
 from soberpay.web.schemas import (
     ConsentIn,
@@ -103,7 +104,27 @@ def _shown(request: Request, purposes: Sequence[str], version: str | None, langu
     "/guests",
     status_code=status.HTTP_201_CREATED,
     response_model=RegisteredOut,
-    responses={429: {"model": ErrorOut}},
+    responses={
+        429: {"model": ErrorOut},
+        **links(
+            201,
+            GetGuest=link("GET", "/api/guests/{guest_id}", "the registered guest", NEW_GUEST),
+            GrantConsent=link("POST", "/api/guests/{guest_id}/consents", "grant a further consent", NEW_GUEST),
+            RevokeConsent=link(
+                "DELETE",
+                "/api/guests/{guest_id}/consents/{purpose}",
+                "revoke a consent just granted",
+                {**NEW_GUEST, "path.purpose": "$response.body#/consents/0/purpose"},
+            ),
+            EnrolFace=link("POST", "/api/guests/{guest_id}/face", "enrol the face", NEW_GUEST),
+            TopUp=link(
+                "POST",
+                "/api/staff/guests/{guest_id}/topup",
+                "cash in at the counter",
+                {"path.guest_id": "$response.body#/guest_id"},
+            ),
+        ),
+    },
 )
 def register(body: RegisterIn, request: Request, web: Web) -> RegisteredOut:
     """Register a guest at the kiosk. Consents listed in ``consents`` are granted explicitly, nothing by default.
@@ -183,9 +204,7 @@ def grant_consent(
 
 # --- account actions: a manager with a reason, or the guest's own proof -------------------------------
 
-ReasonField = Annotated[
-    str | None, Form(max_length=500, description="manager path: why (3–500 characters, audited)")
-]
+ReasonField = Annotated[str | None, Form(max_length=500, description="manager path: why (3–500 characters, audited)")]
 PasswordField = Annotated[
     str | None, Form(max_length=6, description="guest path: the guest's 6-digit payment password")
 ]

@@ -20,6 +20,7 @@ from soberpay.errors import AuthError, Forbidden, InvalidInput
 from soberpay.web.auth import RoomPrincipal
 from soberpay.web.deps import GuestTokenHeader, PublicRate, Room, Web, require_guest_in_room
 from soberpay.web.i18n import ROOM_MESSAGES, gettext_for, lang_of
+from soberpay.web.links import SAME_ROOM_GUEST, link, links
 from soberpay.web.routes._util import (
     KEY_PATTERN,
     IdempotencyKeyHeader,
@@ -42,6 +43,11 @@ from soberpay.web.schemas import (
     RoomPendingOut,
     RoomRiskOut,
 )
+
+CONFIRM = "/api/rooms/{room_id}/pending/{pending_id}/confirm"
+DISCARD = "/api/rooms/{room_id}/pending/{pending_id}/discard"
+HELD = {**SAME_ROOM_GUEST, "path.pending_id": "$response.body#/pending_id"}
+FIRST_PENDING = {**SAME_ROOM_GUEST, "path.pending_id": "$response.body#/0/id"}
 
 router = APIRouter(
     prefix="/api",
@@ -150,7 +156,18 @@ def _require_fresh_factor(password: str | None, image: bytes | None) -> None:
 @router.post(
     "/rooms/{room_id}/purchases",
     response_model=PurchaseOut,
-    responses={400: {"model": ErrorOut}, 409: {"model": ErrorOut}, 422: {"model": ErrorOut}, 503: {"model": ErrorOut}},
+    responses={
+        400: {"model": ErrorOut},
+        409: {"model": ErrorOut},
+        422: {"model": ErrorOut},
+        503: {"model": ErrorOut},
+        **links(
+            200,
+            Pending=link("GET", "/api/rooms/{room_id}/pending", "the guest's held requests", SAME_ROOM_GUEST),
+            ConfirmHeld=link("POST", CONFIRM, "confirm the held request (outcome suspended)", HELD),
+            DiscardHeld=link("POST", DISCARD, "discard the held request (outcome suspended)", HELD),
+        ),
+    },
     dependencies=REQUIRE_READY,
 )
 async def purchase(
@@ -211,7 +228,15 @@ async def purchase(
     return room_purchase_out(outcome, lang_of(request))
 
 
-@router.get("/rooms/{room_id}/pending", response_model=list[RoomPendingOut])
+@router.get(
+    "/rooms/{room_id}/pending",
+    response_model=list[RoomPendingOut],
+    responses=links(
+        200,
+        Confirm=link("POST", CONFIRM, "confirm the first held request", FIRST_PENDING),
+        Discard=link("POST", DISCARD, "discard the first held request", FIRST_PENDING),
+    ),
+)
 def my_pending(room_id: str, room: Room, web: Web, x_guest_token: GuestTokenHeader = None) -> list[RoomPendingOut]:
     """The identified guest's held (suspended) requests, to confirm or discard after recovery."""
     guest = require_guest_in_room(web, x_guest_token, room_id)

@@ -9,7 +9,12 @@ from fastapi import APIRouter, Path, Request, status
 
 from soberpay.errors import Unauthenticated
 from soberpay.web.deps import Manager, MaybeRoom, MaybeStaff, Staff, Web
+from soberpay.web.links import link, links
 from soberpay.web.schemas import DeviceTokenOut, ErrorOut, PairingOut, RoomIn, RoomOut, RoomStateOut
+
+REVOKE = "/api/rooms/{room_id}/tokens/{token_id}"
+NEW_ROOM = {"path.room_id": "$response.body#/room_id"}
+ISSUED_TOKEN = {"path.room_id": "$response.body#/room_id", "path.token_id": "$response.body#/token_id"}
 
 router = APIRouter(
     prefix="/api/rooms",
@@ -37,7 +42,16 @@ def list_rooms(staff: Staff, web: Web) -> list[RoomOut]:
     "",
     response_model=RoomOut,
     status_code=status.HTTP_201_CREATED,
-    responses={400: {"model": ErrorOut}, 409: {"model": ErrorOut}},
+    responses={
+        400: {"model": ErrorOut},
+        409: {"model": ErrorOut},
+        **links(
+            201,
+            Pairing=link("POST", "/api/rooms/{room_id}/pairing", "pair the room tablet by QR code", NEW_ROOM),
+            Token=link("POST", "/api/rooms/{room_id}/tokens", "issue a device token", NEW_ROOM),
+            State=link("GET", "/api/rooms/{room_id}/state", "the room's camera state", NEW_ROOM),
+        ),
+    },
 )
 def create_room(body: RoomIn, staff: Manager, web: Web) -> RoomOut:
     """Create a room (manager). ``camera_source``: a file path, a device index, an RTSP URL or ``demo``;
@@ -53,14 +67,24 @@ def create_room(body: RoomIn, staff: Manager, web: Web) -> RoomOut:
     )
 
 
-@router.post("/{room_id}/tokens", response_model=DeviceTokenOut, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/{room_id}/tokens",
+    response_model=DeviceTokenOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=links(201, Revoke=link("DELETE", REVOKE, "revoke this token", ISSUED_TOKEN)),
+)
 def issue_token(room_id: str, staff: Manager, web: Web) -> DeviceTokenOut:
     """Issue a device token for one room's touchscreen (manager). Shown once; stored as a SHA-256 digest."""
     token_id, token = web.auth.issue_device_token(room_id, label="touchscreen", actor=staff.actor)
     return DeviceTokenOut(token_id=token_id, room_id=room_id, token=token)
 
 
-@router.post("/{room_id}/pairing", response_model=PairingOut, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/{room_id}/pairing",
+    response_model=PairingOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=links(201, Revoke=link("DELETE", REVOKE, "unpair: revoke the paired token", ISSUED_TOKEN)),
+)
 def pairing(room_id: str, request: Request, staff: Manager, web: Web) -> PairingOut:
     """A new device token as a QR code for the room tablet to scan (manager). The code opens the pairing
     page with the token in the URL fragment, which the browser never sends: the page posts it like a

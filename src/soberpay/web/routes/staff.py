@@ -20,6 +20,7 @@ from soberpay.venue_time import local_time
 from soberpay.web.auth import SESSION_COOKIE, token_digest
 from soberpay.web.deps import Manager, Staff, Web, client_ip
 from soberpay.web.i18n import gettext_for, lang_of
+from soberpay.web.links import SAME_GUEST, link, links
 from soberpay.web.routes._util import (
     IdempotencyKeyHeader,
     alert_out,
@@ -442,7 +443,18 @@ def ledger(
 
 @router.post(
     "/staff/guests/{guest_id}/topup",
-    responses={400: {"model": ErrorOut}, 409: {"model": ErrorOut}, 503: {"model": ErrorOut}},
+    responses={
+        400: {"model": ErrorOut},
+        409: {"model": ErrorOut},
+        503: {"model": ErrorOut},
+        **links(
+            200,
+            Bill=link("GET", "/api/staff/guests/{guest_id}/bill", "the guest's bill", SAME_GUEST),
+            Ledger=link(
+                "GET", "/api/staff/ledger", "the guest's postings", {"query.guest_id": "$request.path.guest_id"}
+            ),
+        ),
+    },
     dependencies=REQUIRE_READY,
 )
 def topup(
