@@ -23,6 +23,7 @@ def eval_fusion(
     frames: Annotated[int, typer.Option("--frames", min=0, help="frames per clip (0: all but the gallery)")] = 0,
     clips: Annotated[int, typer.Option("--clips", min=1, help="random clips per person")] = 1,
     fuse_top: Annotated[int | None, typer.Option("--fuse-top", min=1, help="default: liveness.fuse_top_frames")] = None,
+    gates: Annotated[bool, typer.Option("--gates/--no-gates", help="drop frames failing a quality gate")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="print exactly one JSON object")] = False,
 ) -> None:
     """Score each person's other images as one clip: TAR at FAR 0.1 % and EER per fusion rule."""
@@ -32,11 +33,11 @@ def eval_fusion(
 
     settings = load_settings()
     emb = build_embedder(settings, embedder)
-    per_person = load(dataset, emb, build_detector(settings), settings.identity)
+    per_person = load(dataset, emb, build_detector(settings), settings.identity, gates=gates)
     k = fuse_top if fuse_top is not None else settings.liveness.fuse_top_frames
     r = evaluate_fusion(per_person, frames=frames, clips=clips, fuse_top=k)
     if as_json:
-        print(json.dumps({"embedder": emb.name, "dataset": dataset.name, **r.__dict__}))
+        print(json.dumps({"embedder": emb.name, "dataset": dataset.name, "gates": gates, **r.__dict__}))
         return
     table = Table(
         title=f"{dataset.name}: {r.n_people} people, {r.n_clips} clips of {r.frames_per_clip} frames, k = {k}",

@@ -65,9 +65,15 @@ class FusionResult:
 
 
 def embed_frames(
-    embedder: Embedder, detector: FaceDetector, settings: IdentitySettings, people: Sequence[tuple[str, Sequence[Path]]]
+    embedder: Embedder,
+    detector: FaceDetector,
+    settings: IdentitySettings,
+    people: Sequence[tuple[str, Sequence[Path]]],
+    *,
+    gates: bool = True,
 ) -> list[list[Frame]]:
-    """Per person, its images as frames (gallery first), gated and quality-scored as at run time."""
+    """Per person, its images as frames (gallery first), gated and quality-scored as at run time
+    (``gates=False`` keeps every detected face, to measure what the gates cost)."""
     out: list[list[Frame]] = []
     for person, paths in people:
         frames: list[Frame] = []
@@ -78,7 +84,7 @@ def embed_frames(
             upscale = image.shape[0] / original.shape[0] if image is not original else 1.0
             q = assess_quality(image, faces, settings, upscale=upscale)
             # the gallery image is embedded even if a gate fails: enrolment is a separate, supervised step
-            keep = bool(faces) and (q.passed or not frames)
+            keep = bool(faces) and (q.passed or not gates or not frames)
             emb = embedder.embed(image, max(faces, key=lambda f: f.score)) if keep else None
             frames.append(Frame(person, emb, quality_score(q, settings)))
         out.append(frames)
@@ -139,6 +145,8 @@ def evaluate_fusion(
     )
 
 
-def load(dataset: Path, embedder: Embedder, detector: FaceDetector, settings: IdentitySettings) -> list[list[Frame]]:
+def load(
+    dataset: Path, embedder: Embedder, detector: FaceDetector, settings: IdentitySettings, *, gates: bool = True
+) -> list[list[Frame]]:
     """Embed a one-folder-per-person dataset as clip frames."""
-    return embed_frames(embedder, detector, settings, list_dataset(dataset))
+    return embed_frames(embedder, detector, settings, list_dataset(dataset), gates=gates)
