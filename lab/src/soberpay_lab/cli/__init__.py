@@ -20,6 +20,7 @@ COMMAND_GROUPS: Mapping[str, typer.Typer] = {"eval": eval_app, "train": train_ap
 
 from soberpay_lab.cli import (  # noqa: E402, F401  (imported for their command registrations)
     evaluate_faces,
+    evaluate_fusion,
     evaluate_liveness,
     evaluate_thermal,
     train_behaviour,
