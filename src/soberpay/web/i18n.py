@@ -58,6 +58,74 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "We store encrypted face templates, never photos. You can revoke consent or erase your data at any time.",
         "zh": "我们只保存加密的人脸模板，不保存照片。您可随时撤回同意或删除数据。",
     },
+    # kiosk self-service (issue 13): see, withdraw, erase — password + live face for every change
+    "self.title": {"en": "Already registered? See or change your data", "zh": "已登记？查看或更改您的数据"},
+    "self.find_hint": {
+        "en": "Your mobile number and payment password show your consents. Every change also needs your "
+        "password again and a live face capture.",
+        "zh": "输入手机号和支付密码即可查看您的授权。每项更改都需再次输入支付密码并现场拍摄人脸。",
+    },
+    "self.find": {"en": "Show my data", "zh": "查看我的数据"},
+    "self.account": {"en": "Your account:", "zh": "您的账户："},
+    "self.consents": {"en": "Your consents", "zh": "您的授权"},
+    "self.active": {"en": "given", "zh": "已授权"},
+    "self.withdrawn": {"en": "withdrawn", "zh": "已撤回"},
+    "self.none": {"en": "You have given no consent.", "zh": "您未授权任何用途。"},
+    "self.revoke": {"en": "Withdraw", "zh": "撤回"},
+    "self.erase": {"en": "Erase my account", "zh": "删除我的账户"},
+    "self.done": {"en": "Done", "zh": "完成"},
+    "self.purpose.face_payment": {"en": "Face payment", "zh": "刷脸支付"},
+    "self.purpose.sobriety_monitoring": {"en": "Sobriety monitoring", "zh": "醉酒状态监测"},
+    "self.purpose.behaviour_profiling": {"en": "Spending-pattern checks", "zh": "消费行为分析"},
+    "self.confirm_revoke": {"en": "Withdraw consent: {purpose}", "zh": "撤回授权：{purpose}"},
+    "self.effect.face_payment": {
+        "en": "Your face templates are deleted at once. You can still pay with your phone number and password. "
+        "Erasing your account after this needs staff at the counter: there is no face left to check.",
+        "zh": "您的人脸模板将立即删除，您仍可用手机号和支付密码付款。此后如需删除账户，须到前台由员工办理，因为已没有可核验的人脸。",
+    },
+    "self.effect.sobriety_monitoring": {
+        "en": "Your sobriety measurements and your learnt normal are deleted at once. Decisions already taken "
+        "on past payments stay as their evidence.",
+        "zh": "您的醉酒监测数据和个人基准将立即删除。已作出的付款判断作为其依据保留。",
+    },
+    "self.effect.behaviour_profiling": {
+        "en": "The data derived for this purpose is deleted at once.",
+        "zh": "为此用途生成的数据将立即删除。",
+    },
+    "self.erase_deleted": {
+        "en": "Deleted at once: your name, phone number, ID card number, payment password, face templates, "
+        "consents and all sobriety data. You can no longer pay here, and your phone number can be registered again.",
+        "zh": "立即删除：您的姓名、手机号、身份证号、支付密码、人脸模板、各项授权及全部醉酒监测数据。您将无法再在此付款，您的手机号可重新登记。",
+    },
+    "self.erase_kept": {
+        "en": "Kept, because the law requires the venue to keep its accounting records: your past purchases and "
+        "top-ups stay in the books, anonymised — no longer linked to your name, phone, ID or face. The audit log "
+        "records that this account was erased. Money left on your balance stays in the books: ask staff to "
+        "refund it before you erase.",
+        "zh": "保留：依法场所须保存会计记录，您过去的消费和充值记录以匿名方式保留在账目中，不再与您的姓名、手机号、身份证号或人脸关联。审计日志会记录本账户已被删除。余额同样留在账目中：请在删除前找员工退还余额。",
+    },
+    "self.proof": {
+        "en": "To confirm, enter your payment password and look at the camera: we take a short live clip "
+        "(a photo is not accepted). Nothing is stored.",
+        "zh": "请输入支付密码并看向摄像头确认：我们会拍摄一段简短的现场视频（不接受照片），不会保存。",
+    },
+    "self.upload": {"en": "Or choose a short video of your face", "zh": "或选择一段您的人脸短视频"},
+    "self.confirm": {"en": "Confirm", "zh": "确认"},
+    "self.cancel": {"en": "Cancel", "zh": "取消"},
+    "self.need_face": {
+        "en": "No live capture: look at the camera, or choose a short video.",
+        "zh": "没有现场拍摄：请看向摄像头，或选择一段短视频。",
+    },
+    "self.staff_hint": {
+        "en": "No camera, or no face saved? Staff at the counter can do this for you.",
+        "zh": "没有摄像头或未保存人脸？请到前台由员工为您办理。",
+    },
+    "self.revoked_ok": {"en": "Consent withdrawn.", "zh": "授权已撤回。"},
+    "self.erased_ok": {
+        "en": "Your account has been erased. Thank you for visiting.",
+        "zh": "您的账户已删除。感谢光临。",
+    },
+    "self.idle": {"en": "Closed after a minute without a touch.", "zh": "一分钟无操作，已关闭。"},
     # room
     "room.title": {"en": "Room", "zh": "包房"},
     "room.pair": {"en": "Pair this touchscreen", "zh": "绑定此点单屏"},
