@@ -104,3 +104,15 @@ def test_self_service_cannot_act_without_the_password_or_with_a_still_photo(clie
     r = client.request("DELETE", f"/api/guests/{gid}", data={"password": GUEST_PASSWORD}, files=live, headers=h)
     assert r.status_code == 204, r.text
     assert _find(client).status_code == 401  # the account is gone
+
+
+def test_guessing_the_password_at_the_kiosk_locks_the_account(client: TestClient) -> None:
+    gid, h = _alice(client)
+    statuses = [_find(client, f"{i:06d}").status_code for i in range(6)]
+    assert statuses[:4] == [401] * 4 and statuses[4:] == [423] * 2, statuses
+    assert _find(client).status_code == 423  # the right password too, while locked
+    # The lockout is the guest's one lockout: the account actions are refused as well.
+    r = client.request(
+        "DELETE", f"/api/guests/{gid}", data={"password": GUEST_PASSWORD}, files=_face("alice", (1, 2)), headers=h
+    )
+    assert r.status_code == 423, r.text

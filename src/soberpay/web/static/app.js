@@ -173,7 +173,6 @@
           return '<li data-purpose="' + esc(p) + '"><span>' + esc(t("self.purpose." + p)) + " · " + esc(t(active[p] ? "self.active" : "self.withdrawn")) +
             "</span>" + (active[p] ? ' <button class="btn" type="button" data-revoke="' + esc(p) + '">' + esc(t("self.revoke")) + "</button>" : "") + "</li>";
         }).join("") + "</ul>" : '<p class="muted">' + esc(t("self.none")) + "</p>") +
-        "<h3>" + esc(t("self.erase")) + "</h3><p>" + esc(t("self.erase_deleted")) + "</p><p>" + esc(t("self.erase_kept")) + "</p>" +
         '<p class="row"><button class="btn big" type="button" id="self-erase">' + esc(t("self.erase")) + "</button>" +
         '<button class="btn big" type="button" id="self-done">' + esc(t("self.done")) + "</button></p>" +
         '<div id="self-confirm" hidden></div><p class="muted small">' + esc(t("self.staff_hint")) + "</p>";
