@@ -122,7 +122,8 @@ def test_guest_withdraws_a_consent_and_erases_the_account_at_the_kiosk(kiosk: Ki
         page.wait_for_selector("#self-result")
         assert say("self.erased_ok") in page.inner_text("#self-result")
         assert page.is_visible("#self-find")
-        r = page.request.post(kiosk.base + "/api/guests/self-service", data={"phone": phone, "password": GUEST_PASSWORD})
+        find = {"phone": phone, "password": GUEST_PASSWORD}
+        r = page.request.post(kiosk.base + "/api/guests/self-service", data=find)
         assert r.status == 401  # the guest is gone
         browser.close()
     assert name not in [c.name for c in ident.list_guests()]

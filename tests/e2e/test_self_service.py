@@ -57,8 +57,9 @@ def test_phone_and_password_find_the_account_and_the_token_only_reads_it(client:
     assert r.status_code == 200 and r.json()["name"] == "Alice", r.text
     assert _active(client, gid, h) == ["face_payment", "sobriety_monitoring"]
     # A wrong password and an unknown number get one answer.
-    wrong, unknown = _find(client, "000000"), client.post(
-        "/api/guests/self-service", json={"phone": "13900000009", "password": GUEST_PASSWORD}
+    wrong, unknown = (
+        _find(client, "000000"),
+        client.post("/api/guests/self-service", json={"phone": "13900000009", "password": GUEST_PASSWORD}),
     )
     assert wrong.status_code == unknown.status_code == 401
     assert wrong.json()["message"] == unknown.json()["message"]

@@ -81,7 +81,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "self.effect.face_payment": {
         "en": "Your face templates are deleted at once. You can still pay with your phone number and password. "
         "Erasing your account after this needs staff at the counter: there is no face left to check.",
-        "zh": "您的人脸模板将立即删除，您仍可用手机号和支付密码付款。此后如需删除账户，须到前台由员工办理，因为已没有可核验的人脸。",
+        "zh": "您的人脸模板将立即删除，您仍可用手机号和支付密码付款。"
+        "此后如需删除账户，须到前台由员工办理，因为已没有可核验的人脸。",
     },
     "self.effect.sobriety_monitoring": {
         "en": "Your sobriety measurements and your learnt normal are deleted at once. Decisions already taken "
@@ -95,14 +96,17 @@ MESSAGES: dict[str, dict[str, str]] = {
     "self.erase_deleted": {
         "en": "Deleted at once: your name, phone number, ID card number, payment password, face templates, "
         "consents and all sobriety data. You can no longer pay here, and your phone number can be registered again.",
-        "zh": "立即删除：您的姓名、手机号、身份证号、支付密码、人脸模板、各项授权及全部醉酒监测数据。您将无法再在此付款，您的手机号可重新登记。",
+        "zh": "立即删除：您的姓名、手机号、身份证号、支付密码、人脸模板、各项授权及全部醉酒监测数据。"
+        "您将无法再在此付款，您的手机号可重新登记。",
     },
     "self.erase_kept": {
         "en": "Kept, because the law requires the venue to keep its accounting records: your past purchases and "
         "top-ups stay in the books, anonymised — no longer linked to your name, phone, ID or face. The audit log "
         "records that this account was erased. Money left on your balance stays in the books: ask staff to "
         "refund it before you erase.",
-        "zh": "保留：依法场所须保存会计记录，您过去的消费和充值记录以匿名方式保留在账目中，不再与您的姓名、手机号、身份证号或人脸关联。审计日志会记录本账户已被删除。余额同样留在账目中：请在删除前找员工退还余额。",
+        "zh": "保留：依法场所须保存会计记录，您过去的消费和充值记录以匿名方式保留在账目中，"
+        "不再与您的姓名、手机号、身份证号或人脸关联。审计日志会记录本账户已被删除。"
+        "余额同样留在账目中：请在删除前找员工退还余额。",
     },
     "self.proof": {
         "en": "To confirm, enter your payment password and look at the camera: we take a short live clip "
