@@ -184,9 +184,10 @@
       var done = $("#self-result");
       if (done) done.remove();  // the previous action's notice must not read as this one's result
       var title = action.erase ? t("self.erase") : fmtSelf("self.confirm_revoke", { purpose: t("self.purpose." + action.purpose) });
-      var effect = action.erase ? t("self.erase_deleted") + " " + t("self.erase_kept") : t("self.effect." + action.purpose);
+      var effect = '<p class="banner warn">' + esc(t(action.erase ? "self.erase_deleted" : "self.effect." + action.purpose)) + "</p>" +
+        (action.erase ? '<p class="banner">' + esc(t("self.erase_kept")) + "</p>" : "");
       var box = $("#self-confirm");
-      box.innerHTML = "<h3>" + esc(title) + '</h3><p class="banner warn">' + esc(effect) + "</p><p>" + esc(t("self.proof")) + "</p>" +
+      box.innerHTML = "<h3>" + esc(title) + "</h3>" + effect + "<p>" + esc(t("self.proof")) + "</p>" +
         '<div class="capture"><video id="self-camera" autoplay playsinline muted></video><div>' +
         "<label>" + esc(t("kiosk.password")) + '<input id="self-password" type="password" inputmode="numeric" pattern="[0-9]{6}" maxlength="6" autocomplete="off"></label>' +
         '<p id="self-prompt" class="quality" aria-live="polite"></p>' +
