@@ -68,7 +68,7 @@ docs: venv
 
 # Refresh docs/screenshots/ from the browser tests (tablet 1280×800 and phone 390×844, zh and en).
 screenshots: venv system-deps
-	SOBERPAY_UPDATE_SCREENSHOTS=1 $(TIER) -m browser tests/e2e/test_browser.py
+	SOBERPAY_UPDATE_SCREENSHOTS=1 $(TIER) -m browser tests/e2e/test_browser.py tests/e2e/test_browser_self_service.py
 
 # Message catalogs: extract the marked strings (templates, N_(), gettext, and every error class's message)
 # into soberpay/locale/messages.pot, merge them into each language's .po, compile the .mo (committed;

@@ -11,7 +11,9 @@ Principals:
   Tokens are stored as SHA-256 digests and can be revoked.
 - **guest**: after registration (kiosk) or identification in a room, the client gets a short-lived
   signed guest token (``X-Guest-Token``) bound to that guest and that room; a room token alone never
-  reads guest data, and a guest token from room A is refused in room B.
+  reads guest data, and a guest token from room A is refused in room B. Guest self-service at the kiosk
+  (phone + password) gets a ``kiosk:self`` token that reads the guest's own record and fetches liveness
+  challenges, nothing else.
 """
 
 from __future__ import annotations
@@ -85,7 +87,11 @@ class RoomPrincipal:
 @dataclass(frozen=True)
 class GuestPrincipal:
     guest_id: str
-    scope: str  # "kiosk" or a room id
+    scope: str  # "kiosk", SELF_SERVICE_SCOPE or a room id
+
+
+# A colon cannot occur in a room id (schemas.ROOM_ID), so no room can share this scope.
+SELF_SERVICE_SCOPE = "kiosk:self"
 
 
 def load_or_create_secret(configured: str | None, key_dir: Path) -> str:

@@ -161,6 +161,53 @@ SCRIPT_MESSAGES: dict[str, str] = {
     "liveness.turn_left": N_("turn your head to your left"),
     "liveness.turn_right": N_("turn your head to your right"),
     "liveness.smile": N_("smile"),
+    # kiosk self-service (see, withdraw, erase)
+    "kiosk.password": N_("6-digit payment password"),
+    "self.account": N_("Your account:"),
+    "self.active": N_("given"),
+    "self.cancel": N_("Cancel"),
+    "self.confirm": N_("Confirm"),
+    "self.confirm_revoke": N_("Withdraw consent: {purpose}"),
+    "self.consents": N_("Your consents"),
+    "self.done": N_("Done"),
+    "self.effect.behaviour_profiling": N_("The data derived for this purpose is deleted at once."),
+    "self.effect.face_payment": N_(
+        "Your face templates are deleted at once. You can still pay with your phone number and "
+        "password. Erasing your account after this needs staff at the counter: there is no face "
+        "left to check."
+    ),
+    "self.effect.sobriety_monitoring": N_(
+        "Your sobriety measurements and your learnt normal are deleted at once. Decisions already "
+        "taken on past payments stay as their evidence."
+    ),
+    "self.erase": N_("Erase my account"),
+    "self.erase_deleted": N_(
+        "Deleted at once: your name, phone number, ID card number, payment password, face "
+        "templates, consents and all sobriety data. You can no longer pay here, and your phone "
+        "number can be registered again."
+    ),
+    "self.erase_kept": N_(
+        "Kept, because the law requires the venue to keep its accounting records: your past "
+        "purchases and top-ups stay in the books, anonymised — no longer linked to your name, "
+        "phone, ID or face. The audit log records that this account was erased. Money left on your "
+        "balance stays in the books: ask staff to refund it before you erase."
+    ),
+    "self.erased_ok": N_("Your account has been erased. Thank you for visiting."),
+    "self.idle": N_("Closed after a minute without a touch."),
+    "self.need_face": N_("No live capture: look at the camera, or choose a short video."),
+    "self.none": N_("You have given no consent."),
+    "self.proof": N_(
+        "To confirm, enter your payment password and look at the camera: we take a short live clip "
+        "(a photo is not accepted). Nothing is stored."
+    ),
+    "self.purpose.behaviour_profiling": N_("Spending-pattern checks"),
+    "self.purpose.face_payment": N_("Face payment"),
+    "self.purpose.sobriety_monitoring": N_("Sobriety monitoring"),
+    "self.revoke": N_("Withdraw"),
+    "self.revoked_ok": N_("Consent withdrawn."),
+    "self.staff_hint": N_("No camera, or no face saved? Staff at the counter can do this for you."),
+    "self.upload": N_("Or choose a short video of your face"),
+    "self.withdrawn": N_("withdrawn"),
     "room.cart_empty": N_("Tap items to add them."),
     "room.charged": N_("Paid"),
     "room.confirm": N_("Confirm & pay"),

@@ -101,6 +101,13 @@ class RegisteredOut(GuestOut):
     guest_token: str
 
 
+class SelfServiceOut(GuestOut):
+    """The guest's record for self-service at the kiosk; the token only reads this record (every change
+    still needs the payment password and a live face)."""
+
+    guest_token: str
+
+
 class EnrolOut(BaseModel):
     guest_id: str
     templates_stored: int

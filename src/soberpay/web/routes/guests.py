@@ -4,6 +4,9 @@ Who may do what (issue 11):
 - a **kiosk** guest token (from registration, short-lived) grants consents and enrols the FIRST face
   (``/face``, ``/face/video``: only while the guest has no templates);
 - a **room** guest token reads its own record and nothing else here (it buys in ``purchases``);
+- a **self-service** token (``kiosk:self``, from phone + payment password at the kiosk) reads the
+  guest's own record — consents included — and nothing else: it lets the kiosk show what it is about to
+  change; the change itself still needs the proof below;
 - **account actions** — add a face (``POST /faces``), revoke a consent, erase — need EITHER a manager's
   staff session and a ``reason`` (audited) OR the guest's own proof: the payment password (under the
   guest's one lockout) AND a live face capture matching their enrolled templates 1:1.
@@ -28,9 +31,9 @@ from soberpay.domain.identity import (
     validate_national_id,
 )
 from soberpay.domain.risk import validate_reason
-from soberpay.errors import Conflict, FaceError, Forbidden, InvalidInput, Unauthenticated
+from soberpay.errors import AuthError, Conflict, FaceError, Forbidden, InvalidInput, Unauthenticated
 from soberpay.ports import FaceAnalysis
-from soberpay.web.auth import StaffPrincipal
+from soberpay.web.auth import SELF_SERVICE_SCOPE, StaffPrincipal
 from soberpay.web.deps import (
     GuestTokenHeader,
     MaybeStaff,
@@ -49,9 +52,11 @@ from soberpay.web.schemas import (
     EnrolOut,
     ErrorOut,
     GuestOut,
+    IdentifyPhoneIn,
     QualityOut,
     RegisteredOut,
     RegisterIn,
+    SelfServiceOut,
 )
 
 router = APIRouter(prefix="/api", tags=["guests"], responses={400: {"model": ErrorOut}, 401: {"model": ErrorOut}})
@@ -169,6 +174,28 @@ def _decoy_registration(web: Web, body: RegisterIn, version: str, language: str)
         templates=0,
         guest_token=web.guest_token(guest_id, "kiosk"),
     )
+
+
+@router.post(
+    "/guests/self-service",
+    response_model=SelfServiceOut,
+    responses={401: {"model": ErrorOut}, 423: {"model": ErrorOut}, 429: {"model": ErrorOut}},
+)
+def self_service(body: IdentifyPhoneIn, request: Request, web: Web) -> SelfServiceOut:
+    """A guest finds their own account at the kiosk: phone number + payment password → their record and a
+    ``kiosk:self`` token that reads it (and fetches liveness challenges) but changes nothing.
+
+    Rate-limited per canonical number and per kiosk address, under the guest's one password lockout (423
+    while locked); an unknown number gets the same answer, in the same time, as a wrong password."""
+    try:
+        phone = normalise_phone(body.phone)  # one limit per number, however it is spelt
+    except InvalidInput as exc:
+        raise AuthError("wrong phone number or password") from exc
+    web.limits.check("password", "phone:" + phone)
+    web.limits.check("identify", "kiosk:" + client_ip(request))
+    guest = web.container.identity.identify_by_phone(phone, body.password, actor="kiosk")
+    out = _guest_out(web, guest.id)
+    return SelfServiceOut(**out.model_dump(), guest_token=web.guest_token(guest.id, SELF_SERVICE_SCOPE))
 
 
 @router.get(

@@ -19,7 +19,8 @@ from starlette.concurrency import run_in_threadpool
 from soberpay.domain.liveness import PadPurpose
 from soberpay.errors import AuthError, BadImage, InvalidInput, Unauthenticated
 from soberpay.ports import ImageBGR
-from soberpay.web.deps import MaybeRoom, Room, Web
+from soberpay.web.auth import SELF_SERVICE_SCOPE
+from soberpay.web.deps import GuestTokenHeader, MaybeRoom, Room, Web, guest_from_token
 from soberpay.web.i18n import lang_of
 from soberpay.web.schemas import ErrorOut, IdentifiedOut
 
@@ -37,11 +38,16 @@ class ChallengeOut(BaseModel):
 
 
 @router.post("/liveness/challenge", response_model=ChallengeOut)
-def new_challenge(room: MaybeRoom, web: Web) -> ChallengeOut:
-    """A randomised, time-limited, single-use liveness challenge for a room device to show."""
-    if room is None:
-        raise Unauthenticated("room device token required")
-    web.limits.check("identify", "room:" + room.room_id)
+def new_challenge(room: MaybeRoom, web: Web, x_guest_token: GuestTokenHeader = None) -> ChallengeOut:
+    """A randomised, time-limited, single-use liveness challenge for a room device, or for the kiosk's
+    self-service (``kiosk:self`` guest token), to show."""
+    guest = guest_from_token(web, x_guest_token)
+    if room is not None:
+        web.limits.check("identify", "room:" + room.room_id)
+    elif guest is not None and guest.scope == SELF_SERVICE_SCOPE:
+        web.limits.check("identify", "guest:" + guest.guest_id)
+    else:
+        raise Unauthenticated("room device token or a self-service guest token required")
     c = web.container.liveness.issue()
     return ChallengeOut(challenge_id=c.id, actions=[a.value for a in c.actions], expires_at=c.expires_at.isoformat())
 

@@ -144,6 +144,125 @@
         })
         .catch(function (e) { $("#enrol-error").textContent = e.message; photos = []; updateCount(); });
     });
+
+    // --- self-service: phone + password shows the guest's consents; every change needs the password AND a
+    // live capture again (the lookup's token only reads). Cleared on Done, after erasure and after 60 s idle.
+    var me = null, selfStream = null, selfIdle = null, selfAction = null;
+    var selfBox = $("#self-account");
+    function fmtSelf(key, vals) { return t(key).replace(/\{(\w+)\}/g, function (_, k) { return vals[k]; }); }
+    function selfClear() {
+      me = null; selfAction = null; clearTimeout(selfIdle);
+      stopCamera(selfStream); selfStream = null;
+      selfBox.hidden = true; selfBox.innerHTML = "";
+      $("#self-find").reset(); $("#self-find").hidden = false;
+      $("#self-error").textContent = "";
+    }
+    function selfTouched() {
+      clearTimeout(selfIdle);
+      if (me) selfIdle = setTimeout(function () { selfClear(); toast(t("self.idle")); }, 60000);
+    }
+    ["click", "touchstart", "keydown"].forEach(function (ev) { $("#self").addEventListener(ev, selfTouched, true); });
+    function renderAccount(notice) {
+      var active = {}, seen = [];
+      me.consents.forEach(function (c) {
+        if (seen.indexOf(c.purpose) < 0) seen.push(c.purpose);
+        if (!c.revoked_at) active[c.purpose] = true;
+      });
+      selfBox.innerHTML = (notice ? '<p class="ok" id="self-result">' + esc(notice) + "</p>" : "") +
+        '<p class="big">' + esc(t("self.account")) + " " + esc(me.name) + ' <span class="muted small">' + esc(me.phone_masked) + "</span></p>" +
+        "<h3>" + esc(t("self.consents")) + "</h3>" +
+        (seen.length ? '<ul id="self-consents">' + seen.map(function (p) {
+          return '<li data-purpose="' + esc(p) + '"><span>' + esc(t("self.purpose." + p)) + " · " + esc(t(active[p] ? "self.active" : "self.withdrawn")) +
+            "</span>" + (active[p] ? ' <button class="btn" type="button" data-revoke="' + esc(p) + '">' + esc(t("self.revoke")) + "</button>" : "") + "</li>";
+        }).join("") + "</ul>" : '<p class="muted">' + esc(t("self.none")) + "</p>") +
+        '<p class="row"><button class="btn big" type="button" id="self-erase">' + esc(t("self.erase")) + "</button>" +
+        '<button class="btn big" type="button" id="self-done">' + esc(t("self.done")) + "</button></p>" +
+        '<div id="self-confirm" hidden></div><p class="muted small">' + esc(t("self.staff_hint")) + "</p>";
+      selfBox.hidden = false;
+    }
+    function openConfirm(action) {
+      stopCamera(selfStream); selfStream = null;
+      selfAction = action;
+      var done = $("#self-result");
+      if (done) done.remove();  // the previous action's notice must not read as this one's result
+      var title = action.erase ? t("self.erase") : fmtSelf("self.confirm_revoke", { purpose: t("self.purpose." + action.purpose) });
+      var effect = '<p class="banner warn">' + esc(t(action.erase ? "self.erase_deleted" : "self.effect." + action.purpose)) + "</p>" +
+        (action.erase ? '<p class="banner">' + esc(t("self.erase_kept")) + "</p>" : "");
+      var box = $("#self-confirm");
+      box.innerHTML = "<h3>" + esc(title) + "</h3>" + effect + "<p>" + esc(t("self.proof")) + "</p>" +
+        '<div class="capture"><video id="self-camera" autoplay playsinline muted></video><div>' +
+        "<label>" + esc(t("kiosk.password")) + '<input id="self-password" type="password" inputmode="numeric" pattern="[0-9]{6}" maxlength="6" autocomplete="off"></label>' +
+        '<p id="self-prompt" class="quality" aria-live="polite"></p>' +
+        '<label class="btn file">' + esc(t("self.upload")) + '<input type="file" id="self-file" accept="video/*,image/*" multiple hidden></label>' +
+        '<p class="row"><button class="btn primary big" type="button" id="self-go">' + esc(t("self.confirm")) + "</button>" +
+        '<button class="btn big" type="button" id="self-cancel">' + esc(t("self.cancel")) + "</button></p></div></div>";
+      box.hidden = false;
+      box.scrollIntoView({ block: "nearest" });
+      startCamera($("#self-camera")).then(function (s) {
+        if (selfAction !== action) { stopCamera(s); return; }  // closed while the camera was starting
+        selfStream = s; $("#self-camera").hidden = !s;
+      });
+    }
+    // The proof capture: a chosen video/frames, else a liveness challenge and a 3 s clip from the camera.
+    function selfCapture() {
+      var files = $("#self-file").files, v = $("#self-camera");
+      if (files.length) return Promise.resolve({ face: Array.prototype.slice.call(files) });
+      if (!(selfStream && v.videoWidth && window.SoberpayCapture)) return Promise.resolve(null);
+      return api("POST", "/api/liveness/challenge", { headers: { "X-Guest-Token": me.guest_token } }).then(function (c) {
+        $("#self-prompt").textContent = SoberpayCapture.prompt(c.actions, t);
+        return SoberpayCapture.captureClip(v, 3, c).then(function (blobs) {
+          $("#self-prompt").textContent = "";
+          return blobs.length ? { face: blobs, challenge_id: c.challenge_id } : null;
+        });
+      });
+    }
+    function selfGo() {
+      var action = selfAction, err = $("#self-error"), go = $("#self-go");
+      var pw = $("#self-password").value;
+      err.textContent = ""; go.disabled = true;
+      selfCapture().then(function (cap) {
+        if (!cap) throw new Error(t("self.need_face"));
+        var fd = new FormData();
+        fd.append("password", pw);
+        cap.face.forEach(function (b, i) { fd.append("face", b, b.name || "f" + i + ".jpg"); });
+        if (cap.challenge_id) fd.append("challenge_id", cap.challenge_id);
+        var url = "/api/guests/" + me.guest_id + (action.erase ? "" : "/consents/" + action.purpose);
+        return api("DELETE", url, { form: fd, headers: { "X-Guest-Token": me.guest_token } });
+      }).then(function (r) {
+        stopCamera(selfStream); selfStream = null; selfAction = null;
+        if (action.erase) {
+          selfClear();
+          selfBox.innerHTML = '<p class="ok big" id="self-result">' + esc(t("self.erased_ok")) + "</p>";
+          selfBox.hidden = false;
+          return;
+        }
+        me = Object.assign(r, { guest_token: me.guest_token });
+        renderAccount(t("self.revoked_ok"));
+      }).catch(function (e) {
+        err.textContent = e.data && e.data.message_key ? t(e.data.message_key) : e.message;
+        if ($("#self-go")) { $("#self-go").disabled = false; $("#self-password").value = ""; }
+      });
+    }
+    $("#self-find").addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var f = ev.target;
+      $("#self-error").textContent = "";
+      api("POST", "/api/guests/self-service", { json: { phone: f.phone.value, password: f.password.value } }).then(function (r) {
+        me = r; f.reset(); f.hidden = true; renderAccount(); selfTouched();
+      }).catch(function (e) { f.password.value = ""; $("#self-error").textContent = e.message; });
+    });
+    selfBox.addEventListener("click", function (ev) {
+      var b = ev.target.closest("button");
+      if (!b || !me) return;
+      if (b.dataset.revoke) openConfirm({ purpose: b.dataset.revoke });
+      else if (b.id === "self-erase") openConfirm({ erase: true });
+      else if (b.id === "self-done") selfClear();
+      else if (b.id === "self-go") selfGo();
+      else if (b.id === "self-cancel") {
+        stopCamera(selfStream); selfStream = null; selfAction = null;
+        $("#self-confirm").hidden = true; $("#self-confirm").innerHTML = "";
+      }
+    });
   }
 
   // --- room touchscreen -----------------------------------------------------------------------
