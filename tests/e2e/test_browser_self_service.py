@@ -20,7 +20,7 @@ import pytest
 from soberpay.adapters.clock import ManualClock
 from soberpay.config import Settings
 from soberpay.domain.identity import ConsentPurpose
-from soberpay.web.i18n import translate
+from soberpay.web.i18n import SCRIPT_MESSAGES, gettext_for
 from tests.conftest import need
 from tests.e2e.test_browser import ARGS, CHROMIUM, DOC_SHOTS, TIMEOUT_MS, UPDATE_SHOTS, _free_port
 from tests.e2e.web_support import GUEST_PASSWORD, make_app, national_id, sqlite_container
@@ -81,7 +81,7 @@ def test_guest_withdraws_a_consent_and_erases_the_account_at_the_kiosk(kiosk: Ki
     ident.enroll_images(guest.id, [fake_image(person, i) for i in range(3)])
 
     def say(key: str) -> str:
-        return translate(key, lang)
+        return gettext_for(lang)(SCRIPT_MESSAGES[key])
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
