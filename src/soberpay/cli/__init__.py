@@ -9,6 +9,7 @@ import typer
 from pydantic import ValidationError
 
 from soberpay.cli import (  # noqa: F401  (imported for their command registrations)
+    backup,
     identity,
     payments,
     rooms,
