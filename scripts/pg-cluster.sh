@@ -22,6 +22,8 @@ if [ -n "$PGBIN" ]; then
   trap '"${RUNAS[@]}" "$PGBIN/pg_ctl" -D "$PGTMP/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$PGTMP"' EXIT
   "${RUNAS[@]}" "$PGBIN/createdb" -h 127.0.0.1 -p "$PGPORT" -U soberpay soberpay_test
   export SOBERPAY_TEST_PG_URL="postgresql+psycopg://soberpay@127.0.0.1:$PGPORT/soberpay_test"
+  # The client tools (pg_dump/pg_restore for `soberpay backup`) must match the server's major version.
+  export PATH="$PGBIN:$PATH"
 else
   echo "warning: no PostgreSQL server found; postgres tests will fail" >&2
 fi

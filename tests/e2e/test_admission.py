@@ -4,6 +4,7 @@ beyond ``workers + queue`` is refused with 503 + Retry-After instead of queueing
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -64,7 +65,11 @@ def test_model_work_beyond_workers_and_queue_is_503_with_retry_after(tmp_path: P
         ]
         for t in busy:
             t.start()
-        assert entered.acquire(timeout=30)  # one call runs, one waits in the queue
+        assert entered.acquire(timeout=30)  # one call runs…
+        pool = client.app.state.web.models  # type: ignore[attr-defined]
+        deadline = time.monotonic() + 30
+        while pool._calls < 2 and time.monotonic() < deadline:  # …and one waits in the queue (a loaded CI)
+            time.sleep(0.01)
         r = client.post("/api/face/quality", files=frame)
         assert r.status_code == 503, r.text
         assert r.json()["error"] == "busy" and int(r.headers["Retry-After"]) >= 1
