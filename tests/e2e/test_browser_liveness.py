@@ -95,46 +95,52 @@ def test_pay_by_face_with_a_challenge_from_the_fake_camera(tmp_path: Path) -> No
         time.sleep(0.05)
     base = f"http://127.0.0.1:{port}"
     try:
+        refusals: list[str] = []
+        paid = False
         with sync_playwright() as pw:
-            b = pw.chromium.launch(
-                executable_path=str(CHROMIUM),
-                headless=True,
-                args=[
-                    *ARGS,
-                    "--use-fake-device-for-media-stream",
-                    "--use-fake-ui-for-media-stream",
-                    f"--use-file-for-fake-video-capture={y4m}",
-                ],
-            )
-            ctx = b.new_context(viewport={"width": 1280, "height": 860}, permissions=["camera"])
-            ctx.set_default_timeout(TIMEOUT_MS)
-            room = ctx.new_page()
-            room.goto(base + "/room/r1")
-            room.fill("input[name=token]", token)
-            room.click("button[type=submit]")
-            room.wait_for_selector(".menu")
-            room.click("#pay-face")
-            wait_js(room, "document.getElementById('room-camera').videoWidth > 0")
-            refusals = []
-            for _attempt in range(6):
-                room.click("#identify-go")
-                wait_js(room, "document.getElementById('challenge-prompt').textContent.includes('turn')")
-                wait_js(
-                    room,
-                    "!document.getElementById('identify-dialog').open"
-                    " || document.getElementById('identify-error').textContent !== ''",
-                    60,
+            # A live guest may be refused and try again: the turn direction may not match the recording,
+            # and a clip with dropped frames can look planar (BPCER). Each round is a new browser, so a
+            # stalled fake camera does not decide the test; any other error still fails it at once.
+            for _round in range(3):
+                b = pw.chromium.launch(
+                    executable_path=str(CHROMIUM),
+                    headless=True,
+                    args=[
+                        *ARGS,
+                        "--use-fake-device-for-media-stream",
+                        "--use-fake-ui-for-media-stream",
+                        f"--use-file-for-fake-video-capture={y4m}",
+                    ],
                 )
-                if "Lin Singer" in room.inner_text("#guest-bar"):
+                ctx = b.new_context(viewport={"width": 1280, "height": 860}, permissions=["camera"])
+                ctx.set_default_timeout(TIMEOUT_MS)
+                room = ctx.new_page()
+                room.goto(base + "/room/r1")
+                room.fill("input[name=token]", token)
+                room.click("button[type=submit]")
+                room.wait_for_selector(".menu")
+                room.click("#pay-face")
+                wait_js(room, "document.getElementById('room-camera').videoWidth > 0")
+                for _attempt in range(4):
+                    room.click("#identify-go")
+                    wait_js(room, "document.getElementById('challenge-prompt').textContent.includes('turn')")
+                    wait_js(
+                        room,
+                        "!document.getElementById('identify-dialog').open"
+                        " || document.getElementById('identify-error').textContent !== ''",
+                        60,
+                    )
+                    paid = "Lin Singer" in room.inner_text("#guest-bar")
+                    if paid:
+                        break
+                    error = room.inner_text("#identify-error")
+                    assert "liveness check failed" in error, error
+                    refusals.append(error)
+                    room.evaluate("document.getElementById('identify-error').textContent = ''")
+                b.close()
+                if paid:
                     break
-                error = room.inner_text("#identify-error")
-                # A live guest may be refused and try again: the turn direction may not match the
-                # recording, and on a loaded machine a clip with dropped frames can look planar (BPCER).
-                assert "liveness check failed" in error, error
-                refusals.append(error)
-                room.evaluate("document.getElementById('identify-error').textContent = ''")
-            assert "Lin Singer" in room.inner_text("#guest-bar"), refusals
-            b.close()
+        assert paid, refusals
     finally:
         server.should_exit = True
         thread.join(10)
