@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +28,13 @@ from soberpay.config import Settings
 from tests.e2e.web_support import buy, enrol, identify, login, register, sqlite_container, topup, venue
 
 
-@pytest.fixture(scope="module")
-def api_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    tmp: Path = tmp_path_factory.mktemp("schemathesis")
+@contextmanager
+def signed_in_venue(tmp: Path, tagged: bool = False) -> Iterator[tuple[Any, Any, dict[str, Any]]]:
+    """A venue with a manager session, room r1 and guest alice (topped up, identified in r1). Tagged: with
+    three held requests to confirm or discard. Yields (container, venue, state for the checks)."""
     container = sqlite_container(Settings(data_dir=tmp / "var", env="test"), ManualClock())
     v = venue(container)
-    # Generous limits: the property test must exercise handlers, not the rate limiter.
+    # Generous limits: the property tests must exercise handlers, not the rate limiter.
     limits = v.app.state.web.limits
     limits.limits = dict.fromkeys(limits.limits, 10_000)
     with v.client() as client:
@@ -40,11 +42,30 @@ def api_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, An
         guest = register(client)
         enrol(client, guest, "alice")
         topup(client, csrf, guest["guest_id"])
-        who = identify(client, v, "r1", "alice")
+        if tagged:
+            r = client.post(
+                f"/api/staff/guests/{guest['guest_id']}/override",
+                json={"action": "tag", "reason": "staff observed"},
+                headers=csrf,
+            )
+            assert r.status_code == 200, r.text
+        token = identify(client, v, "r1", "alice")["guest_token"]
+        if tagged:
+            for n in range(3):
+                held = buy(client, v, "r1", token, HELD_ITEM, f"held-{n:08d}").json()
+                assert held["outcome"] == "suspended", held
         session_cookie = client.cookies.get("sp_session")
-    headers = {**v.room("r1"), **csrf, "X-Guest-Token": who["guest_token"]}
-    yield {"app": v.app, "headers": headers, "cookies": {"sp_session": session_cookie}}
-    container.close()
+    headers = {**v.room("r1"), **csrf, "X-Guest-Token": token}
+    try:
+        yield container, v, {"app": v.app, "headers": headers, "cookies": {"sp_session": session_cookie}}
+    finally:
+        container.close()
+
+
+@pytest.fixture(scope="module")
+def api_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    with signed_in_venue(tmp_path_factory.mktemp("schemathesis")) as (_, _, state):
+        yield state
 
 
 SKIP_PATHS = {"/api/staff/alerts/stream"}  # an endless event stream by design
@@ -122,38 +143,16 @@ HELD_ITEM = "whisky-chivas-12"  # high-price: a tagged guest's purchase of it is
 @pytest.fixture(scope="module")
 def stateful_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """A manager session, room r1 and a tagged guest identified in it with held requests to confirm or discard."""
-    tmp: Path = tmp_path_factory.mktemp("stateful")
-    container = sqlite_container(Settings(data_dir=tmp / "var", env="test"), ManualClock())
-    v = venue(container)
-    limits = v.app.state.web.limits
-    limits.limits = dict.fromkeys(limits.limits, 10_000)
-    with v.client() as client:
-        csrf = login(client)
-        guest = register(client)
-        enrol(client, guest, "alice")
-        topup(client, csrf, guest["guest_id"])
-        r = client.post(
-            f"/api/staff/guests/{guest['guest_id']}/override",
-            json={"action": "tag", "reason": "staff observed"},
-            headers=csrf,
-        )
-        assert r.status_code == 200, r.text
-        token = identify(client, v, "r1", "alice")["guest_token"]
-        for n in range(3):
-            held = buy(client, v, "r1", token, HELD_ITEM, f"held-{n:08d}").json()
-            assert held["outcome"] == "suspended", held
-        session_cookie = client.cookies.get("sp_session")
-    headers = {**v.room("r1"), **csrf, "X-Guest-Token": token}
-    snapshot = sqlite3.connect(":memory:")
-    _copy_database(container.engine, into=snapshot)
+    with signed_in_venue(tmp_path_factory.mktemp("stateful"), tagged=True) as (container, _, state):
+        snapshot = sqlite3.connect(":memory:")
+        _copy_database(container.engine, into=snapshot)
 
-    def restore() -> None:
-        container.engine.dispose()  # no pooled connection holds a stale view of the pages restored under it
-        _copy_database(snapshot, into=container.engine)
+        def restore() -> None:
+            container.engine.dispose()  # no pooled connection holds a stale view of the pages restored under it
+            _copy_database(snapshot, into=container.engine)
 
-    yield {"app": v.app, "headers": headers, "cookies": {"sp_session": session_cookie}, "restore": restore}
-    snapshot.close()
-    container.close()
+        yield {**state, "restore": restore}
+        snapshot.close()
 
 
 def _copy_database(source: Engine | sqlite3.Connection, into: Engine | sqlite3.Connection) -> None:
