@@ -17,9 +17,10 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Request, UploadFile, status
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile, status
 from starlette.concurrency import run_in_threadpool
 
 from soberpay.adapters.consent_texts import consent_text
@@ -243,6 +244,34 @@ ChallengeField = Annotated[
     str | None, Form(max_length=64, description="guest path: the liveness challenge shown to the guest, if any")
 ]
 
+
+@dataclass(frozen=True)
+class AccountActionIn:
+    """The credentials of an account action: a manager with a reason, or the guest's password + live face."""
+
+    staff: StaffPrincipal | None
+    token: str | None
+    reason: str | None
+    password: str | None
+    uploads: list[UploadFile]
+    challenge_id: str | None
+
+
+def _account_action(
+    staff: MaybeStaff,
+    reason: ReasonField = None,
+    password: PasswordField = None,
+    face: FaceField = None,
+    challenge_id: ChallengeField = None,
+    x_guest_token: GuestTokenHeader = None,
+) -> AccountActionIn:
+    uploads = [f for f in face or [] if f.filename or f.size]  # browsers send an empty part for no file
+    return AccountActionIn(staff, x_guest_token, reason, password, uploads, challenge_id)
+
+
+AccountAction = Annotated[AccountActionIn, Depends(_account_action)]
+
+
 _ACCOUNT_ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorOut},
     401: {"model": ErrorOut},
@@ -274,23 +303,17 @@ async def _read_capture(web: Web, uploads: list[UploadFile]) -> list[Any]:
 
 
 async def _authorise_account_action(
-    web: Web,
-    guest_id: str,
-    staff: StaffPrincipal | None,
-    token: str | None,
-    reason: str | None,
-    password: str | None,
-    face: list[UploadFile] | None,
-    challenge_id: str | None,
+    web: Web, guest_id: str, action: AccountActionIn
 ) -> tuple[str, str | None, list[FaceAnalysis]]:
     """``(actor, audited reason, proven faces)`` for an account action, or an error.
 
     A guest token alone never suffices (a room token is handed out by identification and must not
     change the account). Proof: payment password + live capture matching the enrolled face."""
-    guest = guest_from_token(web, token)
+    staff, password = action.staff, action.password
+    guest = guest_from_token(web, action.token)
     if guest is not None and guest.guest_id != guest_id:
         raise Forbidden("a guest can only change their own account")
-    face = [f for f in face or [] if f.filename or f.size]
+    face = action.uploads
     if password is None:
         if staff is None:
             raise Unauthenticated(
@@ -298,7 +321,7 @@ async def _authorise_account_action(
             )
         staff.require_csrf()
         staff.require("manager")
-        return staff.actor, validate_reason(reason), []
+        return staff.actor, validate_reason(action.reason), []
     if not face:
         raise InvalidInput("send a live face capture with the payment password", field="face")
     web.limits.check("password", "guest:" + guest_id)
@@ -306,7 +329,7 @@ async def _authorise_account_action(
     started = time.perf_counter()
     try:
         analyses = await run_in_threadpool(
-            web.container.identity.prove_guest, guest_id, password, frames, challenge_id, "guest"
+            web.container.identity.prove_guest, guest_id, password, frames, action.challenge_id, "guest"
         )
     finally:
         web.metrics.model_seconds.labels("prove").observe(time.perf_counter() - started)
@@ -322,21 +345,14 @@ async def revoke_consent(
     guest_id: str,
     purpose: str,
     web: Web,
-    staff: MaybeStaff,
-    reason: ReasonField = None,
-    password: PasswordField = None,
-    face: FaceField = None,
-    challenge_id: ChallengeField = None,
-    x_guest_token: GuestTokenHeader = None,
+    action: AccountAction,
 ) -> GuestOut:
     """Revoke a consent (an account action: manager + ``reason``, or ``password`` + live ``face``).
 
     Revoking ``face_payment`` deletes the guest's face templates in the same transaction."""
     if purpose not in {p.value for p in ConsentPurpose}:
         raise InvalidInput("unknown consent purpose", field="purpose")
-    actor, why, _ = await _authorise_account_action(
-        web, guest_id, staff, x_guest_token, reason, password, face, challenge_id
-    )
+    actor, why, _ = await _authorise_account_action(web, guest_id, action)
     await run_in_threadpool(web.container.identity.revoke_consent, guest_id, purpose, actor, why)
     return _guest_out(web, guest_id)
 
@@ -420,23 +436,16 @@ async def enrol_video(
 async def add_faces(
     guest_id: str,
     web: Web,
-    staff: MaybeStaff,
-    reason: ReasonField = None,
-    password: PasswordField = None,
-    face: FaceField = None,
-    challenge_id: ChallengeField = None,
-    x_guest_token: GuestTokenHeader = None,
+    action: AccountAction,
 ) -> EnrolOut:
     """Add face templates (an account action: manager + ``reason`` + ``face``, or ``password`` + live ``face``).
 
     The guest's proof capture becomes the new templates. Either way, a guest who already has templates
     gets new ones only when they match the stored ones 1:1; a mismatch is refused and staff are told."""
-    actor, why, analyses = await _authorise_account_action(
-        web, guest_id, staff, x_guest_token, reason, password, face, challenge_id
-    )
+    actor, why, analyses = await _authorise_account_action(web, guest_id, action)
     ident = web.container.identity
     if not analyses:  # the manager path: the capture is the new face
-        uploads = [f for f in face or [] if f.filename or f.size]
+        uploads = action.uploads
         if not uploads:
             raise InvalidInput("send the face to enrol", field="face")
         analyses = await run_in_threadpool(ident.analyse_capture, await _read_capture(web, uploads))
@@ -486,17 +495,10 @@ async def face_quality(
 async def erase_guest(
     guest_id: str,
     web: Web,
-    staff: MaybeStaff,
-    reason: ReasonField = None,
-    password: PasswordField = None,
-    face: FaceField = None,
-    challenge_id: ChallengeField = None,
-    x_guest_token: GuestTokenHeader = None,
+    action: AccountAction,
 ) -> None:
     """Erase a guest (an account action: manager + ``reason``, or ``password`` + live ``face``).
 
     Templates and personal fields are deleted; an anonymised row keeps the ledger consistent."""
-    actor, why, _ = await _authorise_account_action(
-        web, guest_id, staff, x_guest_token, reason, password, face, challenge_id
-    )
+    actor, why, _ = await _authorise_account_action(web, guest_id, action)
     await run_in_threadpool(web.container.identity.erase, guest_id, actor, why)
