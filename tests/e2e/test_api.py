@@ -3,14 +3,9 @@ bad input that must give a clear 4xx and change nothing, staff auth + CSRF, and 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from fastapi.testclient import TestClient
 
-from soberpay.adapters.clock import ManualClock
 from soberpay.bootstrap import Container
-from soberpay.config import Settings
 from tests.e2e.web_support import (
     CASHIER,
     GUEST_PASSWORD,
@@ -20,29 +15,10 @@ from tests.e2e.web_support import (
     identify,
     login,
     register,
-    sqlite_container,
     topup,
     venue,
 )
 from tests.fakes import fake_image
-
-
-@pytest.fixture
-def sqlite_fake_container(settings: Settings, clock: ManualClock) -> Iterator[Container]:
-    container = sqlite_container(settings, clock)
-    yield container
-    container.close()
-
-
-@pytest.fixture
-def v(sqlite_fake_container: Container) -> Venue:
-    return venue(sqlite_fake_container)
-
-
-@pytest.fixture
-def client(v: Venue) -> Iterator[TestClient]:
-    with v.client() as c:
-        yield c
 
 
 def assert_error(r, status: int, code: str | None = None) -> None:  # type: ignore[no-untyped-def]

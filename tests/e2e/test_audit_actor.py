@@ -3,22 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
-import pytest
-
-from soberpay.adapters.clock import ManualClock
-from soberpay.bootstrap import Container
-from soberpay.config import Settings
-from tests.e2e.web_support import Venue, buy, enrol, identify, login, register, sqlite_container, topup, venue
+from tests.e2e.web_support import Venue, buy, enrol, identify, login, register, topup
 from tests.fakes import fake_image
-
-
-@pytest.fixture
-def v(settings: Settings, clock: ManualClock) -> Iterator[Venue]:
-    container: Container = sqlite_container(settings, clock)
-    yield venue(container)
-    container.close()
 
 
 def test_room_purchase_records_room_and_room_actor(v: Venue) -> None:

@@ -60,7 +60,10 @@ def test_groups_published_by_any_distribution_are_mounted(tmp_path: Path) -> Non
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])}
     proc = subprocess.run(
         [sys.executable, "-c", "from soberpay.cli import app; app()", "fake", "hello"],
-        capture_output=True, text=True, env=env, timeout=120,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip() == "hello from a plugin"
@@ -69,9 +72,6 @@ def test_groups_published_by_any_distribution_are_mounted(tmp_path: Path) -> Non
 def test_importing_the_lab_before_the_runtime_cli_still_mounts_its_groups() -> None:
     # The lab's command modules import soberpay.cli, which mounts the lab while it is half-imported.
     script = "import soberpay_lab.cli.train_behaviour\nfrom soberpay.cli import app\napp()"
-    proc = subprocess.run(
-        [sys.executable, "-c", script, "eval", "--help"], capture_output=True, text=True, timeout=120
-    )
+    proc = subprocess.run([sys.executable, "-c", script, "eval", "--help"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "faces" in proc.stdout and "thermal" in proc.stdout
-

@@ -47,12 +47,6 @@ def v(settings: Settings, clock: ManualClock) -> Iterator[Venue]:
     container.close()
 
 
-@pytest.fixture
-def client(v: Venue) -> Iterator[TestClient]:
-    with v.client() as c:
-        yield c
-
-
 def clip(person: str, shots: Sequence[int]) -> list[tuple[str, tuple[str, bytes, str]]]:
     return [("frames", (f"{i}.jpg", fake_image(person, s), "image/jpeg")) for i, s in enumerate(shots)]
 

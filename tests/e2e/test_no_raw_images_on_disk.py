@@ -40,9 +40,7 @@ print("ok")
 
 WRITE_FLAGS = re.compile(r"O_WRONLY|O_RDWR|O_CREAT|O_TRUNC")
 IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG", b"GIF8", b"BM", b"RIFF")
-ALLOWED = re.compile(
-    r"(soberpay\.db(-wal|-shm|-journal)?|keys\.(json|tmp))$|^/dev/|^/proc/|/mpl/|\.pyc$|/__pycache__/"
-)
+ALLOWED = re.compile(r"(soberpay\.db(-wal|-shm|-journal)?|keys\.(json|tmp))$|^/dev/|^/proc/|/mpl/|\.pyc$|/__pycache__/")
 # The server also creates its cookie-signing key.
 SERVE_ALLOWED = re.compile(ALLOWED.pattern + r"|web_secret\.key$")
 

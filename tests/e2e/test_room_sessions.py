@@ -4,17 +4,12 @@ overview; sign-out ending the session and its alert stream; QR pairing."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from soberpay.adapters.clock import ManualClock
 from soberpay.adapters.db.identity_tables import AuditRow
 from soberpay.adapters.db.payment_tables import NotificationRow, OrderRow, PendingRequestRow
 from soberpay.bootstrap import Container
-from soberpay.config import Settings
 from tests.e2e.web_support import (
     GUEST_PASSWORD,
     Venue,
@@ -23,30 +18,10 @@ from tests.e2e.web_support import (
     identify,
     login,
     register,
-    sqlite_container,
     topup,
-    venue,
 )
 
 STAFF_NOTE = "Guest slurring, unsteady at the bar"
-
-
-@pytest.fixture
-def container(settings: Settings, clock: ManualClock) -> Iterator[Container]:
-    c = sqlite_container(settings, clock)
-    yield c
-    c.close()
-
-
-@pytest.fixture
-def v(container: Container) -> Venue:
-    return venue(container)
-
-
-@pytest.fixture
-def client(v: Venue) -> Iterator[TestClient]:
-    with v.client() as c:
-        yield c
 
 
 def _guest(client: TestClient, name: str, seq: int, person: str) -> dict[str, str]:
@@ -84,7 +59,8 @@ def _face(person: str) -> bytes:
     return fake_image(person, 9)
 
 
-def test_room_is_carried_by_purchase_hold_alert_and_audit(client: TestClient, v: Venue, container: Container) -> None:
+def test_room_is_carried_by_purchase_hold_alert_and_audit(client: TestClient, v: Venue) -> None:
+    container: Container = v.app.state.web.container
     g = _guest(client, "Li Wei", 22, "liwei")
     gid = g["guest_id"]
     r = client.post(f"/api/staff/guests/{gid}/checkin", json={"room_id": "r2"}, headers=login(client))

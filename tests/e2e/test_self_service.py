@@ -4,31 +4,14 @@ when its protection is removed (see docs/identity.md, "Self-service at the kiosk
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
-from soberpay.adapters.clock import ManualClock
-from soberpay.config import Settings
-from tests.e2e.web_support import GUEST_PASSWORD, Venue, enrol, register, sqlite_container, venue
+from tests.e2e.web_support import GUEST_PASSWORD, Venue, enrol, register
 from tests.fakes import fake_image
 
 ALICE_PHONE = "13800000001"
-
-
-@pytest.fixture
-def v(settings: Settings, clock: ManualClock) -> Iterator[Venue]:
-    container = sqlite_container(settings, clock)
-    yield venue(container)
-    container.close()
-
-
-@pytest.fixture
-def client(v: Venue) -> Iterator[TestClient]:
-    with v.client() as c:
-        yield c
 
 
 def _find(client: TestClient, password: str = GUEST_PASSWORD) -> Any:

@@ -27,8 +27,22 @@ def test_train_face_model_writes_onnx_card_and_plot(shared_data: Path, tmp_path:
     result = CliRunner().invoke(
         app,
         [
-            "train", "face-model", "--labelled", str(orl), "--gamma", "0.7", "--heldout-people", "2",
-            "--max-epochs", "2", "--threads", "1", "--seed", "3", "--out", str(out),
+            "train",
+            "face-model",
+            "--labelled",
+            str(orl),
+            "--gamma",
+            "0.7",
+            "--heldout-people",
+            "2",
+            "--max-epochs",
+            "2",
+            "--threads",
+            "1",
+            "--seed",
+            "3",
+            "--out",
+            str(out),
         ],
     )
     assert result.exit_code == 0, result.output

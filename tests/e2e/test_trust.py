@@ -46,12 +46,6 @@ def v(settings: Settings, clock: ManualClock) -> Iterator[Venue]:
     container.close()
 
 
-@pytest.fixture
-def client(v: Venue) -> Iterator[TestClient]:
-    with v.client() as c:
-        yield c
-
-
 def _alice_in_room(client: TestClient, v: Venue) -> tuple[dict[str, Any], dict[str, str]]:
     alice = register(client, "Alice", 1)
     enrol(client, alice, "alice")
@@ -83,9 +77,7 @@ def test_takeover_by_room_token_is_refused_and_the_stranger_never_identifies_as_
     r = client.post(f"/api/guests/{gid}/face", files=[("files", f[1]) for f in _stranger_face()], headers=h)
     assert r.status_code == 403, r.text
     # Token + the right password (shoulder-surfed) + the stranger's live face: refused 1:1, staff told.
-    r = client.post(
-        f"/api/guests/{gid}/faces", data={"password": GUEST_PASSWORD}, files=_stranger_face(1), headers=h
-    )
+    r = client.post(f"/api/guests/{gid}/faces", data={"password": GUEST_PASSWORD}, files=_stranger_face(1), headers=h)
     assert r.status_code == 403 and r.json()["reason"] == "face_mismatch", r.text
     assert not _is_alice(client, v, "mallory")
     login(client)
@@ -122,27 +114,29 @@ def test_pin_guessing_with_50_spellings_of_one_number_locks_after_5(client: Test
     assert len(set(SPELLINGS)) == 50
     statuses = []
     for i, phone in enumerate(SPELLINGS):
-        r = client.post("/api/rooms/r1/identify/phone", json={"phone": phone, "password": f"{i:06d}"},
-                        headers=v.room("r1"))
+        r = client.post(
+            "/api/rooms/r1/identify/phone", json={"phone": phone, "password": f"{i:06d}"}, headers=v.room("r1")
+        )
         statuses.append(r.status_code)
     assert statuses[:4] == [401] * 4 and statuses[4:] == [423] * 46, statuses
-    r = client.post("/api/rooms/r1/identify/phone", json={"phone": ALICE_PHONE, "password": GUEST_PASSWORD},
-                    headers=v.room("r1"))
+    r = client.post(
+        "/api/rooms/r1/identify/phone", json={"phone": ALICE_PHONE, "password": GUEST_PASSWORD}, headers=v.room("r1")
+    )
     assert r.status_code == 423 and "locked until" in r.json()["message"], r.text
     login(client)
-    assert any(a["kind"] == "lockout" and a["guest_id"] == alice["guest_id"]
-               for a in client.get("/api/staff/alerts").json())
+    assert any(
+        a["kind"] == "lockout" and a["guest_id"] == alice["guest_id"] for a in client.get("/api/staff/alerts").json()
+    )
 
 
-def test_the_per_phone_rate_limit_keys_on_the_canonical_number(
-    settings: Settings, clock: ManualClock
-) -> None:
+def test_the_per_phone_rate_limit_keys_on_the_canonical_number(settings: Settings, clock: ManualClock) -> None:
     container = sqlite_container(settings, clock)  # default limits: 10 password attempts a minute
     v = venue(container)
     with v.client() as client:
         statuses = [
-            client.post("/api/rooms/r1/identify/phone", json={"phone": p, "password": "000000"},
-                        headers=v.room("r1")).status_code
+            client.post(
+                "/api/rooms/r1/identify/phone", json={"phone": p, "password": "000000"}, headers=v.room("r1")
+            ).status_code
             for p in SPELLINGS[:12]
         ]
     container.close()
@@ -152,11 +146,15 @@ def test_the_per_phone_rate_limit_keys_on_the_canonical_number(
 def test_the_lockout_counts_purchases_too(client: TestClient, v: Venue) -> None:
     alice, h = _alice_in_room(client, v)
     for i in range(5):
-        r = client.post("/api/rooms/r1/purchases", data={"item_id": "beer-tsingtao", "password": "000000",
-                                                         "idempotency_key": f"guess-{i:04d}"}, headers=h)
+        r = client.post(
+            "/api/rooms/r1/purchases",
+            data={"item_id": "beer-tsingtao", "password": "000000", "idempotency_key": f"guess-{i:04d}"},
+            headers=h,
+        )
         assert r.json()["outcome"] in ("password_rejected", "locked_out"), r.text
-    r = client.post("/api/rooms/r1/identify/phone", json={"phone": ALICE_PHONE, "password": GUEST_PASSWORD},
-                    headers=v.room("r1"))
+    r = client.post(
+        "/api/rooms/r1/identify/phone", json={"phone": ALICE_PHONE, "password": GUEST_PASSWORD}, headers=v.room("r1")
+    )
     assert r.status_code == 423, r.text
 
 

@@ -57,9 +57,7 @@ def test_50_parallel_guesses_across_two_server_processes_count_at_most_5(tmp_pat
     }
     # One database, set up once (migrations, keys, a room token, the guest) before the servers start.
     container = build_container(Settings(data_dir=data))
-    guest = container.identity.register(
-        name="Alice", phone=PHONE, national_id="11010519491231002X", password=PIN
-    )
+    guest = container.identity.register(name="Alice", phone=PHONE, national_id="11010519491231002X", password=PIN)
     auth = AuthStore(container.session_factory, container.hasher, container.clock)
     auth.create_room("r1", "Room 1", None)
     _, token = auth.issue_device_token("r1")
