@@ -68,6 +68,10 @@ class RoomStatus:
     present: tuple[str, ...] = ()
     last_error: str = ""
     loops: int = 0
+    state: str = "stopped"  # soberpay.rooms.worker.CameraState
+    frame_age_s: float | None = None  # seconds since the last frame; None: none yet
+    reconnects: int = 0
+    queued: int = 0  # frames waiting for the processor
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -82,6 +86,10 @@ class RoomStatus:
             "present": list(self.present),
             "last_error": self.last_error,
             "loops": self.loops,
+            "state": self.state,
+            "frame_age_s": None if self.frame_age_s is None else round(self.frame_age_s, 2),
+            "reconnects": self.reconnects,
+            "queued": self.queued,
         }
 
     @classmethod
@@ -98,6 +106,10 @@ class RoomStatus:
             present=tuple(str(g) for g in d.get("present", ())),
             last_error=str(d.get("last_error", "")),
             loops=int(d.get("loops", 0)),
+            state=str(d.get("state", "connected" if d.get("running") else "stopped")),
+            frame_age_s=None if d.get("frame_age_s") is None else float(d["frame_age_s"]),
+            reconnects=int(d.get("reconnects", 0)),
+            queued=int(d.get("queued", 0)),
         )
 
 
@@ -115,6 +127,14 @@ class RoomStatusSource(Protocol):
     def statuses(self) -> dict[str, RoomStatus]: ...
 
     def stats(self, room_id: str) -> dict[str, Any] | None: ...
+
+
+class CameraAlerts(Protocol):
+    """Staff alerts about room cameras: one when a camera stalls, cleared when it recovers."""
+
+    def stalled(self, room_id: str, message: str, at: datetime) -> None: ...
+
+    def recovered(self, room_id: str, at: datetime) -> None: ...
 
 
 class RiskSink(Protocol):
@@ -146,6 +166,7 @@ __all__ = [
     "HEARTBEAT_S",
     "PRESENT_S",
     "STALE_AFTER_S",
+    "CameraAlerts",
     "GuestJudgement",
     "PaymentsRoomEvents",
     "RiskSink",
