@@ -17,8 +17,9 @@ import numpy as np
 
 from soberpay.bootstrap import Container
 from soberpay.rooms import DEMO_CLIP, RoomHost, RoomObservation, RoomStatus, RoomWorker, open_source
+from soberpay.rooms.events import CameraState
 from soberpay.rooms.status import CAMERA_STALLED, SqlCameraAlerts
-from soberpay.rooms.worker import Backoff, CameraState
+from soberpay.rooms.worker import Backoff
 
 FAST = Backoff(first_s=0.01, max_s=0.05)
 REPO = Path(__file__).resolve().parents[2]

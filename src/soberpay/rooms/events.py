@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Protocol
 
 from soberpay.domain.risk import SobrietyObservation
@@ -33,6 +34,15 @@ from soberpay.domain.risk import SobrietyObservation
 HEARTBEAT_S = 2.0  # how often a rooms process persists its rooms' status
 STALE_AFTER_S = 15.0  # a heartbeat older than this means the rooms process is gone
 PRESENT_S = 30.0  # a guest counts as present this long after their face was last identified
+
+
+class CameraState(StrEnum):
+    STOPPED = "stopped"  # the worker is not running
+    CONNECTING = "connecting"  # first open, no frame yet
+    CONNECTED = "connected"  # frames arrive
+    RECONNECTING = "reconnecting"  # lost; waiting out the back-off or reopening
+    STALLED = "stalled"  # no frame for ``stall_after_s`` (whatever the capture thread is doing)
+    ENDED = "ended"  # a file played to its end and the worker neither loops nor reconnects
 
 
 @dataclass(frozen=True)
@@ -68,10 +78,11 @@ class RoomStatus:
     present: tuple[str, ...] = ()
     last_error: str = ""
     loops: int = 0
-    state: str = "stopped"  # soberpay.rooms.worker.CameraState
+    state: str = CameraState.STOPPED.value
     frame_age_s: float | None = None  # seconds since the last frame; None: none yet
     reconnects: int = 0
     queued: int = 0  # frames waiting for the processor
+    stage_s: dict[str, float] = field(default_factory=dict)  # stage → seconds per frame (moving average)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -90,6 +101,7 @@ class RoomStatus:
             "frame_age_s": None if self.frame_age_s is None else round(self.frame_age_s, 2),
             "reconnects": self.reconnects,
             "queued": self.queued,
+            "stage_s": {stage: round(sec, 4) for stage, sec in self.stage_s.items()},
         }
 
     @classmethod
@@ -110,6 +122,7 @@ class RoomStatus:
             frame_age_s=None if d.get("frame_age_s") is None else float(d["frame_age_s"]),
             reconnects=int(d.get("reconnects", 0)),
             queued=int(d.get("queued", 0)),
+            stage_s={str(k): float(v) for k, v in dict(d.get("stage_s") or {}).items()},
         )
 
 
@@ -164,6 +177,7 @@ class PaymentsRoomEvents:
 
 __all__ = [
     "HEARTBEAT_S",
+    "CameraState",
     "PRESENT_S",
     "STALE_AFTER_S",
     "CameraAlerts",

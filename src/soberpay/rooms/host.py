@@ -13,9 +13,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from soberpay.ports import FrameSource
-from soberpay.rooms.events import HEARTBEAT_S, CameraAlerts, RoomEvents, RoomObservation, RoomStatus
+from soberpay.rooms.events import HEARTBEAT_S, CameraAlerts, CameraState, RoomEvents, RoomObservation, RoomStatus
 from soberpay.rooms.pipeline import SobrietyRoomMonitor, VisionRoomProcessor
-from soberpay.rooms.worker import DEMO_CLIP, Backoff, CameraState, RoomProcessor, RoomWorker, open_source
+from soberpay.rooms.worker import DEMO_CLIP, Backoff, RoomProcessor, RoomWorker, open_source
 
 if TYPE_CHECKING:
     from soberpay.bootstrap import Container

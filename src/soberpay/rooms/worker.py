@@ -25,12 +25,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
 from soberpay.ports import FrameSource, ImageBGR
-from soberpay.rooms.events import PRESENT_S, RoomObservation, RoomStatus
+from soberpay.rooms.events import PRESENT_S, CameraState, RoomObservation, RoomStatus
 
 log = logging.getLogger(__name__)
 
@@ -39,15 +38,6 @@ DEMO_CLIP = Path(__file__).resolve().parents[1] / "assets" / "demo_room.avi"
 
 class RoomProcessor(Protocol):
     def process(self, room_id: str, t: float, frame: ImageBGR) -> RoomObservation: ...
-
-
-class CameraState(StrEnum):
-    STOPPED = "stopped"  # the worker is not running
-    CONNECTING = "connecting"  # first open, no frame yet
-    CONNECTED = "connected"  # frames arrive
-    RECONNECTING = "reconnecting"  # lost; waiting out the back-off or reopening
-    STALLED = "stalled"  # no frame for ``stall_after_s`` (whatever the capture thread is doing)
-    ENDED = "ended"  # a file played to its end and the worker neither loops nor reconnects
 
 
 @dataclass(frozen=True)
@@ -84,6 +74,7 @@ class RoomStats:
     started_at: float = 0.0  # monotonic
     last_frame_at: float | None = None  # monotonic
     queued: int = 0  # frames waiting for the processor
+    stage_s: dict[str, float] = field(default_factory=dict)  # stage → seconds per frame (moving average)
 
     def state(self, now: float) -> CameraState:
         if not self.running:
@@ -114,6 +105,7 @@ class RoomStats:
             frame_age_s=None if self.last_frame_at is None else now - self.last_frame_at,
             reconnects=self.reconnects,
             queued=self.queued,
+            stage_s=dict(self.stage_s),
         )
 
 
@@ -270,6 +262,9 @@ class RoomWorker:
             self.stats.lag_s = now - captured_at
             self.stats.processed += 1
             self.stats.faces = obs.faces
+            for stage, seconds in obs.timings.items():
+                before = self.stats.stage_s.get(stage)
+                self.stats.stage_s[stage] = seconds if before is None else 0.8 * before + 0.2 * seconds
             for guest_id, _score in obs.guests:
                 self.stats.present[guest_id] = now
             if self._on_observation is not None:
