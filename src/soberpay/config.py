@@ -337,6 +337,18 @@ class WebSettings(_Section):
     room_max_fps: float = Field(10.0, gt=0, le=120, description="capture pacing for file sources")
 
 
+class CameraSettings(_Section):
+    """Room cameras (RTSP/HTTP/USB): how a dropped camera is retried and when staff are alerted."""
+
+    stall_after_s: float = Field(
+        10.0, ge=1.0, le=3600.0, description="no frame for this long: the camera is stalled and staff get one alert"
+    )
+    reconnect_first_s: float = Field(0.5, gt=0, le=60.0, description="first wait before reopening a lost camera")
+    reconnect_max_s: float = Field(30.0, gt=0, le=600.0, description="longest wait between reconnect attempts")
+    open_timeout_s: float = Field(10.0, gt=0, le=120.0, description="give up opening a network camera after this")
+    read_timeout_s: float = Field(5.0, gt=0, le=120.0, description="a network read blocked this long fails")
+
+
 class VenueSettings(_Section):
     """Who the venue serves and where it is: the language its pages and API speak by default, and the
     zone every shown, exported or reported time is converted to (stored times stay UTC)."""
@@ -424,6 +436,7 @@ class Settings(BaseSettings):
     web: WebSettings = Field(default_factory=WebSettings)
     liveness: LivenessSettings = Field(default_factory=LivenessSettings)
     venue: VenueSettings = Field(default_factory=VenueSettings)
+    camera: CameraSettings = Field(default_factory=CameraSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -204,6 +204,8 @@ def test_venue_scenario(browser: Any, live: Live) -> None:
     staff.goto(live.base + "/staff/login")
     live.shot(staff, "staff_login")
     _staff_login(staff, live)
+    # The demo room's camera (the looping clip) shows its health on the room card.
+    staff.wait_for_selector(".room-over[data-room='demo'] [data-camera='connected']")
     staff.click(f"button[data-topup='{gid}']")
     staff.fill("#topup-amount", "2000")
     staff.click("#topup-form button[type=submit]")

@@ -79,6 +79,7 @@ def test_slow_processor_drops_frames_and_reports_fps_and_lag() -> None:
         processor,
         on_observation=lambda r, o: seen.append(o),
         queue_size=3,
+        reconnect=False,  # exactly the 250 frames
         max_fps=1000.0,
     )
     worker.start()
@@ -96,7 +97,7 @@ def test_slow_processor_drops_frames_and_reports_fps_and_lag() -> None:
 
 def test_processing_errors_are_reported_and_the_worker_keeps_going() -> None:
     processor = SlowProcessor(delay=0.0, fail_every=2)
-    worker = RoomWorker("r1", "list", lambda: ListSource(40), processor, queue_size=64, max_fps=1000.0)
+    worker = RoomWorker("r1", "list", lambda: ListSource(40), processor, queue_size=64, reconnect=False, max_fps=1000.0)
     worker.start()
     try:
         _wait(lambda: worker.stats.processed >= 40)
@@ -148,9 +149,7 @@ class FakeMonitor:
         self.calls: list[str] = []
         self.lock = threading.Lock()
 
-    def observe(
-        self, room_id: str, guest_id: str, t: float, frame: np.ndarray, face: DetectedFace
-    ) -> GuestJudgement:
+    def observe(self, room_id: str, guest_id: str, t: float, frame: np.ndarray, face: DetectedFace) -> GuestJudgement:
         self.calls.append(guest_id)
         return GuestJudgement(guest_id, SobrietyObservation(0.8, True, 0.6, True, "synthetic"))
 

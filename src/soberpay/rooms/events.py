@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Protocol
 
 from soberpay.domain.risk import SobrietyObservation
@@ -33,6 +34,15 @@ from soberpay.domain.risk import SobrietyObservation
 HEARTBEAT_S = 2.0  # how often a rooms process persists its rooms' status
 STALE_AFTER_S = 15.0  # a heartbeat older than this means the rooms process is gone
 PRESENT_S = 30.0  # a guest counts as present this long after their face was last identified
+
+
+class CameraState(StrEnum):
+    STOPPED = "stopped"  # the worker is not running
+    CONNECTING = "connecting"  # first open, no frame yet
+    CONNECTED = "connected"  # frames arrive
+    RECONNECTING = "reconnecting"  # lost; waiting out the back-off or reopening
+    STALLED = "stalled"  # no frame for ``stall_after_s`` (whatever the capture thread is doing)
+    ENDED = "ended"  # a file played to its end and the worker neither loops nor reconnects
 
 
 @dataclass(frozen=True)
@@ -68,6 +78,11 @@ class RoomStatus:
     present: tuple[str, ...] = ()
     last_error: str = ""
     loops: int = 0
+    state: str = CameraState.STOPPED.value
+    frame_age_s: float | None = None  # seconds since the last frame; None: none yet
+    reconnects: int = 0
+    queued: int = 0  # frames waiting for the processor
+    stage_s: dict[str, float] = field(default_factory=dict)  # stage → seconds per frame (moving average)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -82,6 +97,11 @@ class RoomStatus:
             "present": list(self.present),
             "last_error": self.last_error,
             "loops": self.loops,
+            "state": self.state,
+            "frame_age_s": None if self.frame_age_s is None else round(self.frame_age_s, 2),
+            "reconnects": self.reconnects,
+            "queued": self.queued,
+            "stage_s": {stage: round(sec, 4) for stage, sec in self.stage_s.items()},
         }
 
     @classmethod
@@ -98,6 +118,11 @@ class RoomStatus:
             present=tuple(str(g) for g in d.get("present", ())),
             last_error=str(d.get("last_error", "")),
             loops=int(d.get("loops", 0)),
+            state=str(d.get("state", "connected" if d.get("running") else "stopped")),
+            frame_age_s=None if d.get("frame_age_s") is None else float(d["frame_age_s"]),
+            reconnects=int(d.get("reconnects", 0)),
+            queued=int(d.get("queued", 0)),
+            stage_s={str(k): float(v) for k, v in dict(d.get("stage_s") or {}).items()},
         )
 
 
@@ -115,6 +140,14 @@ class RoomStatusSource(Protocol):
     def statuses(self) -> dict[str, RoomStatus]: ...
 
     def stats(self, room_id: str) -> dict[str, Any] | None: ...
+
+
+class CameraAlerts(Protocol):
+    """Staff alerts about room cameras: one when a camera stalls, cleared when it recovers."""
+
+    def stalled(self, room_id: str, message: str, at: datetime) -> None: ...
+
+    def recovered(self, room_id: str, at: datetime) -> None: ...
 
 
 class RiskSink(Protocol):
@@ -144,8 +177,10 @@ class PaymentsRoomEvents:
 
 __all__ = [
     "HEARTBEAT_S",
+    "CameraState",
     "PRESENT_S",
     "STALE_AFTER_S",
+    "CameraAlerts",
     "GuestJudgement",
     "PaymentsRoomEvents",
     "RiskSink",

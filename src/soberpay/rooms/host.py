@@ -12,9 +12,10 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from soberpay.rooms.events import HEARTBEAT_S, RoomEvents, RoomObservation, RoomStatus
+from soberpay.ports import FrameSource
+from soberpay.rooms.events import HEARTBEAT_S, CameraAlerts, CameraState, RoomEvents, RoomObservation, RoomStatus
 from soberpay.rooms.pipeline import SobrietyRoomMonitor, VisionRoomProcessor
-from soberpay.rooms.worker import DEMO_CLIP, RoomProcessor, RoomWorker, open_source
+from soberpay.rooms.worker import DEMO_CLIP, Backoff, RoomProcessor, RoomWorker, open_source
 
 if TYPE_CHECKING:
     from soberpay.bootstrap import Container
@@ -47,10 +48,20 @@ class RoomHost:
     """Runs the room workers and reports each observation and a periodic heartbeat to ``events``.
 
     Also the web's ``RoomStatusSource`` when the rooms run in the web process (live, no database).
+    With each heartbeat it raises one ``alerts.stalled`` when a room camera stalls and ``alerts.recovered``
+    when frames flow again (also at start, which clears an alert a previous run left open).
     """
 
-    def __init__(self, events: RoomEvents, now: Callable[[], datetime], heartbeat_s: float = HEARTBEAT_S) -> None:
+    def __init__(
+        self,
+        events: RoomEvents,
+        now: Callable[[], datetime],
+        heartbeat_s: float = HEARTBEAT_S,
+        alerts: CameraAlerts | None = None,
+    ) -> None:
         self.events = events
+        self.alerts = alerts
+        self._stalled: dict[str, bool] = {}  # room → stalled as last told to ``alerts`` (absent: not yet told)
         self.workers: dict[str, RoomWorker] = {}
         self.thermal_workers: dict[str, RoomWorker] = {}  # optional thermal camera per room (not on the dashboard)
         self._now = now
@@ -69,12 +80,18 @@ class RoomHost:
         heartbeat_s: float = HEARTBEAT_S,
         thermal: Iterable[tuple[str, str]] = (),
         thermal_processor: RoomProcessor | None = None,
+        alerts: CameraAlerts | None = None,
     ) -> RoomHost:
         """A host with one worker per (room id, camera source); ``processor`` defaults to the vision pipeline.
 
         ``thermal``: (room id, thermal camera source) of rooms that have one; each gets a second worker
-        running ``thermal_processor`` (default: ``thermal_room_processor``)."""
-        host = cls(events, container.clock.now, heartbeat_s)
+        running ``thermal_processor`` (default: ``thermal_room_processor``). ``alerts`` defaults to staff
+        notifications in the container's database."""
+        from soberpay.rooms.status import SqlCameraAlerts
+
+        if alerts is None:
+            alerts = SqlCameraAlerts(container.session_factory)
+        host = cls(events, container.clock.now, heartbeat_s, alerts)
         problem = ""
         if processor is None:
             try:
@@ -82,18 +99,25 @@ class RoomHost:
             except Exception as exc:  # models missing: rooms still report fps/lag, the dashboard shows why
                 log.warning("room vision unavailable: %s", exc)
                 problem = NO_MODELS
-        web = container.settings.web
+        web, camera = container.settings.web, container.settings.camera
+        backoff = Backoff(camera.reconnect_first_s, camera.reconnect_max_s)
+
+        def opener(spec: str) -> Callable[[], FrameSource]:
+            return open_source(spec, camera.open_timeout_s, camera.read_timeout_s)
+
         for room_id, source in rooms:
             demo = source == "demo"
             spec = str(DEMO_CLIP) if demo else source
             worker = RoomWorker(
                 room_id,
                 spec,
-                open_source(spec),
+                opener(spec),
                 processor,
                 on_observation=host._observed,
                 queue_size=web.room_queue_size,
-                loop=demo or not ("://" in spec or spec.isdigit()),
+                loop=demo or not _live(spec),
+                backoff=backoff,
+                stall_after_s=camera.stall_after_s,
                 max_fps=web.room_max_fps,
                 every_n=web.room_process_every_n,
             )
@@ -106,10 +130,12 @@ class RoomHost:
             host.thermal_workers[room_id] = RoomWorker(
                 room_id,
                 source,
-                open_source(source),
+                opener(source),
                 thermal_processor,
                 queue_size=2,
-                loop=not ("://" in source or source.isdigit()),
+                loop=not _live(source),
+                backoff=backoff,
+                stall_after_s=camera.stall_after_s,
                 max_fps=1.0,  # the report is refreshed every few seconds; more frames buy nothing
             )
         return host
@@ -145,10 +171,32 @@ class RoomHost:
             self._publish()
 
     def _publish(self) -> None:
+        statuses = self.statuses()
         try:
-            self.events.heartbeat(list(self.statuses().values()), self._now())
+            self.events.heartbeat(list(statuses.values()), self._now())
         except Exception as exc:  # a database hiccup must not stop the cameras
             log.warning("room heartbeat failed: %s", exc)
+        self._alert(statuses)
+
+    def _alert(self, statuses: dict[str, RoomStatus]) -> None:
+        """Tell ``alerts`` about each change between stalled and connected (one alert per stall, not per beat)."""
+        if self.alerts is None:
+            return
+        for room_id, status in statuses.items():
+            stalled = status.state == CameraState.STALLED
+            settled = status.state in (CameraState.STALLED, CameraState.CONNECTED)
+            if not settled or self._stalled.get(room_id) == stalled:
+                continue
+            try:
+                if stalled:
+                    age = "never" if status.frame_age_s is None else f"{status.frame_age_s:.0f} s ago"
+                    message = f"room {room_id}: camera stalled, last frame {age}; {status.last_error or 'no error'}"
+                    self.alerts.stalled(room_id, message, self._now())
+                else:
+                    self.alerts.recovered(room_id, self._now())
+                self._stalled[room_id] = stalled
+            except Exception as exc:  # retried with the next heartbeat
+                log.warning("camera alert for room %s failed: %s", room_id, exc)
 
     # --- RoomStatusSource ---------------------------------------------------------------------
 
@@ -158,6 +206,11 @@ class RoomHost:
     def stats(self, room_id: str) -> dict[str, Any] | None:
         worker = self.workers.get(room_id)
         return None if worker is None else worker.stats.snapshot().as_dict()
+
+
+def _live(spec: str) -> bool:
+    """A camera index or a stream URL (reconnects when lost), not a file (replays)."""
+    return "://" in spec or spec.isdigit()
 
 
 def thermal_room_processor(container: Container, present: Callable[[str], Sequence[str]]) -> RoomProcessor:

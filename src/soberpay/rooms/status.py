@@ -1,5 +1,6 @@
 """Room status over the database: the heartbeat a rooms process writes and every HTTP worker reads,
-and the list of rooms that have a camera (``soberpay.rooms.events`` explains the design)."""
+the staff alert of a stalled camera, and the list of rooms that have a camera
+(``soberpay.rooms.events`` explains the design)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from soberpay.adapters.db.payment_tables import NotificationRow
 from soberpay.adapters.db.room_tables import RoomStatusRow
 from soberpay.adapters.db.web_tables import RoomRow
 from soberpay.rooms.events import STALE_AFTER_S, RoomStatus
@@ -47,13 +49,49 @@ class SqlRoomStatus:
             if status.running and now - row.updated_at > self._stale_after:
                 # The rooms process stopped without saying so (killed, host down): say what we know.
                 seen = row.updated_at.isoformat(timespec="seconds")
-                status = replace(status, running=False, fps=0.0, last_error=f"no heartbeat since {seen}")
+                status = replace(
+                    status, running=False, fps=0.0, state="stopped", last_error=f"no heartbeat since {seen}"
+                )
             out[row.room_id] = status
         return out
 
     def stats(self, room_id: str) -> dict[str, Any] | None:
         status = self.statuses().get(room_id)
         return None if status is None else status.as_dict()
+
+
+CAMERA_STALLED = "camera_stalled"  # the staff alert kind
+RECOVERED_BY = "camera recovered"  # who "acknowledged" an alert that a recovery cleared
+
+
+def _open_alert(room_id: str) -> ColumnElement[bool]:
+    return and_(
+        NotificationRow.kind == CAMERA_STALLED,
+        NotificationRow.room_id == room_id,
+        NotificationRow.acknowledged_at.is_(None),
+    )
+
+
+class SqlCameraAlerts:
+    """``CameraAlerts`` as staff notifications: at most one open ``camera_stalled`` alert per room, even
+    across restarts of the rooms process; a recovery marks it handled."""
+
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+        self._sessions = session_factory
+
+    def stalled(self, room_id: str, message: str, at: datetime) -> None:
+        with self._sessions.begin() as session:
+            if session.scalar(select(NotificationRow.id).where(_open_alert(room_id)).limit(1)) is None:
+                row = NotificationRow(at=at, kind=CAMERA_STALLED, guest_id=None, message=message, room_id=room_id)
+                session.add(row)
+
+    def recovered(self, room_id: str, at: datetime) -> None:
+        with self._sessions.begin() as session:
+            session.execute(
+                update(NotificationRow)
+                .where(_open_alert(room_id))
+                .values(acknowledged_at=at, acknowledged_by=RECOVERED_BY)
+            )
 
 
 def camera_rooms(session_factory: sessionmaker[Session]) -> list[tuple[str, str]]:
@@ -76,4 +114,4 @@ def thermal_rooms(session_factory: sessionmaker[Session]) -> list[tuple[str, str
         return [(room_id, source) for room_id, source in rows if source]
 
 
-__all__ = ["SqlRoomStatus", "camera_rooms", "thermal_rooms"]
+__all__ = ["CAMERA_STALLED", "SqlCameraAlerts", "SqlRoomStatus", "camera_rooms", "thermal_rooms"]

@@ -8,21 +8,28 @@ identification of present guests and, when available and consented, the sobriety
 (``soberpay.rooms.pipeline``) — and hands each observation to the host's subscriber. Each worker
 reports fps, lag (now − capture time of the frame just processed), dropped frames and who is
 present. Frames stay in memory only.
+
+**Cameras that drop** come back: when a live source fails to open, fails a read or ends, the capture
+thread reopens it after an exponential back-off with jitter (``Backoff``), for as long as the worker
+runs; the first frame after a reconnect resets the back-off. A file source with ``loop`` replays at
+once. The worker's camera health (``CameraState``: connected, reconnecting, stalled — no frame for
+``stall_after_s``) is part of its status; the host turns a stall into one staff alert.
 """
 
 from __future__ import annotations
 
 import logging
 import queue
+import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from soberpay.ports import FrameSource, ImageBGR
-from soberpay.rooms.events import PRESENT_S, RoomObservation, RoomStatus
+from soberpay.rooms.events import PRESENT_S, CameraState, RoomObservation, RoomStatus
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +38,19 @@ DEMO_CLIP = Path(__file__).resolve().parents[1] / "assets" / "demo_room.avi"
 
 class RoomProcessor(Protocol):
     def process(self, room_id: str, t: float, frame: ImageBGR) -> RoomObservation: ...
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Waits between reconnect attempts: doubling from ``first_s`` up to ``max_s``, with "equal jitter"
+    (half fixed, half random) so a venue's cameras do not all retry in step after a switch reboots."""
+
+    first_s: float = 0.5
+    max_s: float = 30.0
+
+    def delay(self, attempt: int, rand: Callable[[], float] = random.random) -> float:
+        base = min(self.max_s, self.first_s * 2.0 ** min(attempt, 32))
+        return base / 2 + rand() * base / 2
 
 
 @dataclass
@@ -47,6 +67,25 @@ class RoomStats:
     present: dict[str, float] = field(default_factory=dict)  # guest_id → last seen (monotonic)
     last_error: str = ""
     loops: int = 0
+    stall_after_s: float = 10.0
+    connected: bool = False
+    ended: bool = False
+    reconnects: int = 0  # reconnects after a failure or an end, counted as each begins (file replays are loops)
+    started_at: float = 0.0  # monotonic
+    last_frame_at: float | None = None  # monotonic
+    queued: int = 0  # frames waiting for the processor
+    stage_s: dict[str, float] = field(default_factory=dict)  # stage → seconds per frame (moving average)
+
+    def state(self, now: float) -> CameraState:
+        if not self.running:
+            return CameraState.STOPPED
+        if self.ended:
+            return CameraState.ENDED
+        if now - (self.last_frame_at if self.last_frame_at is not None else self.started_at) > self.stall_after_s:
+            return CameraState.STALLED
+        if self.connected:
+            return CameraState.CONNECTED
+        return CameraState.CONNECTING if self.reconnects == 0 else CameraState.RECONNECTING
 
     def snapshot(self, now: float | None = None) -> RoomStatus:
         now = time.monotonic() if now is None else now
@@ -62,16 +101,21 @@ class RoomStats:
             present=tuple(sorted(g for g, seen in self.present.items() if now - seen < PRESENT_S)),
             last_error=self.last_error,
             loops=self.loops,
+            state=self.state(now).value,
+            frame_age_s=None if self.last_frame_at is None else now - self.last_frame_at,
+            reconnects=self.reconnects,
+            queued=self.queued,
+            stage_s=dict(self.stage_s),
         )
 
 
-def open_source(spec: str) -> Callable[[], FrameSource]:
+def open_source(spec: str, open_timeout_s: float = 10.0, read_timeout_s: float = 5.0) -> Callable[[], FrameSource]:
     """A factory for an OpenCV frame source (imported lazily: the web app starts without OpenCV)."""
 
     def factory() -> FrameSource:
         from soberpay.adapters.vision.video import OpenCVFrameSource
 
-        return OpenCVFrameSource(spec)
+        return OpenCVFrameSource(spec, open_timeout_s=open_timeout_s, read_timeout_s=read_timeout_s)
 
     return factory
 
@@ -87,16 +131,21 @@ class RoomWorker:
         on_observation: Callable[[str, RoomObservation], None] | None = None,
         queue_size: int = 4,
         loop: bool = False,
+        reconnect: bool = True,
+        backoff: Backoff = Backoff(),
+        stall_after_s: float = 10.0,
         max_fps: float = 10.0,
         every_n: int = 1,
     ) -> None:
         self.room_id = room_id
-        self.stats = RoomStats(room_id, source_spec)
+        self.stats = RoomStats(room_id, source_spec, stall_after_s=stall_after_s)
         self._factory = source_factory
         self._processor = processor
         self._on_observation = on_observation
         self._queue: queue.Queue[tuple[float, float, ImageBGR]] = queue.Queue(maxsize=queue_size)
         self._loop = loop
+        self._reconnect = reconnect
+        self._backoff = backoff
         self._min_interval = 1.0 / max_fps
         self._every_n = max(1, every_n)
         self._stop = threading.Event()
@@ -108,6 +157,7 @@ class RoomWorker:
     def start(self) -> None:
         self._stop.clear()
         self.stats.running = True
+        self.stats.started_at = time.monotonic()
         for target, name in ((self._capture, "capture"), (self._process, "process")):
             t = threading.Thread(target=target, name=f"room-{self.room_id}-{name}", daemon=True)
             t.start()
@@ -131,6 +181,7 @@ class RoomWorker:
             while True:
                 try:
                     self._queue.put_nowait(item)
+                    self.stats.queued = self._queue.qsize()
                     return not dropped
                 except queue.Full:
                     try:
@@ -140,37 +191,48 @@ class RoomWorker:
                     except queue.Empty:
                         pass
 
-    def _frames(self) -> Iterator[tuple[float, ImageBGR]]:
-        while not self._stop.is_set():
-            source = self._factory()
-            try:
-                for t, frame in source.frames():
-                    yield t, frame
-                    if self._stop.is_set():
-                        return
-            finally:
-                source.close()
-            if not self._loop:
-                return
-            self.stats.loops += 1
-
     def _capture(self) -> None:
-        next_at = time.monotonic()
-        try:
-            for t, frame in self._frames():
-                self.offer(t, frame)
-                next_at += self._min_interval
-                delay = next_at - time.monotonic()
-                if delay > 0:
-                    self._stop.wait(delay)
-                else:
+        """Read frames until stopped; reopen the source after a failure or an end (see module doc)."""
+        attempt = 0  # failed or ended opens since the last frame
+        while not self._stop.is_set():
+            got_frame = False
+            try:
+                source = self._factory()
+                try:
                     next_at = time.monotonic()
-        except Exception as exc:  # a dead camera must show on the dashboard, not kill the server
-            log.warning("room %s capture stopped: %s", self.room_id, exc)
-            self.stats.last_error = f"capture: {exc}"
-        finally:
-            if not self._loop:
-                self._stop.wait(0.5)
+                    for t, frame in source.frames():
+                        if not got_frame:
+                            got_frame, attempt = True, 0
+                            self.stats.connected = True
+                        self.stats.last_frame_at = time.monotonic()
+                        self.offer(t, frame)
+                        if self._stop.is_set():
+                            return
+                        next_at += self._min_interval
+                        delay = next_at - time.monotonic()
+                        if delay > 0:
+                            self._stop.wait(delay)
+                        else:
+                            next_at = time.monotonic()
+                finally:
+                    source.close()
+                if self._loop and got_frame:  # a file replays at once; an empty one waits like a failure
+                    self.stats.loops += 1
+                    continue
+                if not self._reconnect:
+                    self.stats.ended = True
+                    return
+                problem = "capture: stream ended"
+            except Exception as exc:  # a dead camera must show on the dashboard, not kill the server
+                problem = f"capture: {exc}"
+            self.stats.connected = False
+            self.stats.last_error = problem
+            delay = self._backoff.delay(attempt)
+            attempt += 1
+            self.stats.reconnects += 1
+            log.warning("room %s camera lost (%s); reconnecting in %.1fs", self.room_id, problem, delay)
+            if self._stop.wait(delay):
+                return
 
     def _process(self) -> None:
         ema_dt: float | None = None
@@ -181,6 +243,7 @@ class RoomWorker:
                 captured_at, t, frame = self._queue.get(timeout=0.2)
             except queue.Empty:
                 continue
+            self.stats.queued = self._queue.qsize()
             n += 1
             if (n - 1) % self._every_n:
                 continue
@@ -199,6 +262,9 @@ class RoomWorker:
             self.stats.lag_s = now - captured_at
             self.stats.processed += 1
             self.stats.faces = obs.faces
+            for stage, seconds in obs.timings.items():
+                before = self.stats.stage_s.get(stage)
+                self.stats.stage_s[stage] = seconds if before is None else 0.8 * before + 0.2 * seconds
             for guest_id, _score in obs.guests:
                 self.stats.present[guest_id] = now
             if self._on_observation is not None:

@@ -44,6 +44,7 @@ class ModelPool:
     """``workers`` model calls at once, ``queue`` more waiting, and a byte budget for bodies in flight."""
 
     def __init__(self, workers: int, queue: int, upload_bytes: int) -> None:
+        self.workers = workers
         self.capacity = workers + queue
         # Enough for every admitted model call to hold one full-size upload while it waits.
         self.body_budget = self.capacity * (upload_bytes + MULTIPART_OVERHEAD)
@@ -52,6 +53,12 @@ class ModelPool:
         self._lock = threading.Lock()  # TestClient and uvicorn may run several event loops in one process
         # Lives as long as the app (idle threads cost nothing; the app may serve again after a lifespan ends).
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="model")
+
+    def load(self) -> tuple[int, int]:
+        """(running, waiting) model calls now, for ``/metrics``."""
+        with self._lock:
+            running = min(self._calls, self.workers)
+            return running, self._calls - running
 
     def reserve_body(self, size: int) -> bool:
         with self._lock:

@@ -239,6 +239,14 @@ SCRIPT_MESSAGES: dict[str, str] = {
     "staff.reason": N_("Reason"),
     "staff.signed_out": N_("Signed out."),
     "staff.topup": N_("Top up"),
+    "cam.stopped": N_("camera stopped"),
+    "cam.connecting": N_("camera connecting"),
+    "cam.connected": N_("camera connected"),
+    "cam.reconnecting": N_("camera reconnecting"),
+    "cam.stalled": N_("camera stalled"),
+    "cam.ended": N_("video ended"),
+    "cam.last_frame": N_("last picture"),
+    "cam.reconnects": N_("reconnects"),
     **{f"state.{k}": v for k, v in LABELS["state"].items()},
     **{f"cat.{k}": v for k, v in LABELS["category"].items()},
 }
@@ -304,6 +312,7 @@ ALERT_MESSAGES: dict[str, str] = {
     "staff_required": N_("Guest %(guest)s is tagged and cannot complete dual verification: staff needed."),
     "lockout": N_("Guest %(guest)s: password payment locked after wrong passwords."),
     "pending_ready": N_("Guest %(guest)s: saved requests are ready to confirm."),
+    "camera_stalled": N_("The room camera sends no pictures: check its power, cable and network."),
 }
 
 

@@ -83,13 +83,26 @@ class OpenCVFrameSource:
 
     ``max_frames`` caps how many frames are yielded; ``stride`` keeps every n-th frame. Timestamps
     come from the container for files and from a monotonic clock for live sources. The capture is
-    released when iteration ends or :meth:`close` is called.
+    released when iteration ends or :meth:`close` is called. A network stream that cannot be opened
+    within ``open_timeout_s``, or whose read blocks longer than ``read_timeout_s`` (a camera that fell
+    off the network without closing the connection), ends instead of hanging, so the room worker can
+    reconnect.
     """
 
-    def __init__(self, spec: str | int | Path, *, max_frames: int | None = None, stride: int = 1) -> None:
+    def __init__(
+        self,
+        spec: str | int | Path,
+        *,
+        max_frames: int | None = None,
+        stride: int = 1,
+        open_timeout_s: float = 10.0,
+        read_timeout_s: float = 5.0,
+    ) -> None:
         self.spec = spec
         self.max_frames = max_frames
         self.stride = max(1, stride)
+        self.open_timeout_s = open_timeout_s
+        self.read_timeout_s = read_timeout_s
         self._cap: Any = None
 
     @property
@@ -106,8 +119,18 @@ class OpenCVFrameSource:
             s = str(spec)
             if "://" not in s and not Path(s).is_file():
                 raise BadImage(f"video file not found: {s}", source=s)
-            cap = cv2.VideoCapture(s)
-            what = "video stream" if "://" in s else f"video file {Path(s).name}"
+            if "://" in s:
+                timeouts = [
+                    cv2.CAP_PROP_OPEN_TIMEOUT_MSEC,
+                    int(self.open_timeout_s * 1000),
+                    cv2.CAP_PROP_READ_TIMEOUT_MSEC,
+                    int(self.read_timeout_s * 1000),
+                ]
+                cap = cv2.VideoCapture(s, cv2.CAP_FFMPEG, timeouts)
+                what = "video stream"
+            else:
+                cap = cv2.VideoCapture(s)
+                what = f"video file {Path(s).name}"
         if not cap.isOpened():
             cap.release()
             raise BadImage(f"cannot open {what}", source=str(spec))

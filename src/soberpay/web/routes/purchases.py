@@ -224,7 +224,7 @@ async def purchase(
     )
     web.metrics.model_seconds.labels("purchase").observe(time.perf_counter() - started)
     if not outcome.replayed:
-        web.metrics.decisions.labels(outcome.outcome, outcome.rule).inc()
+        web.metrics.purchase(outcome)
     return room_purchase_out(outcome, lang_of(request))
 
 
@@ -281,7 +281,7 @@ async def confirm_pending(
         actor=room.actor,
     )
     if not outcome.replayed:
-        web.metrics.decisions.labels(outcome.outcome, outcome.rule).inc()
+        web.metrics.purchase(outcome)
     return room_purchase_out(outcome, lang_of(request), confirming=True)
 
 

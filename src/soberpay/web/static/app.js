@@ -639,6 +639,14 @@
       return (room ? room + ": " : "") + p.name + " " + t("state." + p.state) +
         (p.high_price_locked ? " — " + t("staff.hp_locked") : "") + (p.reason ? " (" + p.reason + ")" : "");
     }
+    // Camera health: state, age of the last picture, reconnects, the last error (stalled/reconnecting only).
+    function cameraLine(l) {
+      var state = l.state || (l.running ? "connected" : "stopped"), bad = state === "stalled" || state === "reconnecting";
+      return "<p class='small camera cam-" + esc(state) + (bad ? " bad" : " muted") + "' data-camera='" + esc(state) + "'>" + esc(t("cam." + state)) +
+        (l.frame_age_s != null ? " · " + esc(t("cam.last_frame")) + " " + Number(l.frame_age_s).toFixed(1) + " s" : "") +
+        (l.reconnects ? " · " + esc(t("cam.reconnects")) + " " + l.reconnects : "") +
+        (bad && l.last_error ? " · " + esc(l.last_error) : "") + "</p>";
+    }
     function loadOverview() {
       return api("GET", "/api/staff/rooms/overview").then(function (rooms) {
         roomsList = rooms.filter(function (r) { return r.room_id; });
@@ -648,6 +656,7 @@
           var l = r.live || {};
           return '<div class="room-over' + (l.running ? " live" : "") + '" data-room="' + esc(r.room_id || "") + '"><h3>' + esc(title) +
             (r.live ? " <span class='muted small'>" + (l.running ? "● " : "○ ") + "fps " + (l.fps || 0).toFixed(1) + "</span>" : "") + "</h3>" +
+            (r.live ? cameraLine(l) : "") +
             (r.guests.length ? r.guests.map(function (p) {
               return "<p class='line" + (p.state !== "normal" ? " bad" : "") + "'>" + esc(guestLine(title, p)) + "</p>";
             }).join("") : "<p class='muted small'>" + esc(t("staff.nobody")) + "</p>") +
