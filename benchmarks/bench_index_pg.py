@@ -134,12 +134,12 @@ def run(url: str, n: int, n_queries: int) -> None:
     print(
         f"\n{date.today().isoformat()}, {platform.machine()}, {os.cpu_count()} cores; {n:,} templates, "
         f"{n_queries} queries; COPY {sizes['load_s']:.0f} s, HNSW build {sizes['build_s']:.0f} s, "
-        f"index {sizes['index_mb']:.0f} MB, table {sizes['table_mb']:.0f} MB; numpy brute force p50 {brute_p50:.1f} ms, "
+        f"index {sizes['index_mb']:.0f} MB, table {sizes['table_mb']:.0f} MB; "
+        f"numpy brute force p50 {brute_p50:.1f} ms, "
         f"true identity first {exact_true:.3f}"
     )
-    print(
-        "| search | p50 ms | p99 ms | recall vs exact | true identity first | speed ratio |\n|---|---:|---:|---:|---:|---:|"
-    )
+    print("| search | p50 ms | p99 ms | recall vs exact | true identity first | speed ratio |")
+    print("|---|---:|---:|---:|---:|---:|")
     del mat
     with engine.connect() as c:
         for name, gucs, candidates in SETTINGS:
@@ -176,7 +176,8 @@ def measure(
         right += top == int(who[i])
     p50, p99 = 1000 * float(np.median(lat)), 1000 * float(np.quantile(lat, 0.99))
     n = len(queries)
-    print(f"| {name} | {p50:.1f} | {p99:.1f} | {agree / n:.3f} | {right / n:.3f} | {brute_p50 / p50:.1f}× |", flush=True)
+    row = f"| {name} | {p50:.1f} | {p99:.1f} | {agree / n:.3f} | {right / n:.3f} | {brute_p50 / p50:.1f}× |"
+    print(row, flush=True)
 
 
 if __name__ == "__main__":
