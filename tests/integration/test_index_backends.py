@@ -197,3 +197,57 @@ def test_identify_endpoint_takes_the_phone_digits(fake_container: Container) -> 
     assert identify(phone_last4="0001").json()["guest_id"] == alice["guest_id"]
     assert identify(phone_last4="0002").status_code == 401
     assert identify(phone_last4="00x1").status_code == 400  # invalid_input, nothing searched
+
+
+@pytest.mark.postgres
+def test_backfill_gives_old_templates_their_vectors(pg_container: Container, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Templates enrolled before the search column are invisible to 1:N; /readyz says so; the CLI
+    back-fills them in batches, an interrupted run resumes, and a second run does nothing."""
+    from typer.testing import CliRunner
+
+    from soberpay.adapters.embeddings import Float32EmbeddingCodec
+    from soberpay.adapters.index_pgvector import backfill_vectors, missing_vectors
+    from soberpay.cli import _common, app
+    from soberpay.services.identity import template_aad
+
+    c = pg_container
+    a, b = _guest(c), _guest(c, "Han", "13900139000", ID_B)
+    c.identity.enroll_images(a, [fake_image("lilei", n) for n in range(1, 4)])
+    c.identity.enroll_images(b, [fake_image("han", 1)])
+    with c.engine.begin() as conn:  # as if enrolled before the pgvector column existed
+        conn.execute(text("DELETE FROM face_template_vectors"))
+    assert c.identity.identify(fake_image("lilei", 5)).guest_id is None
+    assert "4 templates have no search vector" in c.readiness.check().notes["search_vectors"]
+    assert c.readiness.check().ready  # a note: guests without a vector pay by phone + password meanwhile
+
+    codec = Float32EmbeddingCodec()
+
+    def decrypt(key_id: str, blob: bytes, guest_id: str, embedder: str) -> Any:
+        return codec.from_bytes(c.cipher.decrypt(key_id, blob, template_aad(guest_id, embedder)))
+
+    def crash_after_first_batch(_n: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        backfill_vectors(c.engine, decrypt, batch_size=1, progress=crash_after_first_batch)
+    assert missing_vectors(c.engine) == 3  # the committed batch stays
+
+    monkeypatch.setattr(_common, "_container", c)
+    result = CliRunner().invoke(app, ["index", "backfill", "--batch-size", "2"])
+    assert result.exit_code == 0, result.output
+    assert "3 templates given a search vector; 0 still missing" in result.output
+    assert _vector_rows(c) == 4 and missing_vectors(c.engine) == 0
+    assert c.identity.identify(fake_image("lilei", 5)).guest_id == a
+    again = CliRunner().invoke(app, ["index", "backfill"])
+    assert "0 templates given a search vector" in again.output and _vector_rows(c) == 4
+
+
+def test_backfill_refuses_the_in_process_index(fake_container: Container, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from soberpay.cli import _common, app
+
+    fake_container.settings.index = "memory"
+    monkeypatch.setattr(_common, "_container", fake_container)
+    result = CliRunner().invoke(app, ["index", "backfill"])
+    assert result.exit_code != 0 and "pgvector" in result.output
