@@ -199,6 +199,50 @@ def test_identify_endpoint_takes_the_phone_digits(fake_container: Container) -> 
     assert identify(phone_last4="00x1").status_code == 400  # invalid_input, nothing searched
 
 
+def test_guessed_phone_digits_cannot_pick_another_account(fake_container: Container) -> None:
+    """Attack: the digits only narrow the search. A face that is not the account holder's is refused
+    whatever digits are sent, and guesses are bounded per room (shared in the database), so trying
+    suffix after suffix cannot add up to a whole-gallery search at the small-set threshold."""
+    from tests.e2e.web_support import enrol, register, venue
+
+    v = venue(fake_container)
+    client = v.client()
+    alice, bob = register(client, "Alice", 1), register(client, "Bob", 2)
+    enrol(client, alice, "alice")
+    enrol(client, bob, "bob")
+    fake_container.identity._settings = fake_container.settings.identity.model_copy(
+        update={"phone_hint_gallery_size": 1}
+    )
+
+    def identify(person: str, **form: str) -> Any:
+        files = {"file": ("f.jpg", fake_image(person, 7), "image/jpeg")}
+        return client.post("/api/rooms/r1/identify/face", files=files, data=form, headers=v.room("r1"))
+
+    asked = identify("mallory")
+    assert asked.status_code == 401 and asked.json()["ask_phone_last4"] is True
+    for person in ("mallory", "alice"):  # a stranger's face, or another guest's, with Bob's digits
+        r = identify(person, phone_last4="0002")
+        assert r.status_code == 401 and r.json()["ask_phone_last4"] is False, r.text
+    assert identify("alice", phone_last4="0001").json()["guest_id"] == alice["guest_id"]  # third guess this minute
+    limited = identify("bob", phone_last4="0002")  # the right face and digits, but over the guessing bound
+    assert limited.status_code == 429
+    assert identify("bob").json()["ask_phone_last4"] is True  # a face alone still gets its answer
+    fake_container.clock.advance(minutes=1)  # type: ignore[attr-defined]
+    assert identify("bob", phone_last4="0002").json()["guest_id"] == bob["guest_id"]
+
+
+def test_clip_identification_narrows_by_phone_digits(fake_container: Container) -> None:
+    c = fake_container
+    a, b = _guest(c), _guest(c, "Han", "13900139000", ID_B)
+    c.identity.enroll_images(a, [fake_image("lilei", 1)])
+    c.identity.enroll_images(b, [fake_image("han", 1)])
+    c.identity._settings = c.settings.identity.model_copy(update={"phone_hint_gallery_size": 2})
+    frames = [fake_decode_image(fake_image("lilei", n)) for n in range(2, 5)]
+    assert c.identity.identify_frames(frames).status is MatchStatus.AMBIGUOUS
+    assert c.identity.identify_frames(frames, phone_last4="8000").guest_id == a
+    assert c.identity.identify_frames(frames, phone_last4="9000").guest_id is None  # Han's digits, Li Lei's face
+
+
 @pytest.mark.postgres
 def test_backfill_gives_old_templates_their_vectors(pg_container: Container, monkeypatch: pytest.MonkeyPatch) -> None:
     """Templates enrolled before the search column are invisible to 1:N; /readyz says so; the CLI
