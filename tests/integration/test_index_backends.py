@@ -197,3 +197,101 @@ def test_identify_endpoint_takes_the_phone_digits(fake_container: Container) -> 
     assert identify(phone_last4="0001").json()["guest_id"] == alice["guest_id"]
     assert identify(phone_last4="0002").status_code == 401
     assert identify(phone_last4="00x1").status_code == 400  # invalid_input, nothing searched
+
+
+def test_guessed_phone_digits_cannot_pick_another_account(fake_container: Container) -> None:
+    """Attack: the digits only narrow the search. A face that is not the account holder's is refused
+    whatever digits are sent, and guesses are bounded per room (shared in the database), so trying
+    suffix after suffix cannot add up to a whole-gallery search at the small-set threshold."""
+    from tests.e2e.web_support import enrol, register, venue
+
+    v = venue(fake_container)
+    client = v.client()
+    alice, bob = register(client, "Alice", 1), register(client, "Bob", 2)
+    enrol(client, alice, "alice")
+    enrol(client, bob, "bob")
+    fake_container.identity._settings = fake_container.settings.identity.model_copy(
+        update={"phone_hint_gallery_size": 1}
+    )
+
+    def identify(person: str, **form: str) -> Any:
+        files = {"file": ("f.jpg", fake_image(person, 7), "image/jpeg")}
+        return client.post("/api/rooms/r1/identify/face", files=files, data=form, headers=v.room("r1"))
+
+    asked = identify("mallory")
+    assert asked.status_code == 401 and asked.json()["ask_phone_last4"] is True
+    for person in ("mallory", "alice"):  # a stranger's face, or another guest's, with Bob's digits
+        r = identify(person, phone_last4="0002")
+        assert r.status_code == 401 and r.json()["ask_phone_last4"] is False, r.text
+    assert identify("alice", phone_last4="0001").json()["guest_id"] == alice["guest_id"]  # third guess this minute
+    limited = identify("bob", phone_last4="0002")  # the right face and digits, but over the guessing bound
+    assert limited.status_code == 429
+    assert identify("bob").json()["ask_phone_last4"] is True  # a face alone still gets its answer
+    fake_container.clock.advance(minutes=1)  # type: ignore[attr-defined]
+    assert identify("bob", phone_last4="0002").json()["guest_id"] == bob["guest_id"]
+
+
+def test_clip_identification_narrows_by_phone_digits(fake_container: Container) -> None:
+    c = fake_container
+    a, b = _guest(c), _guest(c, "Han", "13900139000", ID_B)
+    c.identity.enroll_images(a, [fake_image("lilei", 1)])
+    c.identity.enroll_images(b, [fake_image("han", 1)])
+    c.identity._settings = c.settings.identity.model_copy(update={"phone_hint_gallery_size": 2})
+    frames = [fake_decode_image(fake_image("lilei", n)) for n in range(2, 5)]
+    assert c.identity.identify_frames(frames).status is MatchStatus.AMBIGUOUS
+    assert c.identity.identify_frames(frames, phone_last4="8000").guest_id == a
+    assert c.identity.identify_frames(frames, phone_last4="9000").guest_id is None  # Han's digits, Li Lei's face
+
+
+@pytest.mark.postgres
+def test_backfill_gives_old_templates_their_vectors(pg_container: Container, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Templates enrolled before the search column are invisible to 1:N; /readyz says so; the CLI
+    back-fills them in batches, an interrupted run resumes, and a second run does nothing."""
+    from typer.testing import CliRunner
+
+    from soberpay.adapters.embeddings import Float32EmbeddingCodec
+    from soberpay.adapters.index_pgvector import backfill_vectors, missing_vectors
+    from soberpay.cli import _common, app
+    from soberpay.services.identity import template_aad
+
+    c = pg_container
+    a, b = _guest(c), _guest(c, "Han", "13900139000", ID_B)
+    c.identity.enroll_images(a, [fake_image("lilei", n) for n in range(1, 4)])
+    c.identity.enroll_images(b, [fake_image("han", 1)])
+    with c.engine.begin() as conn:  # as if enrolled before the pgvector column existed
+        conn.execute(text("DELETE FROM face_template_vectors"))
+    assert c.identity.identify(fake_image("lilei", 5)).guest_id is None
+    assert "4 templates have no search vector" in c.readiness.check().notes["search_vectors"]
+    assert c.readiness.check().ready  # a note: guests without a vector pay by phone + password meanwhile
+
+    codec = Float32EmbeddingCodec()
+
+    def decrypt(key_id: str, blob: bytes, guest_id: str, embedder: str) -> Any:
+        return codec.from_bytes(c.cipher.decrypt(key_id, blob, template_aad(guest_id, embedder)))
+
+    def crash_after_first_batch(_n: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        backfill_vectors(c.engine, decrypt, batch_size=1, progress=crash_after_first_batch)
+    assert missing_vectors(c.engine) == 3  # the committed batch stays
+
+    monkeypatch.setattr(_common, "_container", c)
+    result = CliRunner().invoke(app, ["index", "backfill", "--batch-size", "2"])
+    assert result.exit_code == 0, result.output
+    assert "3 templates given a search vector; 0 still missing" in result.output
+    assert _vector_rows(c) == 4 and missing_vectors(c.engine) == 0
+    assert c.identity.identify(fake_image("lilei", 5)).guest_id == a
+    again = CliRunner().invoke(app, ["index", "backfill"])
+    assert "0 templates given a search vector" in again.output and _vector_rows(c) == 4
+
+
+def test_backfill_refuses_the_in_process_index(fake_container: Container, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from soberpay.cli import _common, app
+
+    fake_container.settings.index = "memory"
+    monkeypatch.setattr(_common, "_container", fake_container)
+    result = CliRunner().invoke(app, ["index", "backfill"])
+    assert result.exit_code != 0 and "pgvector" in result.output

@@ -10,6 +10,8 @@ per guest is taken here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from sqlalchemy import Engine, text
 
@@ -17,7 +19,7 @@ from soberpay.adapters.index import normalise
 from soberpay.errors import ConfigError
 from soberpay.ports import Embedding, IndexHit
 
-__all__ = ["SEARCH_DIM", "PgVectorTemplateIndex", "vector_literal"]
+__all__ = ["SEARCH_DIM", "PgVectorTemplateIndex", "backfill_vectors", "missing_vectors", "vector_literal"]
 
 SEARCH_DIM = 128  # every shipped embedder is 128-d; the column and its HNSW index are typed to it
 
@@ -78,3 +80,56 @@ class PgVectorTemplateIndex:
         for guest_id, score in rows:  # rows are best first: the first score seen per guest is its best
             best.setdefault(str(guest_id), float(np.float32(score)))
         return [IndexHit(key=g, score=s) for g, s in list(best.items())[:k]]
+
+
+# --- templates enrolled before the search column existed --------------------------------------------
+
+_MISSING = """
+    FROM face_templates t
+    WHERE NOT EXISTS (SELECT 1 FROM face_template_vectors v WHERE v.template_id = t.id)
+"""
+
+Decrypt = Callable[[str, bytes, str, str], Embedding]  # (key_id, blob, guest_id, embedder) → plaintext vector
+
+
+def missing_vectors(engine: Engine) -> int:
+    """Templates that have no search vector (enrolled before ``index = "pgvector"``): invisible to 1:N."""
+    with engine.connect() as conn:
+        return int(conn.scalar(text("SELECT count(*) " + _MISSING)) or 0)
+
+
+def backfill_vectors(
+    engine: Engine, decrypt: Decrypt, *, batch_size: int = 500, progress: Callable[[int], None] | None = None
+) -> int:
+    """Write the search vector of every template that lacks one; returns how many templates it processed.
+
+    Each batch is its own transaction (decrypt, insert, commit): an interrupted run keeps what it
+    committed and the next run starts from the templates still missing, so it is resumable and
+    idempotent. ``ON CONFLICT DO NOTHING`` lets it run beside live enrolments, which write their own
+    vector; a template erased meanwhile takes its vector with it (the foreign key cascades)."""
+    written, after = 0, 0
+    select_batch = text(
+        "SELECT t.id, t.guest_id, t.embedder, t.key_id, t.blob "
+        + _MISSING
+        + " AND t.id > :after ORDER BY t.id LIMIT :n"
+    )
+    insert = text(
+        "INSERT INTO face_template_vectors (template_id, guest_id, embedder, embedding) "
+        "SELECT :id, :guest_id, :embedder, CAST(:v AS vector) "
+        "WHERE EXISTS (SELECT 1 FROM face_templates WHERE id = :id) "
+        "ON CONFLICT (template_id) DO NOTHING"
+    )
+    while True:
+        with engine.begin() as conn:
+            rows = conn.execute(select_batch, {"after": after, "n": batch_size}).all()
+            if not rows:
+                return written
+            params = [
+                {"id": i, "guest_id": g, "embedder": e, "v": vector_literal(decrypt(k, bytes(b), g, e))}
+                for i, g, e, k, b in rows
+            ]
+            conn.execute(insert, params)
+        after = int(rows[-1][0])
+        written += len(rows)
+        if progress is not None:
+            progress(len(rows))

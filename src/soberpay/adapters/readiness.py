@@ -13,7 +13,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import text
@@ -27,6 +27,8 @@ ModelResolver = Callable[[], Path]  # raises ConfigError (or OSError) when the f
 @dataclass(frozen=True)
 class ReadinessReport:
     checks: dict[str, str]  # name -> "ok" or the reason it is not
+    # Reported on /readyz without making the node unready (e.g. templates a pgvector search cannot see).
+    notes: dict[str, str] = field(default_factory=dict)
 
     @property
     def ready(self) -> bool:
@@ -58,6 +60,7 @@ class Readiness:
         models: Mapping[str, ModelResolver],
         min_free_bytes: int,
         ttl_s: float = 1.0,
+        missing_vectors: Callable[[], int] | None = None,
     ) -> None:
         self._engine = engine
         self._disk_paths = disk_paths
@@ -67,12 +70,15 @@ class Readiness:
         self._lock = threading.Lock()
         self._cached: tuple[float, ReadinessReport] | None = None
         self._model_ok: dict[Path, tuple[int, int]] = {}  # path -> (size, mtime_ns) that loaded
+        self._missing_vectors = missing_vectors
+        self._vectors_note: tuple[float, dict[str, str]] | None = None
 
     def check(self) -> ReadinessReport:
         with self._lock:
             now = time.monotonic()
             if self._cached is None or now - self._cached[0] >= self.ttl_s:
-                self._cached = (now, ReadinessReport({**self._database(), **self._disk(), **self._model_checks()}))
+                checks = {**self._database(), **self._disk(), **self._model_checks()}
+                self._cached = (now, ReadinessReport(checks, self._vectors(now)))
             return self._cached[1]
 
     def require(self) -> None:
@@ -88,6 +94,21 @@ class Readiness:
         except Exception as exc:  # any failure means not ready; the reason is reported, not raised
             return {"database": f"error: {str(exc).splitlines()[0][:200]}"}
         return {"database": "ok"}
+
+    def _vectors(self, now: float) -> dict[str, str]:
+        """Templates without a pgvector search vector. Guests whose templates lack one are not found by
+        face, but everyone else still pays, so this is a note, not a failure. The count scans the
+        template table: it runs at most once a minute."""
+        if self._missing_vectors is None:
+            return {}
+        if self._vectors_note is None or now - self._vectors_note[0] >= 60.0:
+            try:
+                n = self._missing_vectors()
+                note = "ok" if n == 0 else f"{n} templates have no search vector: run `soberpay index backfill`"
+            except Exception as exc:  # reported, never raised: the database check says why
+                note = f"error: {str(exc).splitlines()[0][:200]}"
+            self._vectors_note = (now, {"search_vectors": note})
+        return self._vectors_note[1]
 
     def _disk(self) -> dict[str, str]:
         for path in self._disk_paths:

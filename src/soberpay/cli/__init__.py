@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from soberpay.cli import (  # noqa: F401  (imported for their command registrations)
     backup,
     identity,
+    index,
     payments,
     rooms,
     serve,

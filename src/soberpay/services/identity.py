@@ -597,12 +597,18 @@ class IdentityService:
         analysis = self.analyser.analyse(img)
         return self.identify_embedding(analysis.embedding, phone_last4)
 
-    def identify_frames(self, frames: Sequence[ImageBGR], fuse_top: int = 3) -> IdentityDecision:
+    def identify_frames(
+        self, frames: Sequence[ImageBGR], fuse_top: int = 3, phone_last4: str | None = None
+    ) -> IdentityDecision:
         """1:N identification from a clip: the patent's quality selection picks the ``fuse_top`` best
         frames; each guest's score is the mean of its scores over those frames (score-level fusion:
         one sharp frame cannot carry a match the others do not support). The threshold grows with the
-        gallery as for a single frame; a large gallery asks for the phone digits instead."""
+        gallery as for a single frame; a large gallery asks for the phone digits instead, and with them
+        only the guests whose number ends with them are compared, under the same fusion."""
+        digits = None if phone_last4 is None else validate_phone_last4(phone_last4)
         analyses = self.analyser.best_from_frames(frames, top_k=fuse_top)
+        if digits is not None:
+            return self._identify_among([a.embedding for a in analyses], digits)
         self._ensure_index()
         size = len(self._index)
         threshold = self.threshold_for(size)
@@ -629,7 +635,7 @@ class IdentityService:
         ends with them (about one in 10,000). A large gallery without the hint is not searched: the
         decision asks for the digits, as large face-payment systems do."""
         if phone_last4 is not None:
-            return self._identify_among(embedding, validate_phone_last4(phone_last4))
+            return self._identify_among([embedding], validate_phone_last4(phone_last4))
         self._ensure_index()
         size = len(self._index)
         threshold = self.threshold_for(size)
@@ -641,18 +647,24 @@ class IdentityService:
         candidates = [Candidate(h.key, float(h.score)) for h in hits]
         return decide_identification(candidates, threshold, self._settings.min_margin)
 
-    def _identify_among(self, embedding: Embedding, digits: str) -> IdentityDecision:
+    def _identify_among(self, embeddings: Sequence[Embedding], digits: str) -> IdentityDecision:
+        """Exact 1:N over the guests whose phone ends with ``digits``: per guest the best template's score,
+        averaged over the probe embeddings (one for a still, the best frames of a clip). The threshold is
+        the one for this many comparisons, never below 1:1: the digits narrow the search, the face must
+        still match."""
         with self._uow() as uow:
             templates = [
                 t
                 for guest_id in uow.guests.ids_with_phone_ending(digits)
                 for t in uow.templates.for_guest(guest_id, self._embedder)
             ]
-        best: dict[str, float] = {}
+        best: dict[str, list[float]] = {}
         for t in templates:
-            score = self._codec.similarity(self._decrypt_template(t), embedding)
-            best[t.guest_id] = max(score, best.get(t.guest_id, -1.0))
-        candidates = [Candidate(g, s) for g, s in best.items()]
+            stored = self._decrypt_template(t)
+            scores = [self._codec.similarity(stored, e) for e in embeddings]
+            prev = best.setdefault(t.guest_id, scores)
+            best[t.guest_id] = [max(a, b) for a, b in zip(prev, scores, strict=True)]
+        candidates = [Candidate(g, sum(s) / len(s)) for g, s in best.items()]
         return decide_identification(candidates, self.threshold_for(len(templates)), self._settings.min_margin)
 
     def verify(self, guest_id: str, image: bytes | ImageBGR) -> VerificationDecision:

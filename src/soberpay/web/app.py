@@ -131,6 +131,7 @@ def create_app(container: Container, *, payments: PaymentsPort | None = None, ru
                 "login": settings.web.login_rate_per_min,
                 "identify": settings.web.identify_rate_per_min,
                 "password": settings.web.password_rate_per_min,
+                "phone_digits": settings.web.phone_digits_rate_per_min,
                 "register": settings.web.register_rate_per_min,
                 "public": settings.web.public_rate_per_min,
             },

@@ -24,7 +24,7 @@ def readyz(web: Web) -> JSONResponse:
     """Database reachable and migrated, free disk under the data dir, model files present and loadable;
     reports the payment engine in use. 503 with the failing checks' reasons when not ready."""
     report = web.container.readiness.check()
-    checks = {**report.checks, "payments": web.payments_kind}
+    checks = {**report.checks, **report.notes, "payments": web.payments_kind}
     body = {"status": "ready" if report.ready else "not_ready", "checks": checks}
     return JSONResponse(body, status_code=200 if report.ready else 503)
 

@@ -112,10 +112,16 @@ async def identify_clip(
     frames: Annotated[list[UploadFile] | None, File(description="a burst of JPEG camera frames, in order")] = None,
     video: Annotated[UploadFile | None, File(description="or: one short video (1-3 s)")] = None,
     challenge_id: Annotated[str | None, Form(max_length=64)] = None,
+    phone_last4: Annotated[
+        str | None, Form(min_length=4, max_length=4, description="last 4 phone digits, when the answer asked for them")
+    ] = None,
 ) -> IdentifiedOut:
     """Pay by face from a clip: liveness first (a photo or a screen is refused), then 1:N identification
-    fused over the best frames."""
-    web.limits.check("identify", "room:" + room_id)
+    fused over the best frames. A refusal with ``ask_phone_last4`` asks for the last 4 phone digits:
+    send a new clip with them (docs/scaling.md)."""
+    from soberpay.web.routes.purchases import check_identify_limits, face_refused, identified  # it imports us
+
+    check_identify_limits(web, room_id, phone_last4)
     clip = await _clip_frames(web, frames, video)
     started = time.perf_counter()
     presence = await run_in_threadpool(web.container.liveness.check, clip, challenge_id or None)
@@ -125,12 +131,10 @@ async def identify_clip(
         raise AuthError("liveness check failed: " + ", ".join(presence.reasons), reasons=list(presence.reasons))
     started = time.perf_counter()
     decision = await run_in_threadpool(
-        web.container.identity.identify_frames, clip, web.container.settings.liveness.fuse_top_frames
+        web.container.identity.identify_frames, clip, web.container.settings.liveness.fuse_top_frames, phone_last4
     )
     web.metrics.model_seconds.labels("identify").observe(time.perf_counter() - started)
     web.metrics.identifications.labels(decision.status.value).inc()
     if not decision.accepted or decision.guest_id is None:
-        raise AuthError(f"face not recognised: {decision.explanation}", status=decision.status.value)
-    from soberpay.web.routes.purchases import identified  # purchases imports this module
-
+        raise face_refused(decision, phone_last4)
     return identified(web, room, lang_of(request), decision.guest_id, decision.explanation, round(decision.score, 3))

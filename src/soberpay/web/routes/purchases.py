@@ -15,9 +15,10 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from starlette.concurrency import run_in_threadpool
 
-from soberpay.domain.identity import normalise_phone
+from soberpay.domain.identity import IdentityDecision, MatchStatus, normalise_phone
 from soberpay.errors import AuthError, Forbidden, InvalidInput
 from soberpay.web.auth import RoomPrincipal
+from soberpay.web.context import WebContext
 from soberpay.web.deps import GuestTokenHeader, PublicRate, Room, Web, require_guest_in_room
 from soberpay.web.i18n import ROOM_MESSAGES, gettext_for, lang_of
 from soberpay.web.links import SAME_ROOM_GUEST, link, links
@@ -105,15 +106,32 @@ async def identify_face(
     gallery asks for the last 4 phone digits first (docs/scaling.md)."""
     if not web.container.settings.liveness.allow_still_face:
         raise Forbidden("a still image is not accepted: send a short clip to /identify/clip")
-    web.limits.check("identify", "room:" + room_id)
+    check_identify_limits(web, room_id, phone_last4)
     data = await read_upload(file, web.container.settings.identity.max_upload_bytes)
     started = time.perf_counter()
     decision = await web.models.run(web.container.identity.identify, data, phone_last4)
     web.metrics.model_seconds.labels("identify").observe(time.perf_counter() - started)
     web.metrics.identifications.labels(decision.status.value).inc()
     if not decision.accepted or decision.guest_id is None:
-        raise AuthError(f"face not recognised: {decision.explanation}", status=decision.status.value)
+        raise face_refused(decision, phone_last4)
     return identified(web, room, lang_of(request), decision.guest_id, decision.explanation, round(decision.score, 3))
+
+
+def check_identify_limits(web: WebContext, room_id: str, phone_last4: str | None) -> None:
+    """Identifications per room; attempts with phone digits also count under their own, lower limit
+    (shared by every node in the database): each guess narrows the search to a new ~1/10,000 of the
+    guests at a threshold for that small set, so unlimited guesses would add up to a whole-gallery
+    search at the small-set threshold."""
+    web.limits.check("identify", "room:" + room_id)
+    if phone_last4 is not None:
+        web.limits.check("phone_digits", "room:" + room_id)
+
+
+def face_refused(decision: IdentityDecision, phone_last4: str | None) -> AuthError:
+    """The refusal of a face identification; ``ask_phone_last4`` tells the tablet to ask for the last
+    4 phone digits (a large gallery, or two guests too close to tell apart) unless it just sent them."""
+    ask = decision.status is MatchStatus.AMBIGUOUS and phone_last4 is None
+    return AuthError(f"face not recognised: {decision.explanation}", status=decision.status.value, ask_phone_last4=ask)
 
 
 @router.post("/rooms/{room_id}/identify/phone", response_model=IdentifiedOut, responses={400: {"model": ErrorOut}})

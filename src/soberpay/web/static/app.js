@@ -419,7 +419,7 @@
       $("#password-dialog").showModal();
       return new Promise(function (resolve) { padResolve = resolve; });
     }
-    $$(".pad .key").forEach(function (k) {
+    $$("#password-dialog .pad .key").forEach(function (k) {
       k.addEventListener("click", function () {
         if (k.dataset.digit && digits.length < 6) digits += k.dataset.digit;
         if (k.dataset.action === "clear") digits = digits.slice(0, -1);
@@ -543,7 +543,39 @@
       $("#identify-dialog").showModal();
       startCamera($("#room-camera")).then(function (s) { roomStream = s; $("#room-camera").hidden = !s; });
     });
-    function identifyByClip() {
+    // Last 4 phone digits, asked when the service answers ask_phone_last4 (large gallery or two guests
+    // too alike). The digits only narrow the search: the face must still match, and the service bounds
+    // the guesses per room.
+    var last4 = "", digitsResolve = null;
+    function renderDigits() { $("#digits-dots").textContent = "●".repeat(last4.length) + "○".repeat(4 - last4.length); }
+    function askDigits() {
+      last4 = ""; renderDigits();
+      $("#digits-dialog").showModal();
+      return new Promise(function (resolve) { digitsResolve = resolve; });
+    }
+    $$("#digits-dialog .pad .key").forEach(function (k) {
+      k.addEventListener("click", function () {
+        if (k.dataset.digit && last4.length < 4) last4 += k.dataset.digit;
+        if (k.dataset.action === "clear") last4 = last4.slice(0, -1);
+        renderDigits();
+        if (k.dataset.action === "ok" && last4.length === 4) {
+          var d = last4; last4 = "";
+          $("#digits-dialog").close("ok");
+          if (digitsResolve) { digitsResolve(d); digitsResolve = null; }
+        }
+      });
+    });
+    $("#digits-dialog").addEventListener("close", function () {
+      if (digitsResolve) { digitsResolve(null); digitsResolve = null; }
+    });
+    // send(digits or null): a refusal that asks for the digits is answered once, with a new capture.
+    function withDigits(send) {
+      return send(null).catch(function (e) {
+        if (!(e.data && e.data.ask_phone_last4)) throw e;
+        return askDigits().then(function (d) { if (!d) throw e; return send(d); });
+      });
+    }
+    function identifyByClip(digits) {
       // Live camera: a challenge, then a 3 s clip (liveness + identification from the same frames).
       var video = $("#room-camera");
       return api("POST", "/api/liveness/challenge", {}).then(function (c) {
@@ -554,6 +586,7 @@
           var fd = new FormData();
           blobs.forEach(function (b, i) { fd.append("frames", b, "f" + i + ".jpg"); });
           fd.append("challenge_id", c.challenge_id);
+          if (digits) fd.append("phone_last4", digits);
           return api("POST", base + "/identify/clip", { form: fd }).then(function (r) {
             $("#identify-dialog").close(); setGuest(r); startPay();
           });
@@ -563,16 +596,17 @@
     $("#identify-go").addEventListener("click", function () {
       var file = $("#identify-file").files[0];
       if (!file && $("#room-camera").videoWidth) {
-        identifyByClip().catch(function (e) { $("#challenge-prompt").textContent = ""; $("#identify-error").textContent = e.message; });
+        withDigits(identifyByClip).catch(function (e) { $("#challenge-prompt").textContent = ""; $("#identify-error").textContent = e.message; });
         return;
       }
       var p = file ? Promise.resolve(file) : grab($("#room-camera"));
       p.then(function (blob) {
         if (!blob) { $("#identify-error").textContent = t("kiosk.camera_off"); return; }
-        var fd = new FormData(); fd.append("file", blob, blob.name || "frame.jpg");
-        return api("POST", base + "/identify/face", { form: fd }).then(function (r) {
-          $("#identify-dialog").close(); setGuest(r); startPay();
-        });
+        return withDigits(function (digits) {
+          var fd = new FormData(); fd.append("file", blob, blob.name || "frame.jpg");
+          if (digits) fd.append("phone_last4", digits);
+          return api("POST", base + "/identify/face", { form: fd });
+        }).then(function (r) { $("#identify-dialog").close(); setGuest(r); startPay(); });
       }).catch(function (e) { $("#identify-error").textContent = e.message; });
     });
     $("#pay-phone").addEventListener("click", function () {
