@@ -135,7 +135,9 @@ class FakePaymentRepository:
         return next((d for d in self.db.deliveries.values() if d.order_id == order_id), None)
 
     def deliveries(self, states: tuple[DeliveryState, ...], since: datetime | None = None) -> list[Delivery]:
-        found = (d for d in self.db.deliveries.values() if d.state in states and (since is None or d.updated_at >= since))
+        found = (
+            d for d in self.db.deliveries.values() if d.state in states and (since is None or d.updated_at >= since)
+        )
         return sorted(found, key=lambda d: (d.created_at, d.id))
 
     def save_delivery(self, delivery: Delivery) -> None:

@@ -457,3 +457,21 @@ class AbstractUnitOfWork(abc.ABC):
 
 
 UnitOfWorkFactory = Callable[[], AbstractUnitOfWork]
+
+
+# --- printing ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PrintLine:
+    """One line of a receipt or ticket, already laid out for the paper's width."""
+
+    text: str
+    bold: bool = False
+    center: bool = False
+
+
+class Printer(Protocol):
+    """A receipt/ticket printer. Best-effort: ``print_lines`` returns an error text instead of raising."""
+
+    def print_lines(self, lines: Sequence[PrintLine], lang: str) -> str | None: ...

@@ -14,11 +14,9 @@ from datetime import datetime
 from enum import StrEnum
 
 from soberpay.domain.catalogue import Category
-from soberpay.errors import Conflict, InvalidInput
+from soberpay.errors import Conflict
 
-SERVED = frozenset(
-    {Category.DRINK, Category.BEER, Category.LIQUOR, Category.SNACK, Category.FRUIT, Category.SERVICE}
-)
+SERVED = frozenset({Category.DRINK, Category.BEER, Category.LIQUOR, Category.SNACK, Category.FRUIT, Category.SERVICE})
 
 
 def needs_serving(category: str) -> bool:
@@ -56,13 +54,6 @@ class Delivery:
     @property
     def open(self) -> bool:
         return self.state in OPEN_STATES
-
-
-def parse_state(value: str) -> DeliveryState:
-    try:
-        return DeliveryState(value)
-    except ValueError:
-        raise InvalidInput(f"unknown delivery state {value!r}", field="state") from None
 
 
 def advance(d: Delivery, to: DeliveryState, now: datetime, actor: str) -> Delivery:

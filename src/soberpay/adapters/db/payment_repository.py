@@ -422,8 +422,17 @@ def _order(o: OrderRow) -> OrderRecord:
 
 def _delivery(r: DeliveryRow) -> Delivery:
     return Delivery(
-        r.id, r.order_id, r.guest_id, r.room_id, r.sku, r.name, r.quantity, DeliveryState(r.state),
-        r.created_at, r.updated_at, r.updated_by,
+        r.id,
+        r.order_id,
+        r.guest_id,
+        r.room_id,
+        r.sku,
+        r.name,
+        r.quantity,
+        DeliveryState(r.state),
+        r.created_at,
+        r.updated_at,
+        r.updated_by,
     )
 
 

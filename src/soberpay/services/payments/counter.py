@@ -20,10 +20,9 @@ from soberpay.domain.ledger import (
     topup_entries,
 )
 from soberpay.domain.purchase import PendingStatus, discard_pending, validate_idempotency_key
-from soberpay.domain.risk import validate_reason
 from soberpay.errors import InvalidInput, NotFound
 from soberpay.ports import AbstractUnitOfWork, OrderRecord, Presence, Visit
-from soberpay.services.payments.context import Decided, PaymentContext, staff_actor
+from soberpay.services.payments.context import Decided, PaymentContext
 from soberpay.services.payments.results import CheckoutResult, TopupResult
 from soberpay.services.payments.steps import expire_due, open_visit
 

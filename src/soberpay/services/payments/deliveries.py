@@ -47,4 +47,3 @@ class Deliveries:
             uow.payments.save_delivery(moved)
             self._ctx.audit(uow, now, f"staff:{actor}", f"delivery.{to.value}", gid, order_id=order_id)
             return moved
-
