@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from soberpay.domain.delivery import Delivery, DeliveryState
 from soberpay.domain.identity import ConsentPurpose, ConsentRecord, PasswordGuard
 from soberpay.domain.ledger import VENUE_ACCOUNTS, Posting, guest_account
 from soberpay.domain.purchase import PendingRequest, PendingStatus, StoredResult
@@ -51,6 +52,7 @@ class FakeDatabase:
     templates: dict[int, TemplateRecord] = field(default_factory=dict)
     derived_rows: dict[str, int] = field(default_factory=dict)  # guest → monitoring rows held elsewhere
     presence: dict[str, Presence] = field(default_factory=dict)
+    deliveries: dict[str, Delivery] = field(default_factory=dict)
     commits: int = 0
 
     def room_of(self, guest_id: str | None) -> str | None:
@@ -124,6 +126,22 @@ class FakePaymentRepository:
         if order.pending_id and any(o.pending_id == order.pending_id for o in self.db.orders.values()):
             raise DuplicateRecord(f"pending request {order.pending_id} already charged")
         self.db.orders[order.id] = replace(order, room_id=order.room_id or self.db.room_of(order.guest_id))
+
+    def add_delivery(self, delivery: Delivery) -> None:
+        room = delivery.room_id or self.db.room_of(delivery.guest_id)
+        self.db.deliveries[delivery.id] = replace(delivery, room_id=room)
+
+    def delivery_for_order(self, order_id: str) -> Delivery | None:
+        return next((d for d in self.db.deliveries.values() if d.order_id == order_id), None)
+
+    def deliveries(self, states: tuple[DeliveryState, ...], since: datetime | None = None) -> list[Delivery]:
+        found = (
+            d for d in self.db.deliveries.values() if d.state in states and (since is None or d.updated_at >= since)
+        )
+        return sorted(found, key=lambda d: (d.created_at, d.id))
+
+    def save_delivery(self, delivery: Delivery) -> None:
+        self.db.deliveries[delivery.id] = delivery
 
     def add_refund(self, order_id: str, amount_fen: int) -> None:
         o = self.db.orders[order_id]

@@ -375,6 +375,25 @@ class VenueSettings(_Section):
         return ZoneInfo(self.timezone)
 
 
+class PrinterSettings(_Section):
+    """The ESC/POS thermal printer for receipts and delivery tickets (adapters/printer.py). Printing is
+    best-effort: an offline printer is reported to staff and never fails a payment."""
+
+    url: str | None = Field(
+        None,
+        description='"dummy" (discards), "network://host:9100" or "usb://vid:pid" (hex ids); unset: no printer',
+    )
+    width: int = Field(32, ge=24, le=64, description="characters per line (58 mm paper: 32, 80 mm paper: 48)")
+    timeout_s: float = Field(3.0, gt=0, le=60, description="network printer connect/write timeout")
+
+    @field_validator("url")
+    @classmethod
+    def _known_url(cls, value: str | None) -> str | None:
+        if value is None or value == "dummy" or value.startswith(("network://", "usb://")):
+            return value
+        raise ValueError('printer url must be "dummy", "network://host:port" or "usb://vid:pid"')
+
+
 log = logging.getLogger(__name__)
 
 # Thresholds that used to be defined in both sections (issue 10): old key -> the section that owns it now.
@@ -440,6 +459,7 @@ class Settings(BaseSettings):
     liveness: LivenessSettings = Field(default_factory=LivenessSettings)
     venue: VenueSettings = Field(default_factory=VenueSettings)
     camera: CameraSettings = Field(default_factory=CameraSettings)
+    printer: PrinterSettings = Field(default_factory=PrinterSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -21,6 +21,7 @@ from typing import Any, Protocol, Self, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
+from soberpay.domain.delivery import Delivery, DeliveryState
 from soberpay.domain.identity import ConsentPurpose, ConsentRecord, PasswordGuard
 from soberpay.domain.ledger import Posting
 from soberpay.domain.liveness import Challenge, ClipMeasurements
@@ -343,6 +344,14 @@ class PaymentRepository(Protocol):
         afterwards for this guest carry this room."""
 
     def presences(self) -> list[Presence]: ...
+    def add_delivery(self, delivery: Delivery) -> None:
+        """Store a new delivery; its room is the order's."""
+
+    def delivery_for_order(self, order_id: str) -> Delivery | None: ...
+    def deliveries(self, states: tuple[DeliveryState, ...], since: datetime | None = None) -> list[Delivery]:
+        """Deliveries in ``states`` (updated at or after ``since`` if given), oldest first."""
+
+    def save_delivery(self, delivery: Delivery) -> None: ...
 
 
 class IdempotencyStore(Protocol):
@@ -448,3 +457,21 @@ class AbstractUnitOfWork(abc.ABC):
 
 
 UnitOfWorkFactory = Callable[[], AbstractUnitOfWork]
+
+
+# --- printing ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PrintLine:
+    """One line of a receipt or ticket, already laid out for the paper's width."""
+
+    text: str
+    bold: bool = False
+    center: bool = False
+
+
+class Printer(Protocol):
+    """A receipt/ticket printer. Best-effort: ``print_lines`` returns an error text instead of raising."""
+
+    def print_lines(self, lines: Sequence[PrintLine], lang: str) -> str | None: ...

@@ -1,4 +1,4 @@
-"""Fail the database at every statement N of a purchase, a pending confirmation, a top-up and an erasure.
+"""Fail the database at every statement N of a purchase, a pending confirmation, a top-up, a void and an erasure.
 
 Each operation first runs once without faults on a copy of a prepared database (counting its T
 statements, COMMIT included). Then, for every N in 1..T, a fresh copy runs it with statement N failing:
@@ -65,6 +65,12 @@ def _prep_erasure(c: Container, rnd: random.Random) -> dict[str, Any]:
     return {"guest": gid}
 
 
+def _prep_void(c: Container, rnd: random.Random) -> dict[str, Any]:
+    gid = _guest(c, rnd, 10_000)
+    order = c.payments.purchase(gid, rnd.choice(["cola", "popcorn"]), rnd.randint(1, 3), "prep-buy-0002").order_id
+    return {"order": order}
+
+
 SCENARIOS = [
     Scenario("purchase", _prep_purchase, lambda c, x: c.payments.purchase(x["guest"], x["sku"], 2, "fault-buy-0001")),
     Scenario(
@@ -75,6 +81,9 @@ SCENARIOS = [
     Scenario(
         "top-up", lambda c, rnd: {"guest": _guest(c, rnd, 1_000), "fen": rnd.randrange(100, 100_000)},
         lambda c, x: c.payments.topup(x["guest"], x["fen"], "fault-topup-001"),
+    ),
+    Scenario(  # refund posting, order total and the cancelled delivery: together or not at all
+        "void", _prep_void, lambda c, x: c.payments.void(x["order"], "guest changed mind", "boss", "fault-void-001")
     ),
     Scenario("erasure", _prep_erasure, lambda c, x: c.identity.erase(x["guest"]), done_again=(NotFound,)),
 ]

@@ -23,7 +23,14 @@ from sqlalchemy.engine import Engine
 
 from soberpay.adapters.db.all_tables import load_all_tables
 from soberpay.adapters.db.identity_tables import GuestRow
-from soberpay.adapters.db.payment_tables import EntryRow, IdempotencyRow, PaymentAccountRow, PendingRequestRow
+from soberpay.adapters.db.payment_tables import (
+    DeliveryRow,
+    EntryRow,
+    IdempotencyRow,
+    OrderRow,
+    PaymentAccountRow,
+    PendingRequestRow,
+)
 
 SEED_ENV = "SOBERPAY_FAULT_SEED"
 
@@ -104,6 +111,8 @@ def snapshot(engine: Engine) -> dict[str, Any]:
         cached = {a: int(s) for a, s in c.execute(select(PaymentAccountRow.id, PaymentAccountRow.signed_fen))}
         state["keys"] = sorted(c.scalars(select(IdempotencyRow.key)))
         state["pending"] = sorted(c.scalars(select(PendingRequestRow.status)))
+        state["deliveries"] = sorted(c.scalars(select(DeliveryRow.state)))
+        state["refunded"] = c.scalar(select(func.coalesce(func.sum(OrderRow.refunded_fen), 0)))
         state["erased"] = c.scalar(select(func.count()).select_from(GuestRow).where(GuestRow.erased_at.is_not(None)))
     assert sum(sums.values()) == 0, f"the ledger does not balance: {sums}"
     for account, fen in cached.items():

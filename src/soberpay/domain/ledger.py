@@ -188,6 +188,8 @@ class BillLine:
     unit_price_fen: int
     amount_fen: int
     note: str = ""  # "dual verification", "confirmed after recovery", "refunded"
+    order_id: str = ""
+    refunded_fen: int = 0  # of this line, already inside the bill's refunds_fen
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from soberpay import errors
+from soberpay.adapters.printer import EscposPrinter
 from soberpay.rooms.events import RoomObservation, RoomStatus
 from soberpay.rooms.status import SqlRoomStatus
 from soberpay.web.admission import BodyLimit, ModelPool
@@ -140,6 +141,7 @@ def create_app(container: Container, *, payments: PaymentsPort | None = None, ru
         models=ModelPool(settings.web.model_workers, settings.web.model_queue, settings.identity.max_upload_bytes),
         rooms=SqlRoomStatus(container.session_factory, container.clock.now),
         payments_kind=kind,
+        printer=EscposPrinter(settings.printer.url, settings.printer.timeout_s) if settings.printer.url else None,
     )
     if settings.env == "prod":
         from soberpay.web.demo import refuse_demo_in_prod
@@ -227,8 +229,8 @@ def create_app(container: Container, *, payments: PaymentsPort | None = None, ru
             response.headers.setdefault("X-Frame-Options", "DENY")
         return response
 
-    from soberpay.web.routes import guests, health, liveness, pages, purchases, rooms, staff
+    from soberpay.web.routes import guests, health, liveness, orders, pages, purchases, rooms, staff
 
-    for module in (health, guests, purchases, liveness, rooms, staff, pages):
+    for module in (health, guests, purchases, liveness, rooms, staff, orders, pages):
         app.include_router(module.router, responses=COMMON_RESPONSES)
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from soberpay.ports import Printer
 from soberpay.rooms.events import RoomStatusSource
 from soberpay.web.admission import ModelPool
 from soberpay.web.auth import AuthStore, RateLimits, Signer
@@ -28,6 +29,7 @@ class WebContext:
     rooms: RoomStatusSource  # the in-process room host, or the heartbeat rows of `soberpay rooms`
     payments_kind: str  # "service" (PaymentService) or "injected" (tests)
     templates: Any = None
+    printer: Printer | None = None  # receipts and delivery tickets (printer.url); None: not configured
 
     @property
     def settings(self) -> WebSettings:

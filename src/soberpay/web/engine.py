@@ -12,8 +12,9 @@ import threading
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
+from soberpay.domain.delivery import Delivery, DeliveryState
 from soberpay.errors import NotFound
-from soberpay.services.payments import RiskView
+from soberpay.services.payments import RefundResult, RiskView
 from soberpay.web.ports import (
     AlertView,
     BillView,
@@ -184,7 +185,9 @@ class ServicePayments:
 
     @staticmethod
     def _bill(b: Any, closed: bool, balance: int) -> BillView:
-        return BillView(b.guest_id, b.visit_id, tuple(b.lines), b.total_fen, closed, balance, tuple(b.discarded))
+        return BillView(
+            b.guest_id, b.visit_id, tuple(b.lines), b.total_fen, closed, balance, tuple(b.discarded), b.refunds_fen
+        )
 
     def bill(self, guest_id: str) -> BillView:
         balance = self.service.balance(guest_id)
@@ -246,6 +249,26 @@ class ServicePayments:
             series = self._timeline.setdefault(guest_id, deque(maxlen=TIMELINE_POINTS))
             series.append(SobrietyPoint(self._clock.now(), p_drunk, view.state, similarity))
         return view
+
+    def refund(
+        self, order_id: str, *, amount_fen: int | None, reason: str, actor: str, idempotency_key: str
+    ) -> RefundResult:
+        return self.service.refund(order_id, amount_fen, reason, _staff_name(actor), idempotency_key)
+
+    def void(self, order_id: str, *, reason: str, actor: str, idempotency_key: str) -> RefundResult:
+        return self.service.void(order_id, reason, _staff_name(actor), idempotency_key)
+
+    def deliveries(self) -> list[Delivery]:
+        return self.service.deliveries()
+
+    def delivery(self, order_id: str) -> Delivery:
+        return self.service.delivery(order_id)
+
+    def move_delivery(self, order_id: str, to: DeliveryState, *, actor: str) -> Delivery:
+        return self.service.move_delivery(order_id, to, _staff_name(actor))
+
+    def venue_name(self) -> str:
+        return self.service.catalogue.name
 
     def sobriety_history(self, guest_id: str) -> list[SobrietyPoint]:
         with self._lock:

@@ -113,6 +113,12 @@ LABELS: dict[str, dict[str, str]] = {
         "discarded": N_("discarded"),
         "expired": N_("expired"),
     },
+    "delivery": {
+        "new": N_("new"),
+        "preparing": N_("preparing"),
+        "delivered": N_("delivered"),
+        "cancelled": N_("cancelled"),
+    },
     "consent": {
         "face_payment": N_("I agree to face payment"),
         "sobriety_monitoring": N_("I agree to sobriety monitoring"),
@@ -249,6 +255,16 @@ SCRIPT_MESSAGES: dict[str, str] = {
     "cam.reconnects": N_("reconnects"),
     **{f"state.{k}": v for k, v in LABELS["state"].items()},
     **{f"cat.{k}": v for k, v in LABELS["category"].items()},
+    "orders.prepare": N_("Start preparing"),
+    "orders.deliver": N_("Delivered"),
+    "orders.void": N_("Cancel (void)"),
+    "orders.ticket": N_("Ticket"),
+    "orders.print": N_("Print"),
+    "orders.printed": N_("Sent to the printer."),
+    "orders.empty": N_("Nothing to deliver."),
+    "orders.refunded": N_("Refund done. New balance:"),
+    "orders.void_reason": N_("Why is this order cancelled? (refunded in full)"),
+    **{f"delivery.{k}": v for k, v in LABELS["delivery"].items()},
 }
 
 

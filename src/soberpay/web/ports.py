@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
+from soberpay.domain.delivery import Delivery, DeliveryState
 from soberpay.domain.ledger import BillLine
-from soberpay.services.payments import RiskView
+from soberpay.services.payments import RefundResult, RiskView
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ class BillView:
     closed: bool = False
     balance_fen: int = 0
     discarded: tuple[str, ...] = ()
+    refunds_fen: int = 0
 
 
 @dataclass(frozen=True)
@@ -154,3 +156,11 @@ class PaymentsPort(Protocol):
         abstained: bool = False,
     ) -> RiskView: ...
     def sobriety_history(self, guest_id: str) -> list[SobrietyPoint]: ...
+    def refund(
+        self, order_id: str, *, amount_fen: int | None, reason: str, actor: str, idempotency_key: str
+    ) -> RefundResult: ...
+    def void(self, order_id: str, *, reason: str, actor: str, idempotency_key: str) -> RefundResult: ...
+    def deliveries(self) -> list[Delivery]: ...
+    def delivery(self, order_id: str) -> Delivery: ...
+    def move_delivery(self, order_id: str, to: DeliveryState, *, actor: str) -> Delivery: ...
+    def venue_name(self) -> str: ...

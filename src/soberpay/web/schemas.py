@@ -268,6 +268,8 @@ class BillLineOut(BaseModel):
     item_name: str
     quantity: int
     amount_fen: int
+    order_id: str = ""
+    refunded_fen: int = 0
 
 
 class BillOut(BaseModel):
@@ -278,6 +280,7 @@ class BillOut(BaseModel):
     closed: bool
     balance_fen: int
     discarded: list[str] = Field(default_factory=list)
+    refunds_fen: int = 0
 
 
 class TopupIn(_In):
@@ -336,3 +339,54 @@ class TimelineOut(BaseModel):
     risk: RiskOut
     events: list[AuditOut]
     sobriety: list[dict[str, object]]
+
+
+# --- refunds, voids, deliveries, printing (web/routes/orders.py) -------------------------------------
+
+
+class RefundIn(_In):
+    amount_fen: int | None = Field(None, ge=1, le=10_000_000, description="omit: refund all that is left")
+    reason: str = Field(min_length=1, max_length=500)
+    idempotency_key: str | None = Field(
+        None, min_length=8, max_length=128, pattern=r"^[ -~]+$", description="or the Idempotency-Key header"
+    )
+
+
+class VoidIn(_In):
+    reason: str = Field(min_length=1, max_length=500)
+    idempotency_key: str | None = Field(
+        None, min_length=8, max_length=128, pattern=r"^[ -~]+$", description="or the Idempotency-Key header"
+    )
+
+
+class RefundOut(BaseModel):
+    order_id: str
+    amount_fen: int
+    refunded_fen: int
+    balance_fen: int
+    posting_id: str
+    voided: bool
+    replayed: bool
+
+
+class DeliveryOut(BaseModel):
+    order_id: str
+    guest_id: str
+    guest_name: str
+    room_id: str | None
+    item_id: str
+    item_name: str
+    quantity: int
+    state: Literal["new", "preparing", "delivered", "cancelled"]
+    created_at: datetime
+    updated_at: datetime
+    updated_by: str
+
+
+class DeliveryMoveIn(_In):
+    state: Literal["preparing", "delivered"]
+
+
+class PrintOut(BaseModel):
+    printed: bool
+    error: str = ""

@@ -181,8 +181,8 @@ def test_refund_returns_money_once_per_key(w: World) -> None:
     w.pay.topup(g.id, 10_000, "topup-00001")
     order_id = w.pay.purchase(g.id, "beer-tsingtao", 2, "beer-000001").order_id
     assert order_id is not None
-    assert w.pay.refund(order_id, 1_000, "flat beer", "amy", "refund-00001") == 10_000 - 3_600 + 1_000
-    assert w.pay.refund(order_id, 1_000, "flat beer", "amy", "refund-00001") == 10_000 - 2_600  # replay
+    assert w.pay.refund(order_id, 1_000, "flat beer", "amy", "refund-00001").balance_fen == 10_000 - 3_600 + 1_000
+    assert w.pay.refund(order_id, 1_000, "flat beer", "amy", "refund-00001").balance_fen == 10_000 - 2_600  # replay
     with pytest.raises(InvalidInput):
         w.pay.refund(order_id, 5_000, "more than left", "amy", "refund-00002")
     assert w.pay.bill(g.id).refunds_fen == 1_000
@@ -258,3 +258,39 @@ def test_without_the_profiling_consent_no_history_and_no_lstm(w: World) -> None:
     r = w.pay.purchase(g.id, "snack-platter", 1, "snack-000002")
     assert w.behaviour.calls > 0
     assert r.risk_level == "elevated" and any("own threshold ¥10.00" in line for line in r.signals)
+
+
+# --- deliveries and voids -------------------------------------------------------------------------
+
+
+def test_served_items_become_deliveries_in_the_charge_transaction(w: World) -> None:
+    g = w.ident.add()
+    w.pay.topup(g.id, 10_000, "topup-00001")
+    beer = w.pay.purchase(g.id, "beer-tsingtao", 2, "beer-000001").order_id
+    w.pay.purchase(g.id, "song-1", 1, "song-000001")  # not served
+    assert [(d.order_id, d.quantity, d.state.value) for d in w.pay.deliveries()] == [(beer, 2, "new")]
+    w.faults.add("before_commit")  # a crash after the order and its delivery were written
+    with pytest.raises(Crash):
+        w.pay.purchase(g.id, "cola", 1, "cola-000001")
+    assert len(w.db.orders) == 2 and len(w.db.deliveries) == 1  # neither the order nor its delivery stayed
+
+
+def test_a_pending_request_confirmed_after_recovery_is_delivered_too(w: World) -> None:
+    gid, pid = _tagged_with_pending(w)
+    w.pay.staff_untag(gid, "recovered, checked in person", "amy")
+    r = w.pay.confirm_pending(pid, "confirm-00001", password="123456")
+    assert r.outcome is Outcome.CHARGED
+    assert [d.order_id for d in w.pay.deliveries()] == [r.order_id]
+
+
+def test_void_refunds_what_is_left_and_cancels_the_delivery(w: World) -> None:
+    g = w.ident.add()
+    w.pay.topup(g.id, 10_000, "topup-00001")
+    order = w.pay.purchase(g.id, "beer-tsingtao", 2, "beer-000001").order_id
+    assert order is not None
+    w.pay.refund(order, 1_000, "flat beer", "amy", "refund-00001")
+    v = w.pay.void(order, "guest left", "boss", "void-000001")
+    assert (v.amount_fen, v.refunded_fen, v.voided, v.balance_fen) == (2_600, 3_600, True, 10_000)
+    assert w.pay.delivery(order).state.value == "cancelled"
+    refunds = [e for e in w.db.audit if e.action == "payment.refund"]
+    assert [e.details["order_id"] for e in refunds] == [order, order] and refunds[1].details["void"] is True

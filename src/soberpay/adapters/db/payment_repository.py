@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from soberpay.adapters.db.audit import room_of
 from soberpay.adapters.db.payment_tables import (
+    DeliveryRow,
     EntryRow,
     IdempotencyRow,
     NotificationRow,
@@ -26,6 +27,7 @@ from soberpay.adapters.db.payment_tables import (
     VisitRow,
 )
 from soberpay.adapters.db.room_tables import RoomPresenceRow
+from soberpay.domain.delivery import Delivery, DeliveryState
 from soberpay.domain.identity import PasswordGuard
 from soberpay.domain.ledger import VENUE_ACCOUNTS, Posting, guest_account
 from soberpay.domain.purchase import PendingRequest, PendingStatus, StoredResult
@@ -178,6 +180,44 @@ class SqlAlchemyPaymentRepository:
         if row is None:
             raise RuntimeError(f"order {order_id} vanished inside its transaction")
         row.refunded_fen += amount_fen
+
+    # --- deliveries -------------------------------------------------------------------------
+
+    def add_delivery(self, delivery: Delivery) -> None:
+        self.s.flush()  # the order row first: the delivery's foreign key needs it
+        self.s.add(
+            DeliveryRow(
+                id=delivery.id,
+                order_id=delivery.order_id,
+                guest_id=delivery.guest_id,
+                room_id=delivery.room_id or room_of(self.s, delivery.guest_id),
+                sku=delivery.sku,
+                name=delivery.name[:80],
+                quantity=delivery.quantity,
+                state=delivery.state.value,
+                created_at=delivery.created_at,
+                updated_at=delivery.updated_at,
+                updated_by=delivery.updated_by[:64],
+            )
+        )
+
+    def delivery_for_order(self, order_id: str) -> Delivery | None:
+        row = self.s.scalar(select(DeliveryRow).where(DeliveryRow.order_id == order_id))
+        return None if row is None else _delivery(row)
+
+    def deliveries(self, states: tuple[DeliveryState, ...], since: datetime | None = None) -> list[Delivery]:
+        q = select(DeliveryRow).where(DeliveryRow.state.in_([st.value for st in states]))
+        if since is not None:
+            q = q.where(DeliveryRow.updated_at >= since)
+        return [_delivery(r) for r in self.s.scalars(q.order_by(DeliveryRow.created_at, DeliveryRow.id))]
+
+    def save_delivery(self, delivery: Delivery) -> None:
+        row = self.s.get(DeliveryRow, delivery.id)
+        if row is None:
+            raise RuntimeError(f"delivery {delivery.id} vanished inside its transaction")
+        row.state = delivery.state.value
+        row.updated_at = delivery.updated_at
+        row.updated_by = delivery.updated_by[:64]
 
     def history(self, guest_id: str, exclude_visit: str | None) -> list[PastOrder]:
         q = select(OrderRow).where(OrderRow.guest_id == guest_id)
@@ -377,6 +417,22 @@ def _order(o: OrderRow) -> OrderRecord:
         pending_id=o.pending_id,
         refunded_fen=o.refunded_fen,
         room_id=o.room_id,
+    )
+
+
+def _delivery(r: DeliveryRow) -> Delivery:
+    return Delivery(
+        r.id,
+        r.order_id,
+        r.guest_id,
+        r.room_id,
+        r.sku,
+        r.name,
+        r.quantity,
+        DeliveryState(r.state),
+        r.created_at,
+        r.updated_at,
+        r.updated_by,
     )
 
 

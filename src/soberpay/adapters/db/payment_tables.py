@@ -85,6 +85,24 @@ class OrderRow(Base):
     room_id: Mapped[str | None] = mapped_column(String(32), index=True)  # where the guest was (room_presence)
 
 
+class DeliveryRow(Base):
+    """A paid item a waiter carries to the room (domain/delivery.py); one per order at most."""
+
+    __tablename__ = "deliveries"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("payment_orders.id"), nullable=False, unique=True)
+    guest_id: Mapped[str] = mapped_column(ForeignKey("guests.id"), nullable=False, index=True)
+    room_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    sku: Mapped[str] = mapped_column(String(40), nullable=False)
+    name: Mapped[str] = mapped_column(String(80), nullable=False)
+    quantity: Mapped[int] = mapped_column(Integer, nullable=False)
+    state: Mapped[str] = mapped_column(String(16), nullable=False, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
+    updated_by: Mapped[str] = mapped_column(String(64), nullable=False)
+
+
 class RiskStateRow(Base):
     __tablename__ = "risk_states"
 

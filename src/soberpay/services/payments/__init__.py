@@ -1,7 +1,8 @@
 """Payment use cases: identify-and-pay, dual verification, pending requests, staff overrides, visits,
 checkout, top-up, alerts and audit. Called by the CLI and the HTTP API alike, through ``PaymentService``.
 
-One module per use-case family (``purchase``, ``pending``, ``staff``, ``counter``, ``queries``) over a
+One module per use-case family (``purchase``, ``pending``, ``staff``, ``counter``, ``refunds``,
+``deliveries``, ``receipts``, ``queries``) over a
 shared ``PaymentContext`` (ports, policies, and the idempotent-transaction helper, see ``context``).
 
 Idempotency: money-moving calls take a key. Results that moved money or recorded a request
@@ -13,6 +14,7 @@ images are never part of the stored fingerprint.
 
 from soberpay.ports import Alert, AuditEntry, LedgerLine
 from soberpay.services.payments.guests import GuestIdentity
+from soberpay.services.payments.refunds import RefundResult
 from soberpay.services.payments.results import CheckoutResult, LedgerView, PaymentResult, RiskView, TopupResult
 from soberpay.services.payments.service import PaymentService
 
@@ -25,6 +27,7 @@ __all__ = [
     "LedgerView",
     "PaymentResult",
     "PaymentService",
+    "RefundResult",
     "RiskView",
     "TopupResult",
 ]

@@ -1,5 +1,5 @@
 """The counter: visits, balance, top-up, checkout (the itemised bill; a tab is settled, a prepaid
-balance optionally paid out) and staff refunds. Money-moving calls are idempotent."""
+balance optionally paid out). Money-moving calls are idempotent; refunds are in ``refunds.py``."""
 
 from __future__ import annotations
 
@@ -16,15 +16,13 @@ from soberpay.domain.ledger import (
     Posting,
     PostingKind,
     payout_entries,
-    refund_entries,
     settlement_entries,
     topup_entries,
 )
 from soberpay.domain.purchase import PendingStatus, discard_pending, validate_idempotency_key
-from soberpay.domain.risk import validate_reason
 from soberpay.errors import InvalidInput, NotFound
 from soberpay.ports import AbstractUnitOfWork, OrderRecord, Presence, Visit
-from soberpay.services.payments.context import Decided, PaymentContext, staff_actor
+from soberpay.services.payments.context import Decided, PaymentContext
 from soberpay.services.payments.results import CheckoutResult, TopupResult
 from soberpay.services.payments.steps import expire_due, open_visit
 
@@ -40,7 +38,16 @@ def bill_line(order: OrderRecord, with_refund: bool = False) -> BillLine:
     if with_refund and order.refunded_fen:
         note += f", refunded {fen_to_yuan(order.refunded_fen)}"
     return BillLine(
-        order.at, order.sku, order.name, order.category, order.quantity, order.unit_price_fen, order.amount_fen, note
+        order.at,
+        order.sku,
+        order.name,
+        order.category,
+        order.quantity,
+        order.unit_price_fen,
+        order.amount_fen,
+        note,
+        order.id,
+        order.refunded_fen,
     )
 
 
@@ -97,41 +104,6 @@ class Counter:
             params=params,
             decide=decide,
             restore=CheckoutResult.from_dict,
-        )
-
-    def refund(self, order_id: str, amount_fen: int | None, reason: str, actor: str, idempotency_key: str) -> int:
-        """Staff refund of (part of) a charged order back to the guest's balance. Returns the new balance."""
-        key = validate_idempotency_key(idempotency_key)
-        reason = validate_reason(reason)
-        actor = staff_actor(actor)
-        with self._ctx.uow() as uow:
-            found = uow.payments.order(order_id)
-        if found is None:
-            raise NotFound("unknown order", order_id=order_id)
-        gid = found.guest_id
-
-        def decide(uow: AbstractUnitOfWork, now: datetime) -> Decided[int]:
-            order = uow.payments.order(order_id)
-            if order is None:  # orders are never deleted; only a foreign write could get here
-                raise NotFound("unknown order", order_id=order_id)
-            left = order.amount_fen - order.refunded_fen
-            amount = left if amount_fen is None else amount_fen
-            if amount <= 0 or amount > left:
-                raise InvalidInput(f"refund must be between ¥0.01 and {fen_to_yuan(left)}", field="amount")
-            entries = refund_entries(gid, amount)
-            self._post(uow, PostingKind.REFUND, now, entries, f"refund: {order.name}", gid, order.visit_id, key)
-            uow.payments.add_refund(order_id, amount)
-            details = {"order_id": order_id, "amount_fen": amount, "reason": reason}
-            self._ctx.audit(uow, now, f"staff:{actor}", "payment.refund", gid, **details)
-            balance = uow.payments.balance(gid)
-            return balance, {"balance_fen": balance}
-
-        def restore(prior: Mapping[str, Any]) -> int:
-            return int(prior["balance_fen"])
-
-        params = {"order_id": order_id, "amount_fen": amount_fen}
-        return self._ctx.idempotent(
-            guest_id=gid, key=key, operation="refund", params=params, decide=decide, restore=restore
         )
 
     # --- steps ----------------------------------------------------------------------------------

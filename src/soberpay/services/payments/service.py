@@ -9,16 +9,19 @@ from collections.abc import Callable
 from soberpay.config import PaymentSettings, SobrietySettings
 from soberpay.domain.behaviour import BehaviourScorer
 from soberpay.domain.catalogue import Catalogue
+from soberpay.domain.delivery import Delivery, DeliveryState
 from soberpay.domain.ledger import Bill
 from soberpay.domain.purchase import PendingRequest
 from soberpay.domain.risk import SobrietyObservation, SobrietySignal
 from soberpay.ports import Alert, AuditEntry, Clock, Presence, UnitOfWorkFactory
 from soberpay.services.payments.context import PaymentContext
 from soberpay.services.payments.counter import Counter
+from soberpay.services.payments.deliveries import Deliveries
 from soberpay.services.payments.guests import GuestIdentity
 from soberpay.services.payments.pending import PendingRequests
 from soberpay.services.payments.purchase import Origin, Purchases
 from soberpay.services.payments.queries import PaymentQueries
+from soberpay.services.payments.refunds import RefundResult, Refunds
 from soberpay.services.payments.results import CheckoutResult, LedgerView, PaymentResult, RiskView, TopupResult
 from soberpay.services.payments.staff import StaffActions
 
@@ -58,6 +61,8 @@ class PaymentService:
         self._pending = PendingRequests(ctx, self._purchases)
         self._staff = StaffActions(ctx)
         self._counter = Counter(ctx)
+        self._refunds = Refunds(ctx)
+        self._deliveries = Deliveries(ctx)
         self._queries = PaymentQueries(ctx)
         self.settings = settings
         self.catalogue = catalogue
@@ -189,8 +194,27 @@ class PaymentService:
     ) -> CheckoutResult:
         return self._counter.checkout(guest_id, idempotency_key, pay_out_balance, actor)
 
-    def refund(self, order_id: str, amount_fen: int | None, reason: str, actor: str, idempotency_key: str) -> int:
-        return self._counter.refund(order_id, amount_fen, reason, actor, idempotency_key)
+    # --- refunds, voids and deliveries -----------------------------------------------------------
+
+    def refund(
+        self, order_id: str, amount_fen: int | None, reason: str, actor: str, idempotency_key: str
+    ) -> RefundResult:
+        """Refund (part of) a charged order to the guest's balance (``amount_fen`` None: all that is left)."""
+        return self._refunds.refund(order_id, amount_fen, reason, actor, idempotency_key)
+
+    def void(self, order_id: str, reason: str, actor: str, idempotency_key: str) -> RefundResult:
+        """Full refund of an order not yet delivered; its delivery is cancelled."""
+        return self._refunds.void(order_id, reason, actor, idempotency_key)
+
+    def deliveries(self) -> list[Delivery]:
+        """The "to deliver" board: open deliveries, then the ones finished in the last two hours."""
+        return self._deliveries.board()
+
+    def delivery(self, order_id: str) -> Delivery:
+        return self._deliveries.of_order(order_id)
+
+    def move_delivery(self, order_id: str, to: DeliveryState, actor: str) -> Delivery:
+        return self._deliveries.move(order_id, to, actor)
 
     # --- read models ----------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from datetime import datetime
 from soberpay.domain.bac import Drink, estimate_bac
 from soberpay.domain.behaviour import BehaviourEvent, encode_sequence
 from soberpay.domain.catalogue import Item
+from soberpay.domain.delivery import Delivery, DeliveryState, needs_serving
 from soberpay.domain.identity import ConsentPurpose
 from soberpay.domain.ledger import Posting, PostingKind, purchase_entries
 from soberpay.domain.purchase import PaymentRule, PendingRequest, PendingStatus, expire_if_due
@@ -172,7 +173,8 @@ def charge(
     key: str,
     pending_id: str | None = None,
 ) -> tuple[str, str]:
-    """Post the purchase and record the order; returns (order id, posting id)."""
+    """Post the purchase and record the order (and its delivery when a waiter serves it, in the same
+    transaction: no paid item without a delivery, no delivery without the money); returns (order id, posting id)."""
     amount = unit_price_fen * quantity
     posting = Posting(
         ctx.new_id(),
@@ -202,4 +204,7 @@ def charge(
         pending_id=pending_id,
     )
     uow.payments.add_order(order)
+    if needs_serving(category):
+        d = Delivery(ctx.new_id(), order.id, guest_id, None, sku, name, quantity, DeliveryState.NEW, now, now)
+        uow.payments.add_delivery(d)
     return order.id, posting.id

@@ -35,7 +35,7 @@ def render(request: Request, web: Web, template: str, *, status_code: int = 200,
     return response
 
 
-def _staff_or_redirect(request: Request, web: Web) -> StaffPrincipal | RedirectResponse:
+def staff_or_redirect(request: Request, web: Web) -> StaffPrincipal | RedirectResponse:
     staff = staff_from_cookie(request, web)
     if staff is None:
         return RedirectResponse("/staff/login", status_code=303)
@@ -140,7 +140,7 @@ def staff_logout(request: Request, web: Web) -> Response:
 
 @router.get("/staff", response_class=HTMLResponse)
 def dashboard(request: Request, web: Web) -> Response:
-    staff = _staff_or_redirect(request, web)
+    staff = staff_or_redirect(request, web)
     if isinstance(staff, RedirectResponse):
         return staff
     return render(request, web, "staff.html", staff=staff, csrf=staff.csrf, payments_kind=web.payments_kind)
@@ -148,7 +148,7 @@ def dashboard(request: Request, web: Web) -> Response:
 
 @router.get("/staff/guests/{guest_id}", response_class=HTMLResponse)
 def guest_page(guest_id: str, request: Request, web: Web) -> Response:
-    staff = _staff_or_redirect(request, web)
+    staff = staff_or_redirect(request, web)
     if isinstance(staff, RedirectResponse):
         return staff
     try:
@@ -184,7 +184,7 @@ def audit_page(
     action: Annotated[str, Query(max_length=64)] = "",
     guest_id: Annotated[str, Query(max_length=32)] = "",
 ) -> Response:
-    staff = _staff_or_redirect(request, web)
+    staff = staff_or_redirect(request, web)
     if isinstance(staff, RedirectResponse):
         return staff
     rows = _audit_rows(web, guest_id=guest_id or None, q=q, action=action, limit=300)

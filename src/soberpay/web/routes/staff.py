@@ -410,6 +410,7 @@ def _bill_out(b: Any, web: Web, lang: str) -> BillOut:
         closed=b.closed,
         balance_fen=b.balance_fen,
         discarded=list(b.discarded),
+        refunds_fen=b.refunds_fen,
         lines=[
             BillLineOut(
                 at=local_time(x.at, zone),
@@ -417,6 +418,8 @@ def _bill_out(b: Any, web: Web, lang: str) -> BillOut:
                 item_name=names.get(x.sku, x.name),
                 quantity=x.quantity,
                 amount_fen=x.amount_fen,
+                order_id=x.order_id,
+                refunded_fen=x.refunded_fen,
             )
             for x in b.lines
         ],

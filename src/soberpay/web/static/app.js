@@ -45,6 +45,9 @@
     toastTimer = setTimeout(function () { el.hidden = true; }, 4000);
   }
 
+  // Shared with the pages' own scripts (orders.js).
+  window.Soberpay = { t: t, $: $, $$: $$, fen: fen, esc: esc, api: api, toast: toast, newKey: newKey };
+
   $$("[data-close]").forEach(function (b) {
     b.addEventListener("click", function () { var d = b.closest("dialog"); if (d) d.close(); });
   });
