@@ -78,3 +78,22 @@ def test_a_switched_off_item_is_refused_and_changes_nothing(env: tuple[Env, SqlM
         e.pay.pay_by_face(face(g.id), "cola", 1, "buy-000001")
     assert e.pay.balance(g.id) == 10_000 and e.count(OrderRow) == 0
     assert "cola" in {i.sku for i in menu.items()}  # kept for the orders that name it
+
+
+def test_report_aggregates_in_sql_and_reconciles(env: tuple[Env, SqlMenu]) -> None:
+    """The report's GROUP BY queries on this database (PostgreSQL sums are numeric: still integer fen)."""
+    from datetime import timedelta
+
+    from soberpay.adapters.db.reports import build_report
+
+    e, _ = env
+    g = e.ident.add("Li")
+    start = e.clock.now()
+    e.pay.topup(g.id, 10_000, "topup-0001")
+    order = e.pay.pay_by_face(face(g.id), "cola", 2, "buy-000001")
+    e.pay.refund(order.order_id or "", 100, "spilled", "boss", "refund-0001")
+    r = build_report(e.sessions, start, start + timedelta(hours=1))
+    assert {x.key: x.amount_fen for x in r.by_kind} == {"topup": 10_000, "purchase": order.charged_fen, "refund": 100}
+    assert r.reconciles() and r.net_revenue_fen == order.charged_fen - 100
+    assert all(type(x.amount_fen) is int for x in (*r.by_kind, *r.revenue_by_category, *r.topups_by_channel))
+    assert [x.key for x in r.revenue_by_room] == [""] and r.events[0].key == "payment.refund"
