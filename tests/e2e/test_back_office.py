@@ -130,6 +130,8 @@ def test_room_admin_names_and_cameras(v: Venue) -> None:
         overview = client.get("/api/staff/rooms/overview", headers={"Accept-Language": "zh-CN"}).json()
         assert overview[0]["name"] == "一号包厢"
         assert client.get("/api/staff/rooms/overview").json()[0]["name"] == "Room One"
+        assert "一号包厢" in client.get("/", headers={"Accept-Language": "zh-CN"}).text  # the room list
+        assert "一号包厢" in client.get("/room/r1", headers={"Accept-Language": "zh-CN"}).text  # QR pairing page
 
 
 # --- who may reach the back office ---------------------------------------------------------------
