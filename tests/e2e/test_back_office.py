@@ -243,6 +243,7 @@ def test_shift_report_bounds_and_page(v: Venue) -> None:
         assert client.get("/api/admin/report", params=shift).json()["revenue_fen"] > 0
         bad = {"start": clock.now().isoformat(), "end": start.isoformat()}
         assert client.get("/api/admin/report", params=bad).status_code == 400
+        assert client.get("/api/admin/report", params={"start": start.isoformat()}).status_code == 400
         page = client.get("/staff/admin/reports")
         assert page.status_code == 200 and "<svg" in page.text and "report-csv" in page.text
         for path in ("/staff/admin/menu", "/staff/admin/staff", "/staff/admin/rooms"):

@@ -87,10 +87,9 @@ class SqlMenu:
         self._sessions = session_factory
         self._clock = clock
         self._seed = seed
-        self._name = ""
 
     def catalogue(self) -> Catalogue:
-        return Catalogue(self.items(), self._name or "menu")
+        return Catalogue(self.items(), "menu")
 
     def items(self) -> list[Item]:
         with self._sessions() as session:
@@ -103,7 +102,6 @@ class SqlMenu:
 
     def _seed_once(self) -> None:
         seed = self._seed()
-        self._name = seed.name
         now = self._clock.now()
         try:
             with self._sessions.begin() as session:

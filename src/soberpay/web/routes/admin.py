@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from soberpay.adapters.db.menu import SqlMenu
 from soberpay.adapters.db.reports import build_report
 from soberpay.domain.catalogue import Category, Item, fen_to_yuan
+from soberpay.errors import InvalidInput
 from soberpay.services.reports import Report, bar_chart_svg, key_label, report_csv
 from soberpay.venue_time import day_range, format_time, local_time
 from soberpay.web.deps import Manager, Web, staff_from_cookie
@@ -236,8 +237,10 @@ TimeQuery = Annotated[
 def _range(web: Web, day: date | None, start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
     """A shift (start and end) or a venue day; times without an offset are on the venue's clock."""
     zone = web.container.settings.venue.zone
+    if (start is None) != (end is None):
+        raise InvalidInput("a shift report needs both start and end", field="end")
     if start is not None and end is not None:
-        return tuple(t if t.tzinfo else t.replace(tzinfo=zone) for t in (start, end))  # type: ignore[return-value]
+        return start if start.tzinfo else start.replace(tzinfo=zone), end if end.tzinfo else end.replace(tzinfo=zone)
     return day_range(day or local_time(web.container.clock.now(), zone).date(), zone)
 
 
