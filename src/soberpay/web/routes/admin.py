@@ -146,7 +146,9 @@ def menu_items(staff: Manager, web: Web) -> list[MenuItemAdminOut]:
     return [_item_out(i) for i in _menu(web).items()]
 
 
-@api.post("/menu", response_model=MenuItemAdminOut, status_code=status.HTTP_201_CREATED)
+@api.post(
+    "/menu", response_model=MenuItemAdminOut, status_code=status.HTTP_201_CREATED, responses={409: {"model": ErrorOut}}
+)
 def create_menu_item(body: MenuItemCreateIn, staff: Manager, web: Web) -> MenuItemAdminOut:
     """Add an item (audited)."""
     return _item_out(_menu(web).create(_item(body.sku, body), staff.actor))
