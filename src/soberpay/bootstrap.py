@@ -24,6 +24,7 @@ from soberpay.errors import ConfigError
 from soberpay.ports import AbstractUnitOfWork, Clock, FaceAnalyser, PresenceCheck, TemplateIndex
 
 if TYPE_CHECKING:
+    from soberpay.adapters.db.menu import SqlMenu
     from soberpay.adapters.readiness import Readiness
     from soberpay.services.identity import IdentityService
     from soberpay.services.liveness import LivenessService
@@ -231,10 +232,17 @@ class Container:
         )
 
     @cached_property
+    def menu(self) -> SqlMenu:
+        """The menu in the database (back office), seeded from ``payment.catalogue_file`` on first use."""
+        from soberpay.adapters.catalogue_file import load_catalogue
+        from soberpay.adapters.db.menu import SqlMenu
+
+        return SqlMenu(self.session_factory, self.clock, lambda: load_catalogue(self.settings.payment.catalogue_file))
+
+    @cached_property
     def payments(self) -> PaymentService:
         """Payment risk engine + ledger, fed by the sobriety service through ``sobriety_signal``."""
         from soberpay.adapters.behaviour_onnx import DEFAULT_MODEL, OnnxBehaviourScorer
-        from soberpay.adapters.catalogue_file import load_catalogue
         from soberpay.services.payments import PaymentService
 
         pay = self.settings.payment
@@ -247,7 +255,8 @@ class Container:
             identity=self.identity,
             clock=self.clock,
             settings=pay,
-            catalogue=load_catalogue(pay.catalogue_file),
+            catalogue=self.menu.catalogue(),
+            menu=self.menu.catalogue,
             sobriety=self.sobriety_signal,
             behaviour=behaviour,
             sobriety_settings=self.settings.sobriety,

@@ -186,7 +186,11 @@ class PaymentSettings(_Section):
     tag_carryover_hours: float = Field(
         12.0, ge=0.0, le=720.0, description="a tag older than this is cleared when a new visit opens"
     )
-    catalogue_file: Path | None = Field(None, description="menu TOML/CSV; default the bundled sample menu")
+    catalogue_file: Path | None = Field(
+        None,
+        description="menu TOML/CSV that seeds the database menu on first start (then edited in the back office); "
+        "default the bundled sample menu",
+    )
 
 
 class SobrietySettings(_Section):

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 
@@ -16,3 +16,10 @@ def local_time(at: datetime, zone: ZoneInfo) -> datetime:
 def format_time(at: datetime | None, zone: ZoneInfo, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """``at`` on the venue's clock ("-" when there is no time)."""
     return "-" if at is None else local_time(at, zone).strftime(fmt)
+
+
+def day_range(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """The venue's calendar day as a UTC half-open range [start, end) (23 or 25 hours across a DST change)."""
+    start = datetime.combine(day, time(0), zone)
+    end = datetime.combine(day + timedelta(days=1), time(0), zone)
+    return start.astimezone(UTC), end.astimezone(UTC)

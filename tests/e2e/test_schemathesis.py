@@ -69,7 +69,13 @@ def api_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, An
 
 
 SKIP_PATHS = {"/api/staff/alerts/stream", "/api/staff/deliveries/stream"}  # endless event streams by design
-ENDS_SESSION = {"/api/auth/logout", "/api/staff/sessions/{session_id}"}
+# A manager may also disable, or reset the password of, the test's own account (both end its sessions).
+ENDS_SESSION = {
+    "/api/auth/logout",
+    "/api/staff/sessions/{session_id}",
+    "/api/admin/staff/{staff_id}",
+    "/api/admin/staff/{staff_id}/password",
+}
 MODES = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)  # schema-valid and schema-violating requests
 EXAMPLES = {GenerationMode.POSITIVE: 10, GenerationMode.NEGATIVE: 6}
 # Valid by the schema yet refused by meaning, which OpenAPI cannot state: the bytes of an image or video
@@ -90,6 +96,9 @@ SEMANTIC_BODIES = {
     "/api/guests/{guest_id}/faces",
     "/api/guests/{guest_id}/consents/{purpose}",
     "/api/rooms/{room_id}/identify/clip",
+    # a shift's start must come before its end
+    "/api/admin/report",
+    "/api/admin/report.csv",
 }
 
 

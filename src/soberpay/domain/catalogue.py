@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
-from soberpay.errors import InvalidInput, NotFound
+from soberpay.errors import InvalidInput, NotFound, PaymentRefused
 
 ETHANOL_DENSITY_G_PER_ML = 0.789
 
@@ -65,6 +65,11 @@ class Item:
     volume_ml: float = 0.0  # per unit, for the BAC estimate (0 for non-alcoholic items)
     abv_percent: float = 0.0
     name_zh: str = ""  # the Chinese name; ``name`` is the English one (or the only one the menu gives)
+    # Back-office flags: ``alcohol`` None derives it from the category and ABV; ``high_price`` puts the item
+    # in the high-price tier whatever its price; an unavailable item stays on old bills but is not sold.
+    alcohol: bool | None = None
+    high_price: bool = False
+    available: bool = True
 
     def __post_init__(self) -> None:
         if not _SKU_RE.match(self.sku):
@@ -87,6 +92,8 @@ class Item:
 
     @property
     def alcoholic(self) -> bool:
+        if self.alcohol is not None:
+            return self.alcohol
         return self.alcohol_grams > 0 or self.category in ALCOHOLIC
 
 
@@ -99,7 +106,8 @@ class TierPolicy:
 @dataclass(frozen=True)
 class TierDecision:
     tier: Tier
-    rule: str  # machine-readable: "price_above_threshold", "order_above_threshold", "alcohol_while_tagged", "regular"
+    rule: str  # machine-readable: "marked_high_price", "price_above_threshold", "order_above_threshold",
+    # "alcohol_while_tagged", "regular"
     explanation: str
 
 
@@ -110,6 +118,8 @@ def tier_of(item: Item, policy: TierPolicy, tagged: bool, quantity: int = 1) -> 
     """
     limit = policy.high_price_threshold_fen
     total = item.price_fen * quantity
+    if item.high_price:
+        return TierDecision(Tier.HIGH_PRICE, "marked_high_price", f"{item.name} is marked high-price by the venue")
     if item.price_fen > limit:
         return TierDecision(
             Tier.HIGH_PRICE,
@@ -170,6 +180,13 @@ class Catalogue:
             return self._items[sku]
         except KeyError:
             raise NotFound(f"unknown item {sku!r}", sku=sku) from None
+
+    def for_sale(self, sku: str) -> Item:
+        """The item, refused when the venue has switched it off."""
+        item = self.get(sku)
+        if not item.available:
+            raise PaymentRefused(f"{item.name} is not available now", rule="item_unavailable", sku=sku)
+        return item
 
     def __contains__(self, sku: object) -> bool:
         return sku in self._items

@@ -233,4 +233,8 @@ def create_app(container: Container, *, payments: PaymentsPort | None = None, ru
 
     for module in (health, guests, purchases, liveness, rooms, staff, orders, pages):
         app.include_router(module.router, responses=COMMON_RESPONSES)
+    from soberpay.web.routes import admin
+
+    app.include_router(admin.api, responses=COMMON_RESPONSES)
+    app.include_router(admin.pages)
     return app

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -171,6 +171,66 @@ class AuthStore:
             )
             return row.id
 
+    def staff_accounts(self) -> list[StaffAccountRow]:
+        with self._sessions() as session:
+            return list(session.scalars(select(StaffAccountRow).order_by(StaffAccountRow.username)))
+
+    def update_staff(self, staff_id: int, *, role: str | None, disabled: bool | None, actor: str) -> StaffAccountRow:
+        """Change a role and/or disable/enable an account. Disabling revokes the account's sessions at once;
+        no change may leave the venue without an active manager (the last one cannot lock everyone out)."""
+        if role is not None and role not in ROLES:
+            raise InvalidInput(f"role must be one of {list(ROLES)}", field="role")
+        now = self._clock.now()
+        with self._sessions.begin() as session:
+            row = session.get(StaffAccountRow, staff_id, with_for_update=True)
+            if row is None:
+                raise NotFound("unknown staff account", staff_id=staff_id)
+            changed: dict[str, Any] = {}
+            if role is not None and role != row.role:
+                changed["role"] = [row.role, role]
+                row.role = role
+            if disabled is not None and disabled != row.disabled:
+                changed["disabled"] = [row.disabled, disabled]
+                row.disabled = disabled
+            if not changed:
+                return row
+            session.flush()
+            managers = session.scalar(
+                select(func.count())
+                .select_from(StaffAccountRow)
+                .where(StaffAccountRow.role == "manager", StaffAccountRow.disabled.is_(False))
+            )
+            if not managers:
+                raise Conflict("the venue would have no active manager left", field="role")
+            if row.disabled:
+                self._revoke_all(session, row.id, now)
+            details = {"staff_id": row.id, "username": row.username, **changed}
+            append_audit(session, at=now, actor=actor, action="staff.changed", details=details)
+            return row
+
+    def reset_password(self, staff_id: int, password: str, actor: str) -> None:
+        """A new argon2id hash; the account's sessions end (the old password may be known to someone)."""
+        if not isinstance(password, str) or not 8 <= len(password) <= 256:
+            raise InvalidInput("staff password must be 8–256 characters", field="password")
+        digest = self._hasher.hash(password)
+        now = self._clock.now()
+        with self._sessions.begin() as session:
+            row = session.get(StaffAccountRow, staff_id)
+            if row is None:
+                raise NotFound("unknown staff account", staff_id=staff_id)
+            row.password_hash = digest
+            self._revoke_all(session, row.id, now)
+            details = {"staff_id": row.id, "username": row.username}
+            append_audit(session, at=now, actor=actor, action="staff.password_reset", details=details)
+
+    @staticmethod
+    def _revoke_all(session: Session, staff_id: int, now: datetime) -> None:
+        session.execute(
+            update(StaffSessionRow)
+            .where(StaffSessionRow.staff_id == staff_id, StaffSessionRow.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+
     def authenticate(self, username: str, password: str) -> StaffAccountRow:
         username = (username or "").strip().lower()
         with self._sessions() as session:
@@ -252,6 +312,7 @@ class AuthStore:
         camera_source: str | None,
         actor: str = "operator",
         thermal_camera_source: str | None = None,
+        name_zh: str = "",
     ) -> RoomRow:
         room_id = (room_id or "").strip().lower()
         if not re.fullmatch(r"[a-z0-9_-]{1,32}", room_id):  # ASCII only, as the API schema states
@@ -270,12 +331,49 @@ class AuthStore:
             row = RoomRow(
                 id=room_id,
                 name=name,
+                name_zh=_room_name_zh(name_zh),
                 camera_source=camera_source or None,
                 thermal_camera_source=thermal_camera_source or None,
                 created_at=now,
             )
             session.add(row)
             append_audit(session, at=now, actor=actor, action="room.created", details={"room_id": room_id})
+            return row
+
+    def update_room(
+        self,
+        room_id: str,
+        *,
+        name: str,
+        name_zh: str,
+        camera_source: str | None,
+        thermal_camera_source: str | None,
+        actor: str,
+    ) -> RoomRow:
+        """Rename a room or change its cameras (audited; a rooms process picks up cameras at its next start)."""
+        name = (name or "").strip()
+        if not 1 <= len(name) <= 64:
+            raise InvalidInput("room name must be 1–64 characters", field="name")
+        for field, value in (("camera_source", camera_source), ("thermal_camera_source", thermal_camera_source)):
+            if value is not None and len(value) > 512:
+                raise InvalidInput("camera source is too long", field=field)
+        new = {
+            "name": name,
+            "name_zh": _room_name_zh(name_zh),
+            "camera_source": (camera_source or "").strip() or None,
+            "thermal_camera_source": (thermal_camera_source or "").strip() or None,
+        }
+        now = self._clock.now()
+        with self._sessions.begin() as session:
+            row = session.get(RoomRow, room_id)
+            if row is None:
+                raise NotFound("unknown room", room_id=room_id)
+            changed = {k: [getattr(row, k), v] for k, v in new.items() if getattr(row, k) != v}
+            for k, v in new.items():
+                setattr(row, k, v)
+            if changed:
+                details = {"room_id": room_id, **changed}
+                append_audit(session, at=now, actor=actor, action="room.changed", details=details)
             return row
 
     def rooms(self) -> list[RoomRow]:
@@ -329,6 +427,13 @@ class AuthStore:
 
     def audit(self, session: Session, at: datetime, actor: str, action: str, **details: Any) -> None:
         append_audit(session, at=at, actor=actor, action=action, details=details)
+
+
+def _room_name_zh(name_zh: str) -> str:
+    name_zh = (name_zh or "").strip()
+    if len(name_zh) > 64:
+        raise InvalidInput("room name must be 1–64 characters", field="name_zh")
+    return name_zh
 
 
 class RateLimits:

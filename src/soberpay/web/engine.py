@@ -84,6 +84,8 @@ class ServicePayments:
 
         out = []
         for item in self.service.catalogue:
+            if not item.available:
+                continue  # switched off in the back office: not offered (old bills keep their stored name)
             tier = tier_of(item, self.service.tier_policy, False, 1)
             out.append(
                 MenuItem(

@@ -29,7 +29,8 @@ class RoomRow(Base):
     __tablename__ = "rooms"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)  # short slug, e.g. "r101"
-    name: Mapped[str] = mapped_column(String(64), nullable=False)
+    name: Mapped[str] = mapped_column(String(64), nullable=False)  # English (or the only) name
+    name_zh: Mapped[str] = mapped_column(String(64), nullable=False, default="", server_default="")
     camera_source: Mapped[str | None] = mapped_column(String(512))  # file path, device index or RTSP URL
     # optional thermal (long-wave IR) camera of the room, same forms; None: the room has none
     thermal_camera_source: Mapped[str | None] = mapped_column(String(512))

@@ -47,12 +47,15 @@ class PaymentContext:
         id_factory: Callable[[], str],
         fault: Callable[[str], None] | None,
         sobriety_settings: SobrietySettings | None = None,
+        menu: Callable[[], Catalogue] | None = None,
     ) -> None:
         self.uow = uow
         self.identity = identity
         self.clock = clock
         self.settings = s = settings
-        self.catalogue = catalogue
+        # The back office edits the menu in the database: ``menu`` reads the current one on each use, so a
+        # price change reaches every process at its next charge (orders keep the price they were charged).
+        self._menu = menu or (lambda: catalogue)
         self.sobriety = sobriety
         self.behaviour = behaviour
         self.new_id = id_factory
@@ -82,6 +85,10 @@ class PaymentContext:
             s.category_count_floor,
         )
         self.bac_assumptions = BacAssumptions(s.bac_default_weight_kg, s.bac_default_r, s.bac_elimination_g_per_dl_h)
+
+    @property
+    def catalogue(self) -> Catalogue:
+        return self._menu()
 
     def now(self) -> datetime:
         return self.clock.now()

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from soberpay.domain.catalogue import Catalogue
 from soberpay.domain.purchase import (
     ConfirmDecision,
     Outcome,
@@ -40,6 +41,9 @@ class _Evidence:
     password_ok: bool | None
     observation: SobrietyObservation | None
     actor: str
+    # The menu, read before the transaction too: a database-backed menu cannot be read while the guest's
+    # lock is held (SQLite starts every transaction with BEGIN IMMEDIATE).
+    menu: Catalogue
 
 
 class PendingRequests:
@@ -114,7 +118,7 @@ class PendingRequests:
                 raise ConsentRequired("the guest has not consented to face payment", guest_id=guest_id)
             face_ok = bool(self._ctx.identity.verify(guest_id, face_image).accepted)
         pw_ok = self._purchases.check_password(guest_id, password, actor)
-        return _Evidence(guest, face_ok, pw_ok, self._ctx.observe(guest_id), actor)
+        return _Evidence(guest, face_ok, pw_ok, self._ctx.observe(guest_id), actor, self._ctx.catalogue)
 
     def _refuse_evidence(
         self, uow: AbstractUnitOfWork, now: datetime, ev: _Evidence, request_id: str
@@ -166,7 +170,7 @@ class PendingRequests:
             uow.payments.save_pending(d.request)
         order_id = posting_id = None
         if d.outcome is Outcome.CHARGED:
-            order_id, posting_id = self._charge(uow, now, req, d, key)
+            order_id, posting_id = self._charge(uow, now, req, d, key, ev.menu)
         action = (
             "pending.expired" if d.rule is PaymentRule.EXPIRED else _CONFIRM_AUDIT.get(d.outcome, "pending.refused")
         )
@@ -205,10 +209,15 @@ class PendingRequests:
         return result, result.to_dict() if d.outcome is Outcome.CHARGED else None
 
     def _charge(
-        self, uow: AbstractUnitOfWork, now: datetime, req: PendingRequest, d: ConfirmDecision, key: str
+        self,
+        uow: AbstractUnitOfWork,
+        now: datetime,
+        req: PendingRequest,
+        d: ConfirmDecision,
+        key: str,
+        catalogue: Catalogue,
     ) -> tuple[str, str]:
         # The BAC estimate needs the alcohol; an item since removed from the menu counts as none.
-        catalogue = self._ctx.catalogue
         alcohol = catalogue.get(req.sku).alcohol_grams * req.quantity if req.sku in catalogue else 0.0
         return charge(
             self._ctx,

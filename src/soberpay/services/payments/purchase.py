@@ -92,7 +92,7 @@ class Purchases:
 
     def _validate(self, sku: str, quantity: int, idempotency_key: str) -> None:
         validate_idempotency_key(idempotency_key)
-        self._ctx.catalogue.get(sku)
+        self._ctx.catalogue.for_sale(sku)
         validate_quantity(quantity)
 
     def face_auth(self, guest_id: str, face_image: bytes | None, method: str) -> Auth:
@@ -118,7 +118,7 @@ class Purchases:
         self, guest_id: str, sku: str, quantity: int, key: str, auth: Auth, password: str | None, origin: Origin
     ) -> PaymentResult:
         ctx = self._ctx
-        item = ctx.catalogue.get(sku)
+        item = ctx.catalogue.for_sale(sku)
         guest = ctx.guest(guest_id)
         pw_ok = self.check_password(guest_id, password, origin.actor)
         if pw_ok is not None:

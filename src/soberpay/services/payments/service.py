@@ -44,6 +44,7 @@ class PaymentService:
         id_factory: Callable[[], str] = new_id,
         fault: Callable[[str], None] | None = None,
         sobriety_settings: SobrietySettings | None = None,
+        menu: Callable[[], Catalogue] | None = None,
     ) -> None:
         ctx = PaymentContext(
             uow=uow,
@@ -56,7 +57,9 @@ class PaymentService:
             id_factory=id_factory,
             fault=fault,
             sobriety_settings=sobriety_settings,
+            menu=menu,
         )
+        self._ctx = ctx
         self._purchases = Purchases(ctx)
         self._pending = PendingRequests(ctx, self._purchases)
         self._staff = StaffActions(ctx)
@@ -65,12 +68,16 @@ class PaymentService:
         self._deliveries = Deliveries(ctx)
         self._queries = PaymentQueries(ctx)
         self.settings = settings
-        self.catalogue = catalogue
         self.tier_policy = ctx.tier_policy
         self.password_policy = ctx.password_policy
         self.risk_policy = ctx.risk_policy
         self.spending_policy = ctx.spending_policy
         self.bac_assumptions = ctx.bac_assumptions
+
+    @property
+    def catalogue(self) -> Catalogue:
+        """The menu as it is now (the database's, when the back office runs it)."""
+        return self._ctx.catalogue
 
     # --- purchase -------------------------------------------------------------------------------
 

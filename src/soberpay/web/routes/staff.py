@@ -207,7 +207,14 @@ def rooms_overview(staff: Staff, web: Web, request: Request) -> list[RoomOvervie
     names = {g.id: g.name or "" for g in web.container.identity.list_guests()}
     lang = lang_of(request)
     by_room: dict[str | None, RoomOverviewOut] = {
-        r.id: RoomOverviewOut(room_id=r.id, name=r.name, live=web.rooms.stats(r.id), guests=[], held=[], alerts=[])
+        r.id: RoomOverviewOut(
+            room_id=r.id,
+            name=(r.name_zh or r.name) if lang == "zh" else r.name,
+            live=web.rooms.stats(r.id),
+            guests=[],
+            held=[],
+            alerts=[],
+        )
         for r in web.auth.rooms()
     }
     other = RoomOverviewOut(room_id=None, name="", guests=[], held=[], alerts=[])
