@@ -278,6 +278,7 @@ ERROR_MESSAGES: dict[str, str] = {
     "too_large": N_("The upload is too large."),
     "http_error": N_("The request could not be processed."),
     "internal": N_("Internal error: nothing was changed. Please call staff."),
+    "invalid_notification": N_("The payment notification could not be verified: nothing was credited."),
 }
 
 

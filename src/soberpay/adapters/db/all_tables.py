@@ -12,6 +12,7 @@ TABLE_MODULES = (
     "soberpay.adapters.db.sobriety_tables",
     "soberpay.adapters.db.web_tables",
     "soberpay.adapters.db.room_tables",
+    "soberpay.adapters.db.topup_tables",
 )
 
 
