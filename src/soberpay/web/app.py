@@ -226,8 +226,8 @@ def create_app(container: Container, *, payments: PaymentsPort | None = None, ru
             response.headers.setdefault("X-Frame-Options", "DENY")
         return response
 
-    from soberpay.web.routes import guests, health, liveness, pages, purchases, rooms, staff
+    from soberpay.web.routes import guests, health, liveness, pages, purchases, rooms, staff, topups
 
-    for module in (health, guests, purchases, liveness, rooms, staff, pages):
+    for module in (health, guests, purchases, liveness, rooms, staff, topups, pages):
         app.include_router(module.router, responses=COMMON_RESPONSES)
     return app

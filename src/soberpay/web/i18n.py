@@ -107,6 +107,13 @@ LABELS: dict[str, dict[str, str]] = {
         "fruit": N_("Fruit"),
     },
     "role": {"manager": N_("manager"), "cashier": N_("cashier")},
+    "channel": {"wechat": N_("WeChat Pay"), "alipay": N_("Alipay"), "cash": N_("Cash")},
+    "topup": {
+        "created": N_("waiting for payment"),
+        "paid": N_("paid"),
+        "closed": N_("expired"),
+        "failed": N_("failed"),
+    },
     "pending": {
         "pending": N_("waiting"),
         "confirmed": N_("confirmed"),

@@ -54,6 +54,7 @@ class PaymentService:
             fault=fault,
             sobriety_settings=sobriety_settings,
         )
+        self.context = ctx  # shared with the top-up channels (bootstrap.topups)
         self._purchases = Purchases(ctx)
         self._pending = PendingRequests(ctx, self._purchases)
         self._staff = StaffActions(ctx)

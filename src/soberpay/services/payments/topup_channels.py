@@ -159,7 +159,7 @@ class TopupChannels:
         try:
             payment = provider.verify_notification(headers, body, now)
         except InvalidNotification as exc:
-            self._audit_rejection(None, channel, "bad_notification", exc.message)
+            self.audit_rejection(None, channel, "bad_notification", exc.message)
             raise
         if payment.state is not ProviderState.PAID:
             return None
@@ -196,7 +196,7 @@ class TopupChannels:
         with self._ctx.uow() as uow:
             found = uow.topups.get(payment.topup_id)
         if found is None or found.channel != channel:
-            self._audit_rejection(None, channel, "unknown_order", payment.topup_id)
+            self.audit_rejection(None, channel, "unknown_order", payment.topup_id)
             raise NotFound("unknown top-up order", topup_id=payment.topup_id)
         for _attempt in range(2):  # a concurrent duplicate that committed first is seen by the rerun
             try:
@@ -283,7 +283,8 @@ class TopupChannels:
             self._ctx.audit(uow, now, actor, f"topup.{state}", order.guest_id, topup_id=topup_id, note=note)
             return 1
 
-    def _audit_rejection(self, guest_id: str | None, channel: str, reason: str, detail: str) -> None:
+    def audit_rejection(self, guest_id: str | None, channel: str, reason: str, detail: str) -> None:
+        """An audit row for a refused notification (also used by the web layer for oversized bodies)."""
         now = self._ctx.now()
         with self._ctx.uow() as uow:
             self._ctx.audit(
