@@ -433,3 +433,30 @@ def _handler(fake: FakeProvider) -> type[BaseHTTPRequestHandler]:
             self._wechat("POST")
 
     return Handler
+
+
+def client_deliver(client: Any) -> Deliver:
+    """Deliver notifications into a Starlette ``TestClient`` (the path of the notify URL, same bytes)."""
+
+    def deliver(url: str, headers: dict[str, str], body: bytes) -> int:
+        return int(client.post(urlsplit(url).path, content=body, headers=headers).status_code)
+
+    return deliver
+
+
+def top_up_by_qr(
+    client: Any, fake: FakeProvider, guest_id: str, guest_token: str, amount_fen: int, channel: str = "wechat"
+) -> dict[str, Any]:
+    """The guest asks for a QR top-up, "scans and pays" at the fake provider, and the notification is
+    delivered; returns the order as the guest then sees it (state paid, new balance). For longer walks."""
+    headers = {"X-Guest-Token": guest_token}
+    r = client.post(
+        f"/api/guests/{guest_id}/topups", json={"channel": channel, "amount_fen": amount_fen}, headers=headers
+    )
+    assert r.status_code == 201, r.text
+    topup_id = r.json()["id"]
+    status = fake.pay(topup_id)
+    assert status in (200, 204), status
+    seen = client.get(f"/api/guests/{guest_id}/topups/{topup_id}", headers=headers)
+    assert seen.status_code == 200, seen.text
+    return dict(seen.json())
