@@ -245,6 +245,14 @@ def test_reconciliation_recovers_a_lost_notification_and_closes_unpaid_orders(
     clock.set(datetime.now(UTC))
     assert fake.notify(paid) in (200, 204)
     assert _balance(v, gid) == 5_000 and _topup_postings(v) == 1
+    # A (signed) payment for the order reconciliation closed is refused and left to staff.
+    fake.orders[unpaid].txn_id = "late0000000000000001"
+    headers, body = _notification(fake, unpaid)
+    assert _send(client, channel, headers, body).status_code == 409
+    assert "order_closed" in _rejections(v)
+    assert _balance(v, gid) == 5_000
+    alerts = v.app.state.web.container.payments.alerts()
+    assert [a.kind for a in alerts if a.guest_id == gid] == ["topup_unmatched"]
 
 
 def test_amount_bounds_and_unconfigured_channels(client: TestClient, v: Venue) -> None:

@@ -312,6 +312,7 @@ ALERT_MESSAGES: dict[str, str] = {
     "staff_required": N_("Guest %(guest)s is tagged and cannot complete dual verification: staff needed."),
     "lockout": N_("Guest %(guest)s: password payment locked after wrong passwords."),
     "pending_ready": N_("Guest %(guest)s: saved requests are ready to confirm."),
+    "topup_unmatched": N_("Guest %(guest)s: a QR payment arrived for a closed top-up; refund it at the provider."),
 }
 
 

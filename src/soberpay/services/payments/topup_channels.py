@@ -228,6 +228,10 @@ class TopupChannels:
                 reason=reason,
                 source=source,
             )
+            if reason in ("second_transaction", "order_closed", "order_failed"):
+                # Money really was paid (the signature verified) but matches no open order: staff refund it.
+                message = f"{channel} payment {txn} for top-up {order.id} ({order.state}) not credited"
+                uow.notifications.notify(now, "topup_unmatched", order.guest_id, message)
             uow.commit()
             return _Rejected(error)
 
