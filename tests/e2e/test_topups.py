@@ -264,3 +264,23 @@ def test_amount_bounds_and_unconfigured_channels(client: TestClient, v: Venue) -
         client.post(f"/api/guests/{gid}/topups", json={"channel": "paypal", "amount_fen": 500}, headers=h).status_code
         == 422
     )
+
+
+def test_reconcile_command(
+    client: TestClient, v: Venue, fake: FakeProvider, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from soberpay.cli import _common, app
+
+    gid, h = _guest(client)
+    tid = _order(client, gid, h, "alipay", 3_000)
+    fake.pay(tid, notify=False)
+    clock.advance(minutes=11)
+    monkeypatch.setattr(_common, "_container", v.app.state.web.container)
+    result = CliRunner().invoke(app, ["topups", "reconcile"])
+    assert result.exit_code == 0, result.output
+    assert "checked 1: settled 1, closed 0, errors 0" in result.output
+    assert _balance(v, gid) == 3_000
+    listed = CliRunner().invoke(app, ["topups", "list", gid])
+    assert "paid" in listed.output and "30.00" in listed.output
