@@ -284,3 +284,17 @@ def test_reconcile_command(
     assert _balance(v, gid) == 3_000
     listed = CliRunner().invoke(app, ["topups", "list", gid])
     assert "paid" in listed.output and "30.00" in listed.output
+
+
+def test_prod_refuses_the_fake_gateway_and_secrets_in_the_data_dir(fake: FakeProvider, tmp_path: Path) -> None:
+    from soberpay.adapters.payment_providers import build_providers
+    from soberpay.errors import ConfigError
+
+    settings = Settings(data_dir=tmp_path / "var", env="prod")
+    fake.configure(settings, tmp_path / "var" / "secrets", "https://venue.example")
+    with pytest.raises(ConfigError, match="gateway"):
+        build_providers(settings)
+    settings.topup.wechat.gateway = settings.topup.alipay.gateway = None
+    with pytest.raises(ConfigError, match="outside the data dir"):
+        build_providers(settings)
+    assert set(build_providers(settings.model_copy(update={"env": "test"}))) == {"wechat", "alipay"}

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from soberpay.errors import InvalidNotification, Unavailable
+from soberpay.errors import ConfigError, InvalidNotification, Unavailable
 from soberpay.services.payments.topup_channels import ProviderPayment, ProviderState
 
 _STATES = {
@@ -64,8 +64,6 @@ class WechatPayProvider:
                 timeout=(5, timeout_s),
             )
         except Exception as exc:  # the SDK raises bare Exception (no platform certificate, bad key)
-            from soberpay.errors import ConfigError
-
             raise ConfigError(f"WeChat Pay could not start: {exc}") from exc
         if gateway:
             self._pay._core._gate_way = gateway.rstrip("/")
