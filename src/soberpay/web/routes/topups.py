@@ -67,13 +67,18 @@ def _out(web: Web, t: TopupRecord, with_qr: bool) -> TopupOut:
     )
 
 
-@router.get("/api/topups/channels", response_model=ChannelsOut, dependencies=[PublicRate])
+_GUEST_ERRORS: dict[int | str, dict[str, object]] = {403: {"model": ErrorOut}, 404: {"model": ErrorOut}}
+
+
+@router.get(
+    "/api/topups/channels", response_model=ChannelsOut, dependencies=[PublicRate], responses={429: {"model": ErrorOut}}
+)
 def channels(web: Web) -> ChannelsOut:
     """The QR top-up channels this venue has configured (none: cash at the counter only)."""
     return ChannelsOut(channels=web.container.topups.channels)
 
 
-@router.post("/api/guests/{guest_id}/topups", response_model=TopupOut, status_code=201)
+@router.post("/api/guests/{guest_id}/topups", response_model=TopupOut, status_code=201, responses=_GUEST_ERRORS)
 def create_topup(
     guest_id: str, body: TopupIn, web: Web, staff: MaybeStaff, x_guest_token: GuestTokenHeader = None
 ) -> TopupOut:
@@ -84,7 +89,7 @@ def create_topup(
     return _out(web, order, with_qr=True)
 
 
-@router.get("/api/guests/{guest_id}/topups/{topup_id}", response_model=TopupOut, responses={403: {"model": ErrorOut}})
+@router.get("/api/guests/{guest_id}/topups/{topup_id}", response_model=TopupOut, responses=_GUEST_ERRORS)
 def get_topup(
     guest_id: str, topup_id: TopupId, web: Web, staff: MaybeStaff, x_guest_token: GuestTokenHeader = None
 ) -> TopupOut:
