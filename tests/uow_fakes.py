@@ -30,6 +30,7 @@ from soberpay.ports import (
     OrderRecord,
     Presence,
     TemplateRecord,
+    TopupRecord,
     Visit,
 )
 
@@ -53,6 +54,7 @@ class FakeDatabase:
     derived_rows: dict[str, int] = field(default_factory=dict)  # guest → monitoring rows held elsewhere
     presence: dict[str, Presence] = field(default_factory=dict)
     deliveries: dict[str, Delivery] = field(default_factory=dict)
+    topups: dict[str, TopupRecord] = field(default_factory=dict)
     commits: int = 0
 
     def room_of(self, guest_id: str | None) -> str | None:
@@ -360,6 +362,35 @@ class FakeDerivedData:
         return self.db.derived_rows.pop(guest_id, 0)
 
 
+class FakeTopupRepository:
+    def __init__(self, db: FakeDatabase) -> None:
+        self.db = db
+
+    def add(self, topup: TopupRecord) -> None:
+        if topup.id in self.db.topups:
+            raise DuplicateRecord(topup.id)
+        self.db.topups[topup.id] = topup
+
+    def get(self, topup_id: str) -> TopupRecord | None:
+        return self.db.topups.get(topup_id)
+
+    def save(self, topup: TopupRecord) -> None:
+        if topup.provider_txn_id is not None and any(
+            t.id != topup.id and (t.channel, t.provider_txn_id) == (topup.channel, topup.provider_txn_id)
+            for t in self.db.topups.values()
+        ):
+            raise DuplicateRecord(topup.provider_txn_id)
+        self.db.topups[topup.id] = topup
+
+    def pending_before(self, before: datetime, limit: int) -> list[TopupRecord]:
+        rows = [t for t in self.db.topups.values() if t.state == "created" and t.created_at < before]
+        return sorted(rows, key=lambda t: (t.created_at, t.id))[:limit]
+
+    def for_guest(self, guest_id: str, limit: int) -> list[TopupRecord]:
+        rows = [t for t in self.db.topups.values() if t.guest_id == guest_id]
+        return sorted(rows, key=lambda t: t.created_at, reverse=True)[:limit]
+
+
 class FakeUnitOfWork(AbstractUnitOfWork):
     def __init__(self, db: FakeDatabase) -> None:
         self.db = db
@@ -371,6 +402,7 @@ class FakeUnitOfWork(AbstractUnitOfWork):
         self.consents = FakeConsentRepository(db)
         self.templates = FakeTemplateRepository(db)
         self.derived = FakeDerivedData(db)
+        self.topups = FakeTopupRepository(db)
         self._snapshot: dict[str, Any] = {}
 
     def __enter__(self) -> FakeUnitOfWork:

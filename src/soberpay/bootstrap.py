@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from soberpay.services.identity import IdentityService
     from soberpay.services.liveness import LivenessService
     from soberpay.services.payments import PaymentService
+    from soberpay.services.payments.topup_channels import TopupChannels
     from soberpay.services.sobriety import SobrietyService
 
 
@@ -261,6 +262,20 @@ class Container:
             behaviour=behaviour,
             sobriety_settings=self.settings.sobriety,
         )
+
+    @cached_property
+    def topups(self) -> TopupChannels:
+        """Top-up by WeChat Pay / Alipay QR (docs/guide/top-up.md); no channel configured: none offered."""
+        from soberpay.services.payments.topup_channels import TopupChannels
+
+        top = self.settings.topup
+        if top.wechat.mchid or top.alipay.appid:
+            from soberpay.adapters.payment_providers import build_providers
+
+            providers = build_providers(self.settings)
+        else:
+            providers = {}
+        return TopupChannels(self.payments.context, providers, top.min_fen, top.max_fen)
 
     @cached_property
     def sobriety(self) -> SobrietyService:

@@ -398,6 +398,46 @@ class PrinterSettings(_Section):
         raise ValueError('printer url must be "dummy", "network://host:port" or "usb://vid:pid"')
 
 
+class WechatPaySettings(_Section):
+    """WeChat Pay v3 (native QR). Secrets are files outside the data dir (a backup of the data dir must not
+    carry them); ``gateway`` is only for the local fake provider and is refused when ``env = "prod"``."""
+
+    mchid: str = Field("", description="merchant id (empty: the channel is off)")
+    appid: str = Field("", description="the app id bound to the merchant")
+    merchant_key_file: Path | None = Field(None, description="merchant API private key (apiclient_key.pem)")
+    merchant_serial: str = Field("", description="serial number of the merchant API certificate")
+    apiv3_key_file: Path | None = Field(None, description="file holding the 32-byte APIv3 key")
+    platform_cert_dir: Path | None = Field(None, description="folder of WeChat Pay platform certificates (*.pem)")
+    notify_url: str = Field("", description="public https URL of /topups/notify/wechat")
+    gateway: str | None = Field(None, description="override API base URL (fake provider in dev/test only)")
+
+
+class AlipaySettings(_Section):
+    """Alipay (precreate QR, RSA2). Same rules for secrets and ``gateway`` as WeChat Pay."""
+
+    appid: str = Field("", description="Alipay app id (empty: the channel is off)")
+    app_private_key_file: Path | None = Field(None, description="the app's RSA2 private key (PEM)")
+    alipay_public_key_file: Path | None = Field(None, description="Alipay's public key (PEM)")
+    notify_url: str = Field("", description="public https URL of /topups/notify/alipay")
+    gateway: str | None = Field(None, description="override gateway URL (fake provider in dev/test only)")
+
+
+class TopupSettings(_Section):
+    """Top-up channels (docs/guide/top-up.md). Cash at the counter needs none of this."""
+
+    min_fen: int = Field(100, ge=1, le=100_000_000, description="smallest top-up by QR (fen)")
+    max_fen: int = Field(500_000, ge=1, le=100_000_000, description="largest top-up by QR (fen)")
+    notify_window_s: int = Field(
+        300, ge=30, le=3600, description="a notification's timestamp may be this far from our clock"
+    )
+    notify_max_bytes: int = Field(8192, ge=1024, le=65536, description="larger notification bodies are refused")
+    reconcile_after_minutes: float = Field(
+        10.0, ge=1.0, le=1440.0, description="`soberpay topups reconcile` asks about orders unpaid this long"
+    )
+    wechat: WechatPaySettings = Field(default_factory=WechatPaySettings)
+    alipay: AlipaySettings = Field(default_factory=AlipaySettings)
+
+
 log = logging.getLogger(__name__)
 
 # Thresholds that used to be defined in both sections (issue 10): old key -> the section that owns it now.
@@ -464,6 +504,7 @@ class Settings(BaseSettings):
     venue: VenueSettings = Field(default_factory=VenueSettings)
     camera: CameraSettings = Field(default_factory=CameraSettings)
     printer: PrinterSettings = Field(default_factory=PrinterSettings)
+    topup: TopupSettings = Field(default_factory=TopupSettings)
 
     @classmethod
     def settings_customise_sources(

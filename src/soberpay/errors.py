@@ -30,9 +30,11 @@ SoberpayError                                                    HTTP
  │                           (``retry_after``)
  ├── ConfigError             missing model file, bad key, bad     503
  │                           settings
- └── Unavailable             a dependency is down (database gone, 503
-                             disk full, model unreadable): nothing
-                             was applied, retry later
+ ├── Unavailable             a dependency is down (database gone, 503
+ │                           disk full, model unreadable): nothing
+ │                           was applied, retry later
+ └── InvalidNotification     a payment provider's notification    401
+                             failed verification: nothing credited
 
 Each class carries its ``http_status`` and a stable ``code``; the web layer maps an error by reading
 the attribute (a subclass inherits its parent's status unless it says otherwise), so there is no
@@ -58,6 +60,7 @@ __all__ = [
     "FaceTooSmall",
     "Forbidden",
     "InvalidInput",
+    "InvalidNotification",
     "LockedOut",
     "LowQuality",
     "MultipleFaces",
@@ -180,3 +183,12 @@ class Unavailable(SoberpayError):
 
     code = "unavailable"
     http_status = 503
+
+
+class InvalidNotification(SoberpayError):
+    """A payment provider's notification failed verification (signature, timestamp window, size, format).
+
+    Nothing was credited; the rejection is audited."""
+
+    code = "invalid_notification"
+    http_status = 401

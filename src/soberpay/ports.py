@@ -300,6 +300,23 @@ class AuditEntry:
     room_id: str | None = None
 
 
+@dataclass(frozen=True)
+class TopupRecord:
+    """A top-up through a payment channel: created with a QR code, then paid, closed or failed exactly once."""
+
+    id: str  # our order number at the provider (out_trade_no)
+    guest_id: str
+    channel: str  # wechat / alipay
+    amount_fen: int
+    state: str  # created / paid / closed / failed
+    created_at: datetime
+    updated_at: datetime
+    code_url: str = ""  # what the QR code encodes
+    provider_txn_id: str | None = None  # unique per channel: a paid notification credits once
+    posting_id: str | None = None
+    note: str = ""
+
+
 # --- persistence: repositories ----------------------------------------------------------------------
 
 
@@ -424,6 +441,18 @@ class DerivedData(Protocol):
     def delete_all(self, guest_id: str) -> int: ...
 
 
+class TopupRepository(Protocol):
+    def add(self, topup: TopupRecord) -> None: ...
+    def get(self, topup_id: str) -> TopupRecord | None: ...
+    def save(self, topup: TopupRecord) -> None:
+        """Store the new state; a second order with the same (channel, provider_txn_id) raises ``DuplicateRecord``."""
+
+    def pending_before(self, before: datetime, limit: int) -> list[TopupRecord]:
+        """Orders still ``created`` that were created before ``before``, oldest first."""
+
+    def for_guest(self, guest_id: str, limit: int) -> list[TopupRecord]: ...
+
+
 class AbstractUnitOfWork(abc.ABC):
     """One transaction over every store. ``with uow:`` opens it; leaving without ``commit()`` rolls back."""
 
@@ -435,6 +464,7 @@ class AbstractUnitOfWork(abc.ABC):
     consents: ConsentRepository
     templates: TemplateRepository
     derived: DerivedData
+    topups: TopupRepository
 
     def __enter__(self) -> Self:
         return self

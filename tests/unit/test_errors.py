@@ -40,6 +40,7 @@ EXPECTED_STATUS = {
     "Busy": 503,
     "ConfigError": 503,
     "Unavailable": 503,
+    "InvalidNotification": 401,
 }
 
 

@@ -16,6 +16,7 @@ from soberpay.cli import (  # noqa: F401  (imported for their command registrati
     rooms,
     serve,
     sobriety,
+    topups,
     walkthrough,
 )
 from soberpay.cli._apps import app

@@ -10,6 +10,8 @@ account id                 normal     meaning
 ``venue:cash``             debit      money received at the counter (top-ups, tab settlement)
 ``venue:revenue``          credit     sales
 ``venue:refunds``          debit      refunds given (contra-revenue)
+``venue:clearing:<ch>``    debit      paid by a guest through a payment channel (WeChat Pay, Alipay), owed
+                                      to the venue by that provider until it settles to the bank
 =========================  =========  ================================================================
 
 A guest's *available balance* is credits minus debits on their account. Purchases may take it
@@ -31,7 +33,16 @@ from soberpay.errors import InvalidInput, PaymentRefused
 VENUE_CASH = "venue:cash"
 VENUE_REVENUE = "venue:revenue"
 VENUE_REFUNDS = "venue:refunds"
-VENUE_ACCOUNTS = (VENUE_CASH, VENUE_REVENUE, VENUE_REFUNDS)
+TOPUP_CHANNELS = ("wechat", "alipay")
+# One clearing account per channel: the provider's settlement statement is reconciled against it.
+CLEARING_ACCOUNTS = tuple(f"venue:clearing:{c}" for c in TOPUP_CHANNELS)
+VENUE_ACCOUNTS = (VENUE_CASH, VENUE_REVENUE, VENUE_REFUNDS, *CLEARING_ACCOUNTS)
+
+
+def clearing_account(channel: str) -> str:
+    if channel not in TOPUP_CHANNELS:
+        raise InvalidInput(f"unknown top-up channel {channel!r}", field="channel")
+    return f"venue:clearing:{channel}"
 
 
 def guest_account(guest_id: str) -> str:
@@ -92,6 +103,12 @@ def _positive(amount_fen: int, what: str) -> int:
 def topup_entries(guest_id: str, amount_fen: int) -> tuple[Entry, ...]:
     amount_fen = _positive(amount_fen, "top-up")
     return (Entry(VENUE_CASH, amount_fen), Entry(guest_account(guest_id), -amount_fen))
+
+
+def channel_topup_entries(guest_id: str, amount_fen: int, channel: str) -> tuple[Entry, ...]:
+    """A top-up paid through a provider: the provider owes the venue, the guest's balance grows."""
+    amount_fen = _positive(amount_fen, "top-up")
+    return (Entry(clearing_account(channel), amount_fen), Entry(guest_account(guest_id), -amount_fen))
 
 
 def purchase_entries(guest_id: str, amount_fen: int) -> tuple[Entry, ...]:
@@ -234,6 +251,8 @@ def bill_lines_total(lines: Iterable[BillLine]) -> int:
 
 
 __all__ = [
+    "CLEARING_ACCOUNTS",
+    "TOPUP_CHANNELS",
     "VENUE_ACCOUNTS",
     "VENUE_CASH",
     "VENUE_REFUNDS",
@@ -247,6 +266,8 @@ __all__ = [
     "available_after",
     "balances",
     "bill_lines_total",
+    "channel_topup_entries",
+    "clearing_account",
     "guest_account",
     "guest_balance",
     "payout_entries",

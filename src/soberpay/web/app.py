@@ -229,9 +229,9 @@ def create_app(container: Container, *, payments: PaymentsPort | None = None, ru
             response.headers.setdefault("X-Frame-Options", "DENY")
         return response
 
-    from soberpay.web.routes import guests, health, liveness, orders, pages, purchases, rooms, staff
+    from soberpay.web.routes import guests, health, liveness, orders, pages, purchases, rooms, staff, topups
 
-    for module in (health, guests, purchases, liveness, rooms, staff, orders, pages):
+    for module in (health, guests, purchases, liveness, rooms, staff, orders, topups, pages):
         app.include_router(module.router, responses=COMMON_RESPONSES)
     from soberpay.web.routes import admin
 

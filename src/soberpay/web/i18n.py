@@ -107,6 +107,13 @@ LABELS: dict[str, dict[str, str]] = {
         "fruit": N_("Fruit"),
     },
     "role": {"manager": N_("manager"), "cashier": N_("cashier")},
+    "channel": {"wechat": N_("WeChat Pay"), "alipay": N_("Alipay"), "cash": N_("Cash")},
+    "topup": {
+        "created": N_("waiting for payment"),
+        "paid": N_("paid"),
+        "closed": N_("expired"),
+        "failed": N_("failed"),
+    },
     "pending": {
         "pending": N_("waiting"),
         "confirmed": N_("confirmed"),
@@ -302,6 +309,7 @@ ERROR_MESSAGES: dict[str, str] = {
     "too_large": N_("The upload is too large."),
     "http_error": N_("The request could not be processed."),
     "internal": N_("Internal error: nothing was changed. Please call staff."),
+    "invalid_notification": N_("The payment notification could not be verified: nothing was credited."),
 }
 
 
@@ -329,6 +337,7 @@ ALERT_MESSAGES: dict[str, str] = {
     "lockout": N_("Guest %(guest)s: password payment locked after wrong passwords."),
     "pending_ready": N_("Guest %(guest)s: saved requests are ready to confirm."),
     "camera_stalled": N_("The room camera sends no pictures: check its power, cable and network."),
+    "topup_unmatched": N_("Guest %(guest)s: a QR payment arrived for a closed top-up; refund it at the provider."),
 }
 
 

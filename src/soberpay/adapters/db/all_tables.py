@@ -13,6 +13,7 @@ TABLE_MODULES = (
     "soberpay.adapters.db.web_tables",
     "soberpay.adapters.db.room_tables",
     "soberpay.adapters.db.menu",
+    "soberpay.adapters.db.topup_tables",
 )
 
 

@@ -28,6 +28,7 @@ from soberpay.adapters.db.payment_repository import (
     SqlAlchemyNotificationOutbox,
     SqlAlchemyPaymentRepository,
 )
+from soberpay.adapters.db.topup_tables import SqlAlchemyTopupRepository
 from soberpay.ports import AbstractUnitOfWork, DuplicateRecord
 
 __all__ = ["SqlAlchemyUnitOfWork"]
@@ -55,6 +56,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         self.consents = SqlAlchemyConsentRepository(s)
         self.templates = SqlAlchemyTemplateRepository(s)
         self.derived = SqlAlchemyDerivedData(s)
+        self.topups = SqlAlchemyTopupRepository(s)
         return self
 
     def __exit__(

@@ -59,7 +59,7 @@ class PaymentService:
             sobriety_settings=sobriety_settings,
             menu=menu,
         )
-        self._ctx = ctx
+        self.context = ctx  # shared with the top-up channels (bootstrap.topups)
         self._purchases = Purchases(ctx)
         self._pending = PendingRequests(ctx, self._purchases)
         self._staff = StaffActions(ctx)
@@ -77,7 +77,7 @@ class PaymentService:
     @property
     def catalogue(self) -> Catalogue:
         """The menu as it is now (the database's, when the back office runs it)."""
-        return self._ctx.catalogue
+        return self.context.catalogue
 
     # --- purchase -------------------------------------------------------------------------------
 

@@ -173,6 +173,7 @@ def guest_page(guest_id: str, request: Request, web: Web) -> Response:
         bill=bill,
         events=events,
         pending=pending,
+        topups=web.container.topups.recent(guest_id),
     )
 
 
