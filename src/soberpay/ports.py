@@ -448,3 +448,11 @@ class AbstractUnitOfWork(abc.ABC):
 
 
 UnitOfWorkFactory = Callable[[], AbstractUnitOfWork]
+
+# Told how long one stage of a decision took ("decode", "detect", "embed", "search"…), in seconds:
+# the web app feeds a histogram per stage (docs/scaling.md, "Where the time goes").
+StageObserver = Callable[[str, float], None]
+
+
+def ignore_stage(stage: str, seconds: float) -> None:
+    """The ``StageObserver`` of code run without metrics (CLI, tests)."""

@@ -140,6 +140,7 @@ def create_app(container: Container, *, payments: PaymentsPort | None = None, ru
         rooms=SqlRoomStatus(container.session_factory, container.clock.now),
         payments_kind=kind,
     )
+    container.stage_observers.append(lambda stage, s: web.metrics.decision_stages.labels(stage).observe(s))
     if settings.env == "prod":
         from soberpay.web.demo import refuse_demo_in_prod
 

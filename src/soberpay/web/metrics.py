@@ -9,6 +9,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from soberpay.rooms.events import RoomStatus
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+# A stage (one search, one SQL statement) can take well under a millisecond.
+STAGE_BUCKETS = (0.0005, 0.001, 0.0025, *LATENCY_BUCKETS)
 
 
 class Metrics:
@@ -39,6 +41,13 @@ class Metrics:
             "Model stage timings (detect, identify, enrol, sobriety)",
             ["stage"],
             buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.decision_stages = Histogram(
+            "soberpay_decision_stage_seconds",
+            "Time per stage of a decision: decode, preselect, detect, quality, liveness, embed, search, database",
+            ["stage"],
+            buckets=STAGE_BUCKETS,
             registry=r,
         )
         self.room_fps = Gauge("soberpay_room_fps", "Processed frames per second per room", ["room"], registry=r)
