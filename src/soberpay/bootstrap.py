@@ -132,9 +132,10 @@ class Container:
     def build_analyser(self) -> FaceAnalyser:
         if self._analyser_override is not None:
             return self._analyser_override
-        from soberpay.adapters.vision.pipeline import FacePipeline, build_embedder
+        from soberpay.adapters.vision.pipeline import FacePipeline, build_embedder, share_cores
         from soberpay.adapters.vision.yunet import YuNetDetector
 
+        share_cores(self.settings.web.model_workers)
         detector = YuNetDetector(model_path=self.settings.identity.yunet_model)
         return FacePipeline(detector, build_embedder(self.settings), self.settings.identity, self.observe_stage)
 
