@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -259,6 +260,13 @@ def check_books(url: str) -> dict[str, int]:
 
 def bench(db: str, url: str, index: str, args: argparse.Namespace) -> list[dict[str, Any]]:
     data = Path(tempfile.mkdtemp(prefix=f"soberpay-load-{db}-"))
+    try:
+        return _bench(data, db, url, index, args)
+    finally:
+        shutil.rmtree(data, ignore_errors=True)  # keys, templates and the SQLite database of the run
+
+
+def _bench(data: Path, db: str, url: str, index: str, args: argparse.Namespace) -> list[dict[str, Any]]:
     ledger_guests = args.ledger_guests if index == "pgvector" else 0
     prep = prepare(data, url, index, args.gallery, ledger_guests)
     rows: list[dict[str, Any]] = []
@@ -292,8 +300,8 @@ def main(args: argparse.Namespace) -> list[dict[str, Any]]:
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|")
     rows: list[dict[str, Any]] = []
     if not args.pg_only:
-        data = Path(tempfile.mkdtemp(prefix="soberpay-load-db-"))
-        rows += bench("SQLite", f"sqlite:///{data / 'load.db'}", "memory", args)
+        with tempfile.TemporaryDirectory(prefix="soberpay-load-db-") as data:
+            rows += bench("SQLite", f"sqlite:///{Path(data) / 'load.db'}", "memory", args)
     if args.pg_url:
         from sqlalchemy import create_engine, text
 

@@ -16,6 +16,7 @@ is the request wall time minus the stages (HTTP parsing, rate limits, auth, risk
 from __future__ import annotations
 
 import argparse
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -89,6 +90,7 @@ def run(decisions: int, all_frames: bool) -> dict[str, float]:
             walls.append(decide(n))
         after = _sums(hist)
     container.close()
+    shutil.rmtree(data, ignore_errors=True)  # keys, templates and the database of the run
     per = {k: (after[k] - before.get(k, 0.0)) * 1000 / decisions for k in after}
     per["total"] = sum(walls) * 1000 / decisions
     per["other"] = per["total"] - sum(v for k, v in per.items() if k != "total")
