@@ -134,13 +134,12 @@ class FacePipeline:
             counts = dict(selection.rejections)
             if selection.n_frames == 0:
                 raise NoFace("the video has no frames", n_frames=0)
+            examined = selection.n_examined
             if set(counts) == {REASON_NO_FACE}:
-                examined = selection.n_examined
                 raise NoFace(f"no face in any of the {examined} frames examined", n_frames=selection.n_frames)
-            if counts.get(REASON_MULTIPLE_FACES, 0) == selection.n_examined:
+            if counts.get(REASON_MULTIPLE_FACES, 0) == examined:
                 raise MultipleFaces(
-                    f"several faces in all {selection.n_examined} frames examined; "
-                    "exactly one person must face the camera",
+                    f"several faces in all {examined} frames examined; exactly one person must face the camera",
                     n_frames=selection.n_frames,
                 )
             raise LowQuality(
