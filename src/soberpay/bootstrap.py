@@ -6,11 +6,13 @@ first use. Areas add their services as cached properties here.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from functools import cached_property, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -21,7 +23,7 @@ from soberpay.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from soberpay.adapters.private_files import private_dir
 from soberpay.config import Settings
 from soberpay.errors import ConfigError
-from soberpay.ports import AbstractUnitOfWork, Clock, FaceAnalyser, PresenceCheck, TemplateIndex
+from soberpay.ports import AbstractUnitOfWork, Clock, FaceAnalyser, PresenceCheck, StageObserver, TemplateIndex
 
 if TYPE_CHECKING:
     from soberpay.adapters.db.menu import SqlMenu
@@ -46,6 +48,12 @@ class Container:
         self.clock: Clock = clock or SystemClock()
         self._analyser_override = analyser
         self._presence_override = presence
+        # Who hears how long each stage of a face decision took (the web app's per-stage histogram).
+        self.stage_observers: list[StageObserver] = []
+
+    def observe_stage(self, stage: str, seconds: float) -> None:
+        for observer in self.stage_observers:
+            observer(stage, seconds)
 
     # --- infrastructure -------------------------------------------------------------------------
 
@@ -59,7 +67,18 @@ class Container:
 
     @cached_property
     def engine(self) -> Engine:
-        return make_engine(self.settings.resolved_database_url)
+        engine = make_engine(self.settings.resolved_database_url)
+
+        # Each SQL statement's round trip is the "database" stage (connections are per thread: no race).
+        @event.listens_for(engine, "before_cursor_execute")
+        def _started(conn: Any, *_: Any) -> None:
+            conn.info["stage_started"] = time.perf_counter()
+
+        @event.listens_for(engine, "after_cursor_execute")
+        def _done(conn: Any, *_: Any) -> None:
+            self.observe_stage("database", time.perf_counter() - conn.info.pop("stage_started", time.perf_counter()))
+
+        return engine
 
     @cached_property
     def session_factory(self) -> sessionmaker[Session]:
@@ -120,19 +139,23 @@ class Container:
     def build_analyser(self) -> FaceAnalyser:
         if self._analyser_override is not None:
             return self._analyser_override
-        from soberpay.adapters.vision.pipeline import FacePipeline, build_embedder
+        from soberpay.adapters.vision.pipeline import FacePipeline, build_embedder, share_cores
         from soberpay.adapters.vision.yunet import YuNetDetector
 
+        share_cores(self.settings.web.model_workers)
         detector = YuNetDetector(model_path=self.settings.identity.yunet_model)
-        return FacePipeline(detector, build_embedder(self.settings), self.settings.identity)
+        return FacePipeline(detector, build_embedder(self.settings), self.settings.identity, self.observe_stage)
 
     def decode_image(self, data: bytes) -> Any:
         from soberpay.adapters.images import decode_image
 
         ident = self.settings.identity
-        return decode_image(
+        started = time.perf_counter()
+        image = decode_image(
             data, max_bytes=ident.max_upload_bytes, max_pixels=ident.max_image_pixels, max_side=ident.max_image_side
         )
+        self.observe_stage("decode", time.perf_counter() - started)
+        return image
 
     def decode_video(self, video: bytes | str) -> Any:
         from soberpay.adapters.vision.video import OpenCVFrameSource, frames_from_video_bytes
@@ -160,7 +183,9 @@ class Container:
         source = MemoryVideoSource(
             data, max_frames=live.clip_max_frames, max_bytes=live.clip_max_bytes, max_frame_pixels=CLIP_MAX_FRAME_PIXELS
         )
+        started = time.perf_counter()
         frames = [frame for _, frame in source.frames()]
+        self.observe_stage("decode", time.perf_counter() - started)
         if not frames:
             raise BadImage("the video contains no decodable frames")
         return frames
@@ -216,6 +241,7 @@ class Container:
                 pay.password_max_failures, pay.password_lockout_minutes, pay.password_lockout_max_minutes
             ),
             presence=self.build_presence(),
+            observe_stage=self.observe_stage,
         )
 
     @cached_property
@@ -226,7 +252,7 @@ class Container:
         from soberpay.services.liveness import LivenessService
 
         return LivenessService(
-            sensor=FaceMeshClipSensor(),
+            sensor=FaceMeshClipSensor(observe=self.observe_stage),
             challenges=MemoryChallengeStore(self.clock.now),
             clock=self.clock,
             settings=self.settings.liveness,

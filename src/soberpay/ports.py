@@ -505,3 +505,12 @@ class Printer(Protocol):
     """A receipt/ticket printer. Best-effort: ``print_lines`` returns an error text instead of raising."""
 
     def print_lines(self, lines: Sequence[PrintLine], lang: str) -> str | None: ...
+
+
+# Told how long one stage of a decision took ("decode", "detect", "embed", "search"…), in seconds:
+# the web app feeds a histogram per stage (docs/scaling.md, "Where the time goes").
+StageObserver = Callable[[str, float], None]
+
+
+def ignore_stage(stage: str, seconds: float) -> None:
+    """The ``StageObserver`` of code run without metrics (CLI, tests)."""

@@ -66,6 +66,14 @@ def test_health_ready_metrics_and_openapi(client: TestClient) -> None:
     assert "/api/rooms/{room_id}/purchases" in paths and "/api/guests" in paths
 
 
+def test_metrics_show_where_a_face_decision_spends_its_time(client: TestClient, v: Venue) -> None:
+    enrol(client, register(client, "Ada", 31), "ada")
+    identify(client, v, "r1", "ada")
+    text = client.get("/metrics").text
+    for stage in ("search", "database"):  # the fake analyser reports no model stages; the real one does
+        assert f'soberpay_decision_stage_seconds_count{{stage="{stage}"}}' in text, stage
+
+
 def test_unknown_route_and_method_are_json_errors(client: TestClient) -> None:
     assert_error(client.get("/api/nope"), 404, "not_found")
     assert_error(client.put("/api/menu"), 405, "method_not_allowed")

@@ -10,6 +10,7 @@ import pytest
 
 from soberpay.adapters.vision.quality import (
     assess_quality,
+    cheap_sharpness,
     estimate_yaw_pitch,
     quality_score,
     reason_code,
@@ -204,3 +205,24 @@ def test_select_frames_prefers_spread_frames_then_fills() -> None:
     assert [s.index for s in sel.selected] == [5, 3, 1]
     sel = select_frames(frames, det, S, top_k=5, min_gap=2)
     assert len(sel.selected) == 5  # only 3 are spread out; the best remaining fill up
+
+
+def test_detect_budget_sends_only_the_sharpest_frames_to_the_detector() -> None:
+    base = textured()
+    blurred = cv2.GaussianBlur(base, (0, 0), 5)
+    frames = [tagged(i, base if i in (2, 5, 7) else blurred) for i in range(1, 9)]
+    seen: list[int] = []
+
+    class CountingDetector(FakeDetector):
+        def detect(self, image: ImageBGR) -> list[DetectedFace]:
+            seen.append(int(image[0, 0, 0]))
+            return super().detect(image)
+
+    det = CountingDetector({i: [make_face(score=0.9 + i / 100)] for i in range(1, 9)})
+    stages: list[str] = []
+    sel = select_frames(frames, det, S, top_k=2, detect_budget=3, observe=lambda stage, _: stages.append(stage))
+    assert sorted(seen) == [2, 5, 7]  # the blurred frames never reach the (expensive) detector
+    assert sel.n_frames == 8 and sel.n_examined == 3 and sel.n_qualified == 3
+    assert {s.index for s in sel.selected} <= {1, 4, 6}
+    assert stages.count("detect") == 3 and stages.count("preselect") == 1
+    assert cheap_sharpness(base) > cheap_sharpness(blurred)

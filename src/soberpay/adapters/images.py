@@ -25,6 +25,7 @@ from __future__ import annotations
 import io
 import warnings
 from pathlib import Path
+from typing import cast
 
 import cv2
 import numpy as np
@@ -117,8 +118,9 @@ def _to_bgr(img: Image.Image) -> ImageBGR:
             img = Image.alpha_composite(background, rgba).convert("RGB")
         else:
             img = img.convert("RGB")
-    rgb = np.asarray(img, dtype=np.uint8)
-    return np.ascontiguousarray(rgb[:, :, ::-1])
+    # cvtColor writes a contiguous BGR copy in one SIMD pass (~0.1 ms for 640×360; numpy's reversed-stride
+    # copy takes ~4 ms, twice per clip frame of a face decision).
+    return cast(ImageBGR, cv2.cvtColor(np.asarray(img, dtype=np.uint8), cv2.COLOR_RGB2BGR))
 
 
 def load_image_file(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import secrets
+import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -63,12 +64,15 @@ from soberpay.ports import (
     FaceAnalysis,
     GuestRecord,
     ImageBGR,
+    IndexHit,
     InProcessTemplateIndex,
     PasswordHasher,
     PresenceCheck,
+    StageObserver,
     TemplateIndex,
     TemplateRecord,
     UnitOfWorkFactory,
+    ignore_stage,
 )
 
 ImageDecoder = Callable[[bytes], ImageBGR]
@@ -108,6 +112,7 @@ class IdentityService:
         decode_video: VideoDecoder,
         password_policy: PasswordPolicy,
         presence: PresenceCheck,
+        observe_stage: StageObserver = ignore_stage,
     ) -> None:
         self._uow = uow
         self._cipher = cipher
@@ -126,6 +131,7 @@ class IdentityService:
         self._policy = password_policy
         self._presence = presence
         self._dummy_hash: str | None = None
+        self._observe = observe_stage
 
     # --- plumbing ----------------------------------------------------------------------------
 
@@ -618,11 +624,17 @@ class IdentityService:
             )
         totals: dict[str, float] = {}
         for analysis in analyses:
-            for hit in self._index.search(analysis.embedding, k=5):
+            for hit in self._search(analysis.embedding, k=5):
                 totals[hit.key] = totals.get(hit.key, 0.0) + float(hit.score)
         ranked = sorted(totals.items(), key=lambda kv: -kv[1])[:2]
         candidates = [Candidate(key, total / len(analyses)) for key, total in ranked]
         return decide_identification(candidates, threshold, self._settings.min_margin)
+
+    def _search(self, embedding: Embedding, k: int) -> list[IndexHit]:
+        started = time.perf_counter()
+        hits = list(self._index.search(embedding, k=k))
+        self._observe("search", time.perf_counter() - started)
+        return hits
 
     def threshold_for(self, comparisons: int) -> float:
         """The 1:N threshold for a search over ``comparisons`` templates (grows with the gallery)."""
@@ -643,7 +655,7 @@ class IdentityService:
             return IdentityDecision(
                 MatchStatus.AMBIGUOUS, None, 0.0, 0.0, threshold, "large gallery: enter the last 4 digits of the phone"
             )
-        hits = self._index.search(embedding, k=2)
+        hits = self._search(embedding, k=2)
         candidates = [Candidate(h.key, float(h.score)) for h in hits]
         return decide_identification(candidates, threshold, self._settings.min_margin)
 

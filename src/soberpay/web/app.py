@@ -143,6 +143,7 @@ def create_app(container: Container, *, payments: PaymentsPort | None = None, ru
         payments_kind=kind,
         printer=EscposPrinter(settings.printer.url, settings.printer.timeout_s) if settings.printer.url else None,
     )
+    container.stage_observers.append(lambda stage, s: web.metrics.decision_stages.labels(stage).observe(s))
     if settings.env == "prod":
         from soberpay.web.demo import refuse_demo_in_prod
 

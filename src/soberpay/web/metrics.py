@@ -20,6 +20,9 @@ from soberpay.rooms.events import CameraState, RoomStatus
 from soberpay.web.ports import PurchaseOutcome
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+# A stage (one search, one SQL statement) can take well under a millisecond.
+STAGE_BUCKETS = (0.0005, 0.001, 0.0025, *LATENCY_BUCKETS)
+
 # Purchase outcomes that refuse the request (``soberpay.web.ports.PurchaseOutcome``); suspended and
 # verification_required are not refusals: the request waits for staff or a second factor.
 REFUSALS = frozenset({"refused", "password_rejected", "locked_out", "face_rejected"})
@@ -108,6 +111,13 @@ class Metrics:
             "with in-process rooms also detect and sobriety per room frame)",
             ["stage"],
             buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.decision_stages = Histogram(
+            "soberpay_decision_stage_seconds",
+            "Time per stage of a decision: decode, preselect, detect, quality, liveness, embed, search, database",
+            ["stage"],
+            buckets=STAGE_BUCKETS,
             registry=r,
         )
         self.room_fps = Gauge("soberpay_room_fps", "Processed frames per second per room", ["room"], registry=r)

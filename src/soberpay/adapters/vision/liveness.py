@@ -19,6 +19,7 @@ Both residuals are the worst over pairs of up to ``max_pairs_frames`` evenly spa
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,7 +29,7 @@ import numpy.typing as npt
 
 from soberpay.adapters.sobriety.face_signals import LEFT_EYE_EAR, RIGHT_EYE_EAR, FaceMeshSignals, eye_aspect_ratio
 from soberpay.domain.liveness import ClipMeasurements, FrameSignals
-from soberpay.ports import ImageBGR
+from soberpay.ports import ImageBGR, StageObserver, ignore_stage
 
 __all__ = ["FaceMeshClipSensor", "moire_score", "shape_residuals"]
 
@@ -70,11 +71,19 @@ def moire_score(image: ImageBGR, box: tuple[int, int, int, int]) -> float:
 class FaceMeshClipSensor:
     """Measures a clip for :mod:`soberpay.domain.liveness` (MediaPipe Face Mesh in tracking mode)."""
 
-    def __init__(self, max_frames: int = 45, max_pairs_frames: int = 8) -> None:
+    def __init__(self, max_frames: int = 45, max_pairs_frames: int = 8, observe: StageObserver = ignore_stage) -> None:
         self.max_frames = max_frames
         self.max_pairs_frames = max_pairs_frames
+        self.observe = observe
 
     def measure(self, frames: Sequence[ImageBGR]) -> ClipMeasurements:
+        started = time.perf_counter()
+        try:
+            return self._measure(frames)
+        finally:
+            self.observe("liveness", time.perf_counter() - started)
+
+    def _measure(self, frames: Sequence[ImageBGR]) -> ClipMeasurements:
         step = max(1, -(-len(frames) // self.max_frames))
         used = list(frames[::step])
         mesh = FaceMeshSignals(static_image_mode=False)

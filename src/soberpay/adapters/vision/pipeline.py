@@ -18,7 +18,11 @@ Public surface used by the identity service::
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Iterable
+
+import cv2
 
 from soberpay.adapters.images import pad_small_image
 from soberpay.adapters.vision.quality import (
@@ -32,21 +36,41 @@ from soberpay.adapters.vision.quality import (
 )
 from soberpay.config import IdentitySettings, Settings
 from soberpay.errors import ConfigError, FaceTooSmall, LowQuality, MultipleFaces, NoFace
-from soberpay.ports import Embedder, FaceAnalysis, FaceDetector, ImageBGR
+from soberpay.ports import (
+    DetectedFace,
+    Embedder,
+    Embedding,
+    FaceAnalysis,
+    FaceDetector,
+    ImageBGR,
+    StageObserver,
+    ignore_stage,
+)
 
-__all__ = ["FacePipeline", "build_detector", "build_embedder", "build_pipeline"]
+__all__ = ["FacePipeline", "build_detector", "build_embedder", "build_pipeline", "share_cores"]
 
 SMALL_IMAGE_SIDE = 200
 SMALL_IMAGE_SCALE = 2.0
+# A clip sends at most this many frames per selected one to the detector, the sharpest by a cheap measure
+# (quality.cheap_sharpness): 9 of a 2-second tablet burst for 3 fused frames.
+DETECT_PER_SELECTED = 3
+MIN_DETECT_BUDGET = 8
 
 
 class FacePipeline:
     """``FaceAnalyser`` over any ``FaceDetector`` + ``Embedder`` with ``IdentitySettings`` quality gates."""
 
-    def __init__(self, detector: FaceDetector, embedder: Embedder, settings: IdentitySettings) -> None:
+    def __init__(
+        self,
+        detector: FaceDetector,
+        embedder: Embedder,
+        settings: IdentitySettings,
+        observe: StageObserver = ignore_stage,
+    ) -> None:
         self.detector = detector
         self.embedder = embedder
         self.settings = settings
+        self.observe = observe
 
     @property
     def embedder_name(self) -> str:
@@ -59,15 +83,19 @@ class FacePipeline:
         the detector finds nothing is retried once upscaled 2× and padded (``pad_small_image``); the
         face size gate still uses original pixels.
         """
+        started = time.perf_counter()
         faces = self.detector.detect(image)
         upscale = 1.0
         if not faces and min(image.shape[:2]) < SMALL_IMAGE_SIDE:
             image = pad_small_image(image, min_side=SMALL_IMAGE_SIDE, scale=SMALL_IMAGE_SCALE)
             upscale = SMALL_IMAGE_SCALE
             faces = self.detector.detect(image)
+        detected = time.perf_counter()
+        self.observe("detect", detected - started)
         if not faces:
             raise NoFace("no face found in the image")
         quality = assess_quality(image, faces, self.settings, upscale=upscale)
+        self.observe("quality", time.perf_counter() - detected)
         if quality.n_faces > 1:
             raise MultipleFaces(
                 f"{quality.n_faces} faces in the image; exactly one person must face the camera",
@@ -83,11 +111,21 @@ class FacePipeline:
         if not quality.passed:
             raise LowQuality("face quality too low: " + "; ".join(quality.reasons), reasons=list(quality.reasons))
         face = max(faces, key=lambda f: f.score)
-        return FaceAnalysis(face=face, embedding=self.embedder.embed(image, face), quality=quality)
+        return FaceAnalysis(face=face, embedding=self._embed(image, face), quality=quality)
+
+    def _embed(self, image: ImageBGR, face: DetectedFace) -> Embedding:
+        started = time.perf_counter()
+        embedding = self.embedder.embed(image, face)
+        self.observe("embed", time.perf_counter() - started)
+        return embedding
 
     def select(self, frames: Iterable[ImageBGR], top_k: int = 5) -> FrameSelection:
-        """Quality-qualified frame selection without embedding (see ``quality.select_frames``)."""
-        return select_frames(frames, self.detector, self.settings, top_k=top_k)
+        """Quality-qualified frame selection without embedding (see ``quality.select_frames``): the
+        detector sees only the ``DETECT_PER_SELECTED × top_k`` sharpest frames of a longer clip."""
+        budget = max(DETECT_PER_SELECTED * top_k, MIN_DETECT_BUDGET)
+        return select_frames(
+            frames, self.detector, self.settings, top_k=top_k, detect_budget=budget, observe=self.observe
+        )
 
     def best_from_frames(self, frames: Iterable[ImageBGR], top_k: int = 5) -> list[FaceAnalysis]:
         """Embed the ``top_k`` best qualified frames; if none qualifies, raise with the rejection counts."""
@@ -96,11 +134,12 @@ class FacePipeline:
             counts = dict(selection.rejections)
             if selection.n_frames == 0:
                 raise NoFace("the video has no frames", n_frames=0)
+            examined = selection.n_examined
             if set(counts) == {REASON_NO_FACE}:
-                raise NoFace(f"no face in any of {selection.n_frames} frames", n_frames=selection.n_frames)
-            if counts.get(REASON_MULTIPLE_FACES, 0) == selection.n_frames:
+                raise NoFace(f"no face in any of the {examined} frames examined", n_frames=selection.n_frames)
+            if counts.get(REASON_MULTIPLE_FACES, 0) == examined:
                 raise MultipleFaces(
-                    f"several faces in all {selection.n_frames} frames; exactly one person must face the camera",
+                    f"several faces in all {examined} frames examined; exactly one person must face the camera",
                     n_frames=selection.n_frames,
                 )
             raise LowQuality(
@@ -109,9 +148,18 @@ class FacePipeline:
                 rejections=counts,
             )
         return [
-            FaceAnalysis(face=s.face, embedding=self.embedder.embed(s.image, s.face), quality=s.quality)
+            FaceAnalysis(face=s.face, embedding=self._embed(s.image, s.face), quality=s.quality)
             for s in selection.selected
         ]
+
+
+def share_cores(model_workers: int) -> int:
+    """Give each of the ``model_workers`` threads running models its share of the cores for OpenCV's DNN
+    (YuNet, SFace). Its default, one thread per core *per call*, has concurrent calls fight over the same
+    cores: on this 2-core machine under load one thread per call was as fast or faster (docs/scaling.md)."""
+    threads = max(1, (os.cpu_count() or 1) // max(1, model_workers))
+    cv2.setNumThreads(threads)
+    return threads
 
 
 def build_embedder(settings: Settings, name: str | None = None) -> Embedder:

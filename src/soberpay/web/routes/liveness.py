@@ -4,7 +4,8 @@
 ``POST /api/rooms/{room_id}/identify/clip`` takes 1–3 s of camera frames — several JPEG ``frames``
 files (a burst) or one ``video`` — and the ``challenge_id`` shown to the guest (optional: without
 one only the passive layer runs). The clip is decoded in memory, bounded in frames and bytes; the
-same frames feed liveness and identification.
+same frames feed liveness and identification. Decoding, liveness and identification run on the bounded
+model pool (``web.model_workers`` at once; past the queue 503 ``busy``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from pydantic import BaseModel
-from starlette.concurrency import run_in_threadpool
 
 from soberpay.domain.liveness import PadPurpose
 from soberpay.errors import AuthError, BadImage, InvalidInput, Unauthenticated
@@ -65,11 +65,16 @@ async def face_from_clip(
     if active and not challenge_id:
         raise AuthError("this purchase needs a liveness challenge: get one from /api/liveness/challenge")
     encoded = await _read_burst(web, frames)
-    clip = [await run_in_threadpool(web.container.decode_image, d) for d in encoded]
-    presence = await run_in_threadpool(web.container.liveness.check, clip, challenge_id or None)
+    clip = await web.models.run(_decode_burst, web, encoded)
+    presence = await web.models.run(web.container.liveness.check, clip, challenge_id or None)
     if not presence.live:
         raise AuthError("liveness check failed: " + ", ".join(presence.reasons), reasons=list(presence.reasons))
     return encoded[len(encoded) // 2]
+
+
+def _decode_burst(web: Web, encoded: list[bytes]) -> list[ImageBGR]:
+    """All frames of a burst in one model-pool call (one thread hop, not one per frame)."""
+    return [web.container.decode_image(d) for d in encoded]
 
 
 async def _read_burst(web: Web, frames: list[UploadFile]) -> list[bytes]:
@@ -94,9 +99,9 @@ async def _clip_frames(web: Web, frames: list[UploadFile] | None, video: UploadF
         data = await video.read(live.clip_max_bytes + 1)
         if len(data) > live.clip_max_bytes:
             raise BadImage("clip too large", max_bytes=live.clip_max_bytes)
-        return list(await run_in_threadpool(web.container.decode_clip, data))
+        return list(await web.models.run(web.container.decode_clip, data))
     assert frames is not None
-    return [await run_in_threadpool(web.container.decode_image, d) for d in await _read_burst(web, frames)]
+    return await web.models.run(_decode_burst, web, await _read_burst(web, frames))
 
 
 @router.post(
@@ -124,13 +129,13 @@ async def identify_clip(
     check_identify_limits(web, room_id, phone_last4)
     clip = await _clip_frames(web, frames, video)
     started = time.perf_counter()
-    presence = await run_in_threadpool(web.container.liveness.check, clip, challenge_id or None)
+    presence = await web.models.run(web.container.liveness.check, clip, challenge_id or None)
     web.metrics.model_seconds.labels("liveness").observe(time.perf_counter() - started)
     if not presence.live:
         web.metrics.identifications.labels("not_live").inc()
         raise AuthError("liveness check failed: " + ", ".join(presence.reasons), reasons=list(presence.reasons))
     started = time.perf_counter()
-    decision = await run_in_threadpool(
+    decision = await web.models.run(
         web.container.identity.identify_frames, clip, web.container.settings.liveness.fuse_top_frames, phone_last4
     )
     web.metrics.model_seconds.labels("identify").observe(time.perf_counter() - started)
