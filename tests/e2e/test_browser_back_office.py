@@ -3,22 +3,18 @@ CSV — and the CSV's totals equal the ledger's (Playwright + Debian chromium; s
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from soberpay.adapters.clock import ManualClock
-from soberpay.config import Settings
 from soberpay.venue_time import day_range, local_time
 from tests.conftest import need
 from tests.e2e.back_office_support import back_office_walk, ledger_totals
-from tests.e2e.test_browser import ARGS, CHROMIUM, TIMEOUT_MS, _free_port
-from tests.e2e.web_support import MANAGER, make_app, national_id, sqlite_container
+from tests.e2e.test_browser import ARGS, CHROMIUM, TIMEOUT_MS
+from tests.e2e.venue_walk import live_venue
+from tests.e2e.web_support import MANAGER, national_id
 
 pytestmark = pytest.mark.browser
 
@@ -26,23 +22,8 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, Any]]:
     need(CHROMIUM.exists(), "Debian chromium not installed (apt-get install chromium chromium-driver)")
-    import uvicorn
-
-    clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
-    container = sqlite_container(Settings(data_dir=tmp_path / "var", env="test"), clock)
-    app = make_app(container)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", app
-    server.should_exit = True
-    thread.join(10)
-    container.close()
+    with live_venue(tmp_path) as venue:
+        yield venue.base, venue.app
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])

@@ -3,21 +3,17 @@ new balance. The SDK, the fake provider and the notification all go over real HT
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from soberpay.adapters.clock import ManualClock
-from soberpay.config import Settings
 from tests.conftest import need
-from tests.e2e.test_browser import ARGS, CHROMIUM, TIMEOUT_MS, _free_port
-from tests.e2e.web_support import GUEST_PASSWORD, make_app, national_id, sqlite_container
+from tests.e2e.test_browser import ARGS, CHROMIUM, TIMEOUT_MS
+from tests.e2e.venue_walk import live_venue
+from tests.e2e.web_support import GUEST_PASSWORD, national_id
 from tests.support.fake_provider import FakeProvider
 
 pytestmark = pytest.mark.browser
@@ -26,27 +22,9 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, FakeProvider]]:
     need(CHROMIUM.exists(), "Debian chromium not installed (apt-get install chromium chromium-driver)")
-    import uvicorn
-
     tmp: Path = tmp_path_factory.mktemp("browser-topup")
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    with FakeProvider() as fake:
-        settings = Settings(data_dir=tmp / "var", env="test")
-        fake.configure(settings, tmp / "secrets", base)
-        container = sqlite_container(settings, ManualClock(datetime.now(UTC)))
-        app = make_app(container)
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 30
-        while not server.started:
-            assert time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.05)
-        yield base, fake
-        server.should_exit = True
-        thread.join(10)
-        container.close()
+    with FakeProvider() as fake, live_venue(tmp, lambda s, base: fake.configure(s, tmp / "secrets", base)) as venue:
+        yield venue.base, fake
 
 
 def test_guest_tops_up_by_wechat_qr_and_sees_the_new_balance(served: tuple[str, FakeProvider]) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -102,15 +102,21 @@ def _free_port() -> int:
 
 
 @contextmanager
-def live_venue(tmp: Path) -> Iterator[LiveVenue]:
+def live_venue(tmp: Path, prepare: Callable[[Settings, str], None] | None = None) -> Iterator[LiveVenue]:
+    """A uvicorn server on a free port; ``prepare(settings, base_url)`` runs before the container is built
+    (a payment provider needs the notification URL, for instance)."""
     import uvicorn
 
     settings = Settings(data_dir=tmp / "var", env="test")
     settings.printer.url = "dummy"
-    clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    if prepare is not None:
+        prepare(settings, base)
+    clock = ManualClock(datetime.now(UTC).replace(microsecond=0))  # near real time: notifications are dated
     container = sqlite_container(settings, clock)
     app = make_app(container, run_rooms=False)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=_free_port(), log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -118,7 +124,7 @@ def live_venue(tmp: Path) -> Iterator[LiveVenue]:
         assert time.monotonic() < deadline, "uvicorn did not start"
         time.sleep(0.05)
     try:
-        yield LiveVenue(f"http://127.0.0.1:{server.config.port}", app, clock)
+        yield LiveVenue(base, app, clock)
     finally:
         server.should_exit = True
         thread.join(10)

@@ -87,9 +87,12 @@ class SqlMenu:
         self._sessions = session_factory
         self._clock = clock
         self._seed = seed
+        self._venue_name: str | None = None
 
     def catalogue(self) -> Catalogue:
-        return Catalogue(self.items(), "menu")
+        if self._venue_name is None:  # the venue's name stays the menu file's ([venue] name), read once
+            self._venue_name = self._seed().name
+        return Catalogue(self.items(), self._venue_name)
 
     def items(self) -> list[Item]:
         with self._sessions() as session:
