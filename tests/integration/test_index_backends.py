@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from soberpay.adapters.clock import ManualClock
 from soberpay.adapters.index import NumpyTemplateIndex
@@ -175,6 +175,34 @@ def test_phone_digits_narrow_a_large_gallery(fake_container: Container) -> None:
     assert wrong.guest_id is None and wrong.status is MatchStatus.REJECTED
     with pytest.raises(InvalidInput):
         c.identity.identify(fake_image("lilei", 2), phone_last4="80a0")
+
+
+def test_phone_digits_are_an_index_lookup_and_erasure_clears_them(fake_container: Container) -> None:
+    c = fake_container
+    a = _guest(c)
+    seen: list[tuple[str, Any]] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, params: Any, context: Any, executemany: bool) -> None:
+        if "phone" in statement and "guests" in statement:
+            seen.append((statement, params))
+
+    event.listen(c.engine, "before_cursor_execute", capture)
+    try:
+        with c.uow() as uow:
+            assert uow.guests.ids_with_phone_ending("8000") == [a]
+    finally:
+        event.remove(c.engine, "before_cursor_execute", capture)
+    (statement, params), *_ = seen
+    with c.engine.connect() as conn:
+        assert conn.execute(text("SELECT phone_last4 FROM guests WHERE id = :id"), {"id": a}).scalar() == "8000"
+        if c.engine.dialect.name == "sqlite":  # the planner uses the index, not a scan of every phone
+            plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params).all()
+            assert any("ix_guests_phone_last4" in str(row) for row in plan), plan
+    c.identity.erase(a, "manager:boss", "guest asked")
+    with c.engine.connect() as conn:
+        assert conn.execute(text("SELECT phone_last4 FROM guests WHERE id = :id"), {"id": a}).scalar() is None
+    with c.uow() as uow:
+        assert uow.guests.ids_with_phone_ending("8000") == []
 
 
 def test_identify_endpoint_takes_the_phone_digits(fake_container: Container) -> None:

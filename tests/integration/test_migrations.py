@@ -54,6 +54,7 @@ def test_guest_rename_keeps_rows_and_keys(db_url: str) -> None:
     engine = create_engine(db_url)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT name FROM guests WHERE id = 'g1'")).scalar_one() == "Li Wei"
+        assert conn.execute(text("SELECT phone_last4 FROM guests WHERE id = 'g1'")).scalar_one() == "0000"  # 0019
         assert conn.execute(text("SELECT guest_id FROM consents")).scalar_one() == "g1"
     fks = inspect(engine).get_foreign_keys("consents")
     assert [(fk["referred_table"], fk["constrained_columns"]) for fk in fks] == [("guests", ["guest_id"])]

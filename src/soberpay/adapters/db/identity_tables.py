@@ -17,6 +17,8 @@ class GuestRow(Base):
     # Personal fields are nullable: erasure clears them and keeps the row for the ledger trail.
     name: Mapped[str | None] = mapped_column(String(64))
     phone: Mapped[str | None] = mapped_column(String(20), unique=True)
+    # Derived from phone (kept in step by the repository): narrowing 1:N by the digits is an index lookup.
+    phone_last4: Mapped[str | None] = mapped_column(String(4), index=True)
     national_id_key_id: Mapped[str | None] = mapped_column(String(40))
     national_id_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     national_id_masked: Mapped[str | None] = mapped_column(String(18))
