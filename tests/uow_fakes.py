@@ -107,6 +107,11 @@ class FakePaymentRepository:
         open_ = [v for v in self.db.visits.values() if v.guest_id == guest_id and v.status == "open"]
         return max(open_, key=lambda v: v.opened_at, default=None)
 
+    def last_visit(self, guest_id: str) -> Visit | None:
+        return max(
+            (v for v in self.db.visits.values() if v.guest_id == guest_id), key=lambda v: v.opened_at, default=None
+        )
+
     def add_visit(self, visit: Visit) -> None:
         self.db.visits[visit.id] = visit
 

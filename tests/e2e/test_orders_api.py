@@ -16,6 +16,7 @@ from soberpay.adapters.db.payment_tables import PostingRow
 from soberpay.adapters.printer import CHINESE_ON, EscposPrinter, encode_zh
 from soberpay.bootstrap import Container
 from soberpay.config import Settings
+from soberpay.venue_time import local_time
 from tests.e2e.web_support import CASHIER, Venue, buy, enrol, identify, login, register, sqlite_container, venue
 
 
@@ -218,6 +219,21 @@ def test_receipt_page_in_chinese_shows_refunds_and_venue_time(client: TestClient
     page = client.get(f"/staff/guests/{gid}/receipt", headers={"Accept-Language": "zh"})
     assert page.status_code == 200
     assert "青岛啤酒" in page.text and "已退款" in page.text and "-¥10.00" in page.text and "CST" in page.text
+
+
+def test_receipt_after_checkout_is_a_reprint_of_the_closed_visit(client: TestClient, v: Venue) -> None:
+    csrf, gid, token = paid_guest(client, v)
+    order_of(client, v, token, "beer-tsingtao", "orders-buy-beer", quantity=2)
+    container = v.app.state.web.container
+    checked_out = local_time(container.clock.now(), container.settings.venue.zone).strftime("%Y-%m-%d %H:%M %Z")
+    assert client.post(f"/api/staff/guests/{gid}/checkout", headers=csrf).status_code == 200
+    container.clock.advance(minutes=90)  # the guest asks for the receipt at the door later
+    page = client.get(f"/staff/guests/{gid}/receipt", headers={"Accept-Language": "zh"})
+    assert page.status_code == 200
+    assert "青岛啤酒" in page.text and "¥36.00" in page.text and checked_out in page.text
+    nobody = register(client, "Bo", 77)
+    r = client.post(f"/api/staff/guests/{nobody['guest_id']}/receipt/print", headers=csrf)
+    assert r.status_code == 404  # no visit yet: nothing to print
 
 
 def test_receipt_prints_gb18030_on_the_thermal_printer(client: TestClient, v: Venue) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from soberpay.domain.delivery import Delivery, DeliveryState
@@ -198,6 +199,11 @@ class ServicePayments:
         except NotFound:
             return BillView(guest_id, None, (), 0, True, balance)  # no open visit
         return self._bill(b, False, balance)
+
+    def receipt_bill(self, guest_id: str) -> BillView:
+        b = self.service.receipt_bill(guest_id)
+        view = self._bill(b, b.closed_at is not None, self.service.balance(guest_id))
+        return replace(view, closed_at=b.closed_at)
 
     def checkout(self, guest_id: str, *, actor: str) -> BillView:
         current = self.service.bill(guest_id)  # NotFound when there is no open visit

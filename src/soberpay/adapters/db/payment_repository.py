@@ -122,6 +122,14 @@ class SqlAlchemyPaymentRepository:
         )
         return None if row is None else Visit(row.id, row.guest_id, row.opened_at, row.status, None, row.total_fen)
 
+    def last_visit(self, guest_id: str) -> Visit | None:
+        row = self.s.scalar(
+            select(VisitRow).where(VisitRow.guest_id == guest_id).order_by(VisitRow.opened_at.desc()).limit(1)
+        )
+        if row is None:
+            return None
+        return Visit(row.id, row.guest_id, row.opened_at, row.status, row.closed_at, row.total_fen)
+
     def add_visit(self, visit: Visit) -> None:
         self.s.add(
             VisitRow(

@@ -34,6 +34,18 @@ class PaymentQueries:
         lines = tuple(bill_line(o) for o in orders)
         return Bill(guest_id, visit.id, visit.opened_at, None, lines, sum(o.refunded_fen for o in orders))
 
+    def receipt_bill(self, guest_id: str) -> Bill:
+        """The bill a receipt prints: the open visit's, else the last closed one's (a reprint after checkout),
+        with refunds made since."""
+        self._ctx.guest(guest_id)
+        with self._ctx.uow() as uow:
+            visit = uow.payments.last_visit(guest_id)
+            if visit is None:
+                raise NotFound("the guest has no visit yet", guest_id=guest_id)
+            orders = uow.payments.orders(guest_id, visit.id)
+        lines = tuple(bill_line(o) for o in orders)
+        return Bill(guest_id, visit.id, visit.opened_at, visit.closed_at, lines, sum(o.refunded_fen for o in orders))
+
     def alerts(self, include_acknowledged: bool, limit: int) -> list[Alert]:
         with self._ctx.uow() as uow:
             return uow.notifications.alerts(include_acknowledged, limit)

@@ -231,6 +231,9 @@ class PaymentService:
     def bill(self, guest_id: str) -> Bill:
         return self._queries.bill(guest_id)
 
+    def receipt_bill(self, guest_id: str) -> Bill:
+        return self._queries.receipt_bill(guest_id)
+
     def alerts(self, include_acknowledged: bool = False, limit: int = 100) -> list[Alert]:
         return self._queries.alerts(include_acknowledged, limit)
 

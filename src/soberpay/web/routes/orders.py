@@ -11,7 +11,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from starlette.concurrency import run_in_threadpool
 
 from soberpay.domain.delivery import Delivery, DeliveryState
-from soberpay.errors import NotFound
 from soberpay.ports import PrintLine
 from soberpay.services.payments import RefundResult
 from soberpay.services.payments.receipts import Receipt, build_receipt, receipt_lines, ticket_lines
@@ -153,16 +152,14 @@ def print_ticket(order_id: str, staff: Staff, web: Web, request: Request) -> Pri
 
 
 def _receipt(web: Web, guest_id: str, lang: str) -> Receipt:
-    bill = web.payments.bill(guest_id)
-    if bill.visit_id is None:
-        raise NotFound("the guest has no open visit", guest_id=guest_id)
-    now = local_time(web.container.clock.now(), web.container.settings.venue.zone)
+    bill = web.payments.receipt_bill(guest_id)  # the open visit, else a reprint of the last one
+    at = local_time(bill.closed_at or web.container.clock.now(), web.container.settings.venue.zone)
     return build_receipt(
-        bill.visit_id,
+        bill.visit_id or "",
         bill.lines,
         bill.balance_fen,
         web.payments.venue_name(),
-        now,
+        at,
         guest_name(web, guest_id),
         item_names(web, lang),
     )
@@ -170,7 +167,7 @@ def _receipt(web: Web, guest_id: str, lang: str) -> Receipt:
 
 @router.post("/api/staff/guests/{guest_id}/receipt/print", response_model=PrintOut)
 def print_receipt(guest_id: str, staff: Staff, web: Web, request: Request) -> PrintOut:
-    """Print the guest's itemised receipt for the open visit (best-effort, as tickets)."""
+    """Print the guest's itemised receipt: the open visit, else the last closed one (best-effort, as tickets)."""
     lang = lang_of(request)
     r = _receipt(web, guest_id, lang)
     return _print(web, receipt_lines(r, gettext_for(lang), web.container.settings.printer.width), lang)
