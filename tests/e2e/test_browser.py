@@ -11,9 +11,6 @@ Never downloads a browser: without /usr/bin/chromium the tests skip (fail under 
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,6 +24,7 @@ from soberpay.config import Settings
 from tests.conftest import need
 from tests.e2e.web_support import GUEST_PASSWORD, make_app, national_id, sqlite_container
 from tests.fakes import fake_image
+from tests.support.servers import serve_in_thread
 
 pytestmark = pytest.mark.browser
 
@@ -48,12 +46,6 @@ ARGS = [
 TIMEOUT_MS = 15_000
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass
 class Live:
     base: str
@@ -72,8 +64,6 @@ class Live:
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     need(CHROMIUM.exists(), "Debian chromium not installed (apt-get install chromium chromium-driver)")
-    import uvicorn
-
     tmp = tmp_path_factory.mktemp("browser")
     settings = Settings(data_dir=tmp / "var", env="test")
     settings.web.room_max_fps = 4.0
@@ -83,17 +73,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     auth = app.state.web.auth
     auth.create_room("demo", "Demo room", "demo")  # the looping sample clip: live fps/lag on the dashboard
     tokens = {r: auth.issue_device_token(r)[1] for r in ("r1", "r2")}
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield Live(f"http://127.0.0.1:{port}", app, tokens, clock, DOC_SHOTS if UPDATE_SHOTS else tmp / "screenshots")
-    server.should_exit = True
-    thread.join(10)
+    with serve_in_thread(app) as base:
+        yield Live(base, app, tokens, clock, DOC_SHOTS if UPDATE_SHOTS else tmp / "screenshots")
     container.close()
 
 

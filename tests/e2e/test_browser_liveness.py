@@ -9,8 +9,6 @@ recording happens to turn the other way first — a TEST-ONLY setting; a real ve
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -26,6 +24,7 @@ from soberpay.domain.identity import ConsentPurpose
 from tests.conftest import need
 from tests.e2e.test_browser import ARGS, CHROMIUM, TIMEOUT_MS
 from tests.e2e.web_support import GUEST_PASSWORD, make_app, national_id
+from tests.support.servers import serve_in_thread
 
 pytestmark = pytest.mark.browser
 SINGER = Path("/work/shared/data/samples/singer_stage_whitehouse.mp4")
@@ -64,7 +63,6 @@ def wait_js(page: Any, expression: str, timeout_s: float = TIMEOUT_MS / 1000) ->
 def test_pay_by_face_with_a_challenge_from_the_fake_camera(tmp_path: Path) -> None:
     need(CHROMIUM.exists(), "Debian chromium not installed")
     need(SINGER.is_file(), "shared sample video not present")
-    import uvicorn
     from playwright.sync_api import sync_playwright
 
     frames = _frames()
@@ -83,65 +81,53 @@ def test_pay_by_face_with_a_challenge_from_the_fake_camera(tmp_path: Path) -> No
     ident.grant_consent(guest.id, ConsentPurpose.FACE_PAYMENT)
     shots = [cv2.imencode(".jpg", frames[i])[1].tobytes() for i in (0, 15, 30)]
     ident.enroll_images(guest.id, shots)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    base = f"http://127.0.0.1:{port}"
     try:
-        refusals: list[str] = []
-        paid = False
-        with sync_playwright() as pw:
-            # A live guest may be refused and try again: the turn direction may not match the recording,
-            # and a clip with dropped frames can look planar (BPCER). Each round is a new browser, so a
-            # stalled fake camera does not decide the test; any other error still fails it at once.
-            for _round in range(3):
-                b = pw.chromium.launch(
-                    executable_path=str(CHROMIUM),
-                    headless=True,
-                    args=[
-                        *ARGS,
-                        "--use-fake-device-for-media-stream",
-                        "--use-fake-ui-for-media-stream",
-                        f"--use-file-for-fake-video-capture={y4m}",
-                    ],
-                )
-                ctx = b.new_context(viewport={"width": 1280, "height": 860}, permissions=["camera"])
-                ctx.set_default_timeout(TIMEOUT_MS)
-                room = ctx.new_page()
-                room.goto(base + "/room/r1")
-                room.fill("input[name=token]", token)
-                room.click("button[type=submit]")
-                room.wait_for_selector(".menu")
-                room.click("#pay-face")
-                wait_js(room, "document.getElementById('room-camera').videoWidth > 0")
-                for _attempt in range(4):
-                    room.click("#identify-go")
-                    wait_js(room, "document.getElementById('challenge-prompt').textContent.includes('turn')")
-                    wait_js(
-                        room,
-                        "!document.getElementById('identify-dialog').open"
-                        " || document.getElementById('identify-error').textContent !== ''",
-                        60,
+        with serve_in_thread(app) as base:
+            refusals: list[str] = []
+            paid = False
+            with sync_playwright() as pw:
+                # A live guest may be refused and try again: the turn direction may not match the recording,
+                # and a clip with dropped frames can look planar (BPCER). Each round is a new browser, so a
+                # stalled fake camera does not decide the test; any other error still fails it at once.
+                for _round in range(3):
+                    b = pw.chromium.launch(
+                        executable_path=str(CHROMIUM),
+                        headless=True,
+                        args=[
+                            *ARGS,
+                            "--use-fake-device-for-media-stream",
+                            "--use-fake-ui-for-media-stream",
+                            f"--use-file-for-fake-video-capture={y4m}",
+                        ],
                     )
-                    paid = "Lin Singer" in room.inner_text("#guest-bar")
+                    ctx = b.new_context(viewport={"width": 1280, "height": 860}, permissions=["camera"])
+                    ctx.set_default_timeout(TIMEOUT_MS)
+                    room = ctx.new_page()
+                    room.goto(base + "/room/r1")
+                    room.fill("input[name=token]", token)
+                    room.click("button[type=submit]")
+                    room.wait_for_selector(".menu")
+                    room.click("#pay-face")
+                    wait_js(room, "document.getElementById('room-camera').videoWidth > 0")
+                    for _attempt in range(4):
+                        room.click("#identify-go")
+                        wait_js(room, "document.getElementById('challenge-prompt').textContent.includes('turn')")
+                        wait_js(
+                            room,
+                            "!document.getElementById('identify-dialog').open"
+                            " || document.getElementById('identify-error').textContent !== ''",
+                            60,
+                        )
+                        paid = "Lin Singer" in room.inner_text("#guest-bar")
+                        if paid:
+                            break
+                        error = room.inner_text("#identify-error")
+                        assert "liveness check failed" in error, error
+                        refusals.append(error)
+                        room.evaluate("document.getElementById('identify-error').textContent = ''")
+                    b.close()
                     if paid:
                         break
-                    error = room.inner_text("#identify-error")
-                    assert "liveness check failed" in error, error
-                    refusals.append(error)
-                    room.evaluate("document.getElementById('identify-error').textContent = ''")
-                b.close()
-                if paid:
-                    break
-        assert paid, refusals
+            assert paid, refusals
     finally:
-        server.should_exit = True
-        thread.join(10)
         container.close()

@@ -7,8 +7,6 @@ frame is a still photo and is refused. Screenshots follow tests/e2e/test_browser
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,9 +20,10 @@ from soberpay.config import Settings
 from soberpay.domain.identity import ConsentPurpose
 from soberpay.web.i18n import SCRIPT_MESSAGES, gettext_for
 from tests.conftest import need
-from tests.e2e.test_browser import ARGS, CHROMIUM, DOC_SHOTS, TIMEOUT_MS, UPDATE_SHOTS, _free_port
+from tests.e2e.test_browser import ARGS, CHROMIUM, DOC_SHOTS, TIMEOUT_MS, UPDATE_SHOTS
 from tests.e2e.web_support import GUEST_PASSWORD, make_app, national_id, sqlite_container
 from tests.fakes import fake_image
+from tests.support.servers import serve_in_thread
 
 pytestmark = pytest.mark.browser
 
@@ -39,22 +38,11 @@ class Kiosk:
 @pytest.fixture(scope="module")
 def kiosk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kiosk]:
     need(CHROMIUM.exists(), "Debian chromium not installed (apt-get install chromium chromium-driver)")
-    import uvicorn
-
     tmp = tmp_path_factory.mktemp("selfserve")
     container = sqlite_container(Settings(data_dir=tmp / "var", env="test"), ManualClock(datetime.now(UTC)))
     app = make_app(container)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield Kiosk(f"http://127.0.0.1:{port}", app, DOC_SHOTS if UPDATE_SHOTS else tmp / "screenshots")
-    server.should_exit = True
-    thread.join(10)
+    with serve_in_thread(app) as base:
+        yield Kiosk(base, app, DOC_SHOTS if UPDATE_SHOTS else tmp / "screenshots")
     container.close()
 
 

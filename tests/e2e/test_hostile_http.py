@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -26,14 +25,9 @@ import pytest
 
 from soberpay.assets import asset_path
 from tests.support.hostile_images import corpus, flat_png
+from tests.support.servers import free_port
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _mb(pid: int, field: str) -> float:
@@ -67,7 +61,7 @@ def test_hostile_corpus_over_http_is_bounded(tmp_path: Path) -> None:
     out = subprocess.run([*soberpay, "staff", "room-token", "r1"], env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     token = next(w for w in out.stdout.split() if w.startswith("sprt_"))
-    port = _free_port()
+    port = free_port()
     log = (tmp_path / "server.log").open("w")
     server = subprocess.Popen([*soberpay, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/api/rooms/r1/identify/face"

@@ -10,7 +10,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from PIL import Image
 
 from soberpay.assets import asset_path
 from tests.conftest import need
+from tests.support.servers import free_port
 
 SCRIPT = r"""
 import sys
@@ -91,12 +91,6 @@ def test_enrol_and_identify_write_no_image(tmp_path: Path) -> None:
             assert not path.read_bytes()[:8].startswith(IMAGE_MAGIC), path
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _photo_over_one_mib() -> bytes:
     rng = np.random.default_rng(3)
     noise = Image.fromarray(rng.integers(0, 255, (1500, 1900, 3), dtype=np.uint8))
@@ -110,7 +104,7 @@ def test_served_uploads_over_one_mib_and_chunked_write_no_file(tmp_path: Path) -
     """A real `soberpay serve` under strace: a > 1 MiB upload and a chunked upload (no Content-Length)."""
     strace = shutil.which("strace")
     need(strace is not None, "strace is not installed (make test installs it)")
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "trace.log"
     env = {
         **os.environ,

@@ -9,7 +9,6 @@ import os
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import sysconfig
@@ -21,6 +20,7 @@ import pytest
 import yaml
 
 from tests.conftest import need
+from tests.support.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -94,12 +94,6 @@ def test_systemd_units_verify(unit: str, tmp_path: Path) -> None:
     assert proc.returncode == 0 and not proc.stderr.strip(), proc.stderr
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _fresh_venv(where: Path, wheel: Path) -> Path:
     """A new virtualenv outside the repository holding the built wheel. Its third-party dependencies are
     linked from the running environment (no index here to download them again); ``pip check`` then proves
@@ -144,7 +138,7 @@ def test_bare_install_starts_with_the_units_exact_command_and_becomes_ready(tmp_
     # The environment file as shipped; only its machine paths and the port move into the test's sandbox.
     env = _environment_file(DEPLOY / "soberpay.env")
     assert env["SOBERPAY_ENV"] == "prod" and env["SOBERPAY_WEB__HOST"] == "127.0.0.1"
-    port = _free_port()
+    port = free_port()
     env |= {
         "SOBERPAY_DATA_DIR": str(tmp_path / "var-lib-soberpay"),
         "SOBERPAY_KEY_DIR": str(tmp_path / "var-lib-soberpay-keys"),

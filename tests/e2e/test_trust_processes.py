@@ -4,7 +4,6 @@ in the database, so at most 5 guesses are ever checked, whichever process they r
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -20,14 +19,9 @@ from soberpay.adapters.db.payment_tables import PasswordGuardRow
 from soberpay.bootstrap import build_container
 from soberpay.config import Settings
 from soberpay.web.auth import AuthStore
+from tests.support.servers import free_port
 
 PHONE, PIN = "13800000001", "246810"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _wait_ready(base: str, proc: subprocess.Popen[bytes]) -> None:
@@ -63,7 +57,7 @@ def test_50_parallel_guesses_across_two_server_processes_count_at_most_5(tmp_pat
     _, token = auth.issue_device_token("r1")
     container.close()
 
-    ports = [_free_port(), _free_port()]
+    ports = [free_port(), free_port()]
     procs = [
         subprocess.Popen(
             [sys.executable, "-m", "soberpay", "serve", "--port", str(p)],

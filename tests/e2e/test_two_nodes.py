@@ -5,7 +5,6 @@ node is unmatched by the other at once: the 1:N search runs in the database, not
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -19,14 +18,9 @@ from soberpay.assets import read_asset
 from soberpay.bootstrap import Container
 from soberpay.config import Settings
 from tests.e2e.web_support import MANAGER, make_app, national_id
+from tests.support.servers import free_port
 
 pytestmark = pytest.mark.postgres
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -48,7 +42,7 @@ def nodes(tmp_path: Path, pg_url: str) -> Iterator[tuple[str, str, str]]:
         # one still per identification keeps this test about the shared gallery (liveness has its own tests)
         "SOBERPAY_LIVENESS__ALLOW_STILL_FACE": "true",
     }
-    ports = [_free_port(), _free_port()]
+    ports = [free_port(), free_port()]
     procs = [
         subprocess.Popen(
             [sys.executable, "-m", "soberpay", "serve", "--port", str(p)],

@@ -13,8 +13,6 @@ Usage::
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -26,6 +24,7 @@ from typing import Any
 from soberpay.adapters.clock import ManualClock
 from soberpay.config import Settings
 from tests.e2e.web_support import GUEST_PASSWORD, MANAGER, make_app, national_id, sqlite_container
+from tests.support.servers import free_port, serve_in_thread
 
 ROOM = "r1"
 TIMEOUT_MS = 15_000
@@ -95,37 +94,21 @@ class LiveVenue:
         return str(page.locator("#receipt").inner_text())
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def live_venue(tmp: Path, prepare: Callable[[Settings, str], None] | None = None) -> Iterator[LiveVenue]:
     """A uvicorn server on a free port; ``prepare(settings, base_url)`` runs before the container is built
     (a payment provider needs the notification URL, for instance)."""
-    import uvicorn
-
     settings = Settings(data_dir=tmp / "var", env="test")
     settings.printer.url = "dummy"
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     if prepare is not None:
         prepare(settings, base)
     clock = ManualClock(datetime.now(UTC).replace(microsecond=0))  # near real time: notifications are dated
     container = sqlite_container(settings, clock)
     app = make_app(container, run_rooms=False)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
     try:
-        yield LiveVenue(base, app, clock)
+        with serve_in_thread(app, port):
+            yield LiveVenue(base, app, clock)
     finally:
-        server.should_exit = True
-        thread.join(10)
         container.close()

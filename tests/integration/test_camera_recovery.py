@@ -4,7 +4,6 @@ camera over HTTP (tests/support/mjpeg_server.py) that is killed and restarted on
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import threading
@@ -20,6 +19,7 @@ from soberpay.rooms import DEMO_CLIP, RoomHost, RoomObservation, RoomStatus, Roo
 from soberpay.rooms.events import CameraState
 from soberpay.rooms.status import CAMERA_STALLED, SqlCameraAlerts
 from soberpay.rooms.worker import Backoff
+from tests.support.servers import free_port
 
 FAST = Backoff(first_s=0.01, max_s=0.05)
 REPO = Path(__file__).resolve().parents[2]
@@ -191,12 +191,6 @@ def test_status_round_trips_camera_health() -> None:
     assert old.state == "connected" and old.frame_age_s is None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _serve(port: int) -> subprocess.Popen[str]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "tests.support.mjpeg_server", str(port), str(DEMO_CLIP), "25"],
@@ -218,7 +212,7 @@ def _kill(proc: subprocess.Popen[str]) -> None:
 def test_an_http_camera_that_is_killed_and_restarted_comes_back() -> None:
     """OpenCV reads a real MJPEG stream by URL; killing the server stalls the room (one alert), restarting
     it on the same port brings frames back through the reconnect loop (the alert clears)."""
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}/"
     server = _serve(port)
     worker = RoomWorker(
