@@ -53,3 +53,22 @@ def test_invented_http_methods_add_no_metric_series(v: Venue) -> None:
     assert not [line for line in requests if 'method="X' in line]
     assert any('method="other",route="/healthz",status="405"' in line for line in requests)
     assert len(requests) <= 4  # other+405, other+404 (unmatched), GET /metrics has no count yet
+
+
+def test_camera_passwords_reach_neither_cashiers_nor_the_audit_log(v: Venue) -> None:
+    secret = "rtsp://viewer:S3cret-pw@192.168.1.64:554/user=admin_password=S3cret-pw_channel=1?password=S3cret-pw"
+    with v.client() as client, TestClient(v.app) as till:
+        csrf = login(client)
+        body = {"name": "Room One", "camera_source": secret, "thermal_camera_source": secret}
+        assert client.put("/api/admin/rooms/r1", json=body, headers=csrf).status_code == 200
+        assert client.get("/api/admin/rooms").json()[0]["camera_source"] == secret  # the manager edits it
+        assert next(r for r in client.get("/api/rooms").json() if r["room_id"] == "r1")["camera_source"] == secret
+        login(till, CASHIER)
+        rooms = till.get("/api/rooms")
+        assert rooms.status_code == 200 and "S3cret" not in rooms.text
+        r1 = next(r for r in rooms.json() if r["room_id"] == "r1")
+        assert r1["camera_source"] == r1["thermal_camera_source"] == "rtsp://192.168.1.64:554/…"
+        audit = till.get("/api/staff/audit", params={"action": "room."})
+        assert audit.status_code == 200 and "room.changed" in audit.text and "S3cret" not in audit.text
+        for url in ("/staff", "/api/staff/rooms/overview", "/metrics"):
+            assert "S3cret" not in till.get(url).text, url

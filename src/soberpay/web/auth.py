@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import delete, func, select, update
@@ -369,6 +370,9 @@ class AuthStore:
             if row is None:
                 raise NotFound("unknown room", room_id=room_id)
             changed = {k: [getattr(row, k), v] for k, v in new.items() if getattr(row, k) != v}
+            for k in ("camera_source", "thermal_camera_source"):  # the append-only log keeps no password
+                if k in changed:
+                    changed[k] = [camera_source_shown(x) for x in changed[k]]
             for k, v in new.items():
                 setattr(row, k, v)
             if changed:
@@ -427,6 +431,19 @@ class AuthStore:
 
     def audit(self, session: Session, at: datetime, actor: str, action: str, **details: Any) -> None:
         append_audit(session, at=at, actor=actor, action=action, details=details)
+
+
+def camera_source_shown(spec: str | None) -> str | None:
+    """A camera source as cashiers and the audit log see it: a stream URL keeps only its scheme, host and
+    port. RTSP URLs carry the camera's password in the user part, the query or (some brands) the path."""
+    if not spec or "://" not in spec:
+        return spec  # a device index, a file path or "demo": no secret in it
+    try:
+        parts = urlsplit(spec)
+    except ValueError:
+        return "…"
+    host = parts.netloc.rpartition("@")[2]
+    return f"{parts.scheme}://{host}/…"
 
 
 def _room_name_zh(name_zh: str) -> str:
