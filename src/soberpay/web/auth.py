@@ -30,7 +30,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -183,7 +183,16 @@ class AuthStore:
             raise InvalidInput(f"role must be one of {list(ROLES)}", field="role")
         now = self._clock.now()
         with self._sessions.begin() as session:
-            row = session.get(StaffAccountRow, staff_id, with_for_update=True)
+            # Lock the active managers with the target (id order) before counting them: two managers
+            # demoting each other at once would otherwise each see the other still active (write skew).
+            active_manager = and_(StaffAccountRow.role == "manager", StaffAccountRow.disabled.is_(False))
+            session.execute(
+                select(StaffAccountRow.id)
+                .where(or_(StaffAccountRow.id == staff_id, active_manager))
+                .order_by(StaffAccountRow.id)
+                .with_for_update()
+            )
+            row = session.get(StaffAccountRow, staff_id)
             if row is None:
                 raise NotFound("unknown staff account", staff_id=staff_id)
             changed: dict[str, Any] = {}
@@ -196,11 +205,7 @@ class AuthStore:
             if not changed:
                 return row
             session.flush()
-            managers = session.scalar(
-                select(func.count())
-                .select_from(StaffAccountRow)
-                .where(StaffAccountRow.role == "manager", StaffAccountRow.disabled.is_(False))
-            )
+            managers = session.scalar(select(func.count()).select_from(StaffAccountRow).where(active_manager))
             if not managers:
                 raise Conflict("the venue would have no active manager left", field="role")
             if row.disabled:
