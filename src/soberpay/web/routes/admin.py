@@ -41,7 +41,7 @@ class MenuItemIn(_In):
     name_en: str = Field(min_length=1, max_length=80, pattern=NOT_BLANK)
     name_zh: str = Field("", max_length=80)
     category: Category
-    price_fen: int = Field(gt=0, le=10**9, description="unit price in integer fen")
+    price_fen: int = Field(gt=0, le=10**9, strict=True, description="unit price in integer fen (true is not 1)")
     alcohol: bool
     high_price: bool = False
     available: bool = True
