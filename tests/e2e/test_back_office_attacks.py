@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -218,3 +220,24 @@ def test_a_price_change_reaches_a_second_process_at_its_next_charge(v: Venue, tm
             assert charge(g["guest_id"], "cola", 1, "p2-new-key", actor="staff:boss").charged_fen == 1234
     finally:
         second.close()
+
+
+@pytest.mark.parametrize("name", ["=1+2", "+1+2", "-1+2", "@SUM(A1)", " =cmd|' /C calc'!A0", "\t=1", "\r\n=1"])
+def test_no_room_name_reaches_the_csv_as_a_formula(v: Venue, name: str) -> None:
+    with v.client() as client:
+        csrf = login(client)
+        r = client.put("/api/admin/rooms/r1", json={"name": name, "name_zh": name}, headers=csrf)
+        if r.status_code != 200:
+            assert r.status_code in (400, 422)  # refused outright is fine too
+            return
+        g = register(client, "Ann", 1)
+        topup(client, csrf, g["guest_id"])
+        client.post(f"/api/staff/guests/{g['guest_id']}/checkin", json={"room_id": "r1"}, headers=csrf)
+        v.app.state.web.container.payments.purchase(g["guest_id"], "cola", 1, "csv-inj-1", actor="staff:boss")
+        for lang in ("en", "zh-CN"):
+            raw = client.get("/api/admin/report.csv", headers={"Accept-Language": lang}).content.decode("utf-8-sig")
+            cells = [c for row in csv.reader(io.StringIO(raw)) for c in row]
+            assert any(name.strip() in c for c in cells), cells  # the room's revenue line is there
+            assert not [c for c in cells if c[:1] in ("=", "+", "@", "\t", "\r")]
+            # "-" may only start a negative amount
+            assert not [c for c in cells if c.startswith("-") and not c[1:].replace(".", "").isdigit()]
