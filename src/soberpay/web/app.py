@@ -30,7 +30,7 @@ from soberpay.web.admission import BodyLimit, ModelPool
 from soberpay.web.auth import AuthStore, RateLimits, Signer, load_or_create_secret
 from soberpay.web.context import WebContext
 from soberpay.web.i18n import error_message, install_i18n, lang_of
-from soberpay.web.metrics import Metrics
+from soberpay.web.metrics import Metrics, method_label
 from soberpay.web.ports import PaymentsPort
 from soberpay.web.schemas import ErrorOut
 
@@ -218,7 +218,7 @@ def create_app(container: Container, *, payments: PaymentsPort | None = None, ru
         response = await call_next(request)
         route = request.scope.get("route")
         path = getattr(route, "path", "unmatched")
-        web.metrics.requests.labels(request.method, path, str(response.status_code)).observe(
+        web.metrics.requests.labels(method_label(request.method), path, str(response.status_code)).observe(
             time.perf_counter() - started
         )
         response.headers.setdefault("X-Content-Type-Options", "nosniff")

@@ -27,9 +27,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -182,7 +183,16 @@ class AuthStore:
             raise InvalidInput(f"role must be one of {list(ROLES)}", field="role")
         now = self._clock.now()
         with self._sessions.begin() as session:
-            row = session.get(StaffAccountRow, staff_id, with_for_update=True)
+            # Lock the active managers with the target (id order) before counting them: two managers
+            # demoting each other at once would otherwise each see the other still active (write skew).
+            active_manager = and_(StaffAccountRow.role == "manager", StaffAccountRow.disabled.is_(False))
+            session.execute(
+                select(StaffAccountRow.id)
+                .where(or_(StaffAccountRow.id == staff_id, active_manager))
+                .order_by(StaffAccountRow.id)
+                .with_for_update()
+            )
+            row = session.get(StaffAccountRow, staff_id)
             if row is None:
                 raise NotFound("unknown staff account", staff_id=staff_id)
             changed: dict[str, Any] = {}
@@ -195,11 +205,7 @@ class AuthStore:
             if not changed:
                 return row
             session.flush()
-            managers = session.scalar(
-                select(func.count())
-                .select_from(StaffAccountRow)
-                .where(StaffAccountRow.role == "manager", StaffAccountRow.disabled.is_(False))
-            )
+            managers = session.scalar(select(func.count()).select_from(StaffAccountRow).where(active_manager))
             if not managers:
                 raise Conflict("the venue would have no active manager left", field="role")
             if row.disabled:
@@ -369,6 +375,9 @@ class AuthStore:
             if row is None:
                 raise NotFound("unknown room", room_id=room_id)
             changed = {k: [getattr(row, k), v] for k, v in new.items() if getattr(row, k) != v}
+            for k in ("camera_source", "thermal_camera_source"):  # the append-only log keeps no password
+                if k in changed:
+                    changed[k] = [camera_source_shown(x) for x in changed[k]]
             for k, v in new.items():
                 setattr(row, k, v)
             if changed:
@@ -427,6 +436,19 @@ class AuthStore:
 
     def audit(self, session: Session, at: datetime, actor: str, action: str, **details: Any) -> None:
         append_audit(session, at=at, actor=actor, action=action, details=details)
+
+
+def camera_source_shown(spec: str | None) -> str | None:
+    """A camera source as cashiers and the audit log see it: a stream URL keeps only its scheme, host and
+    port. RTSP URLs carry the camera's password in the user part, the query or (some brands) the path."""
+    if not spec or "://" not in spec:
+        return spec  # a device index, a file path or "demo": no secret in it
+    try:
+        parts = urlsplit(spec)
+    except ValueError:
+        return "…"
+    host = parts.netloc.rpartition("@")[2]
+    return f"{parts.scheme}://{host}/…"
 
 
 def _room_name_zh(name_zh: str) -> str:

@@ -1,6 +1,7 @@
 """Prometheus metrics (one registry per app, so tests can build many apps in one process).
 
-Labels stay bounded: outcomes, rules, stages, alert kinds, audit actions and room ids — never a guest id.
+Labels stay bounded: outcomes, rules, stages, alert kinds, audit actions, room ids, route templates and
+known HTTP methods — never a guest id.
 Room and camera figures come from ``RoomStatus`` at scrape time (live in process, or the heartbeat rows
 of ``soberpay rooms``); tag/untag counts from the append-only audit log, so every process agrees.
 ``docs/operations.md`` lists the metrics; ``deploy/grafana/soberpay.json`` charts them.
@@ -26,6 +27,15 @@ STAGE_BUCKETS = (0.0005, 0.001, 0.0025, *LATENCY_BUCKETS)
 # Purchase outcomes that refuse the request (``soberpay.web.ports.PurchaseOutcome``); suspended and
 # verification_required are not refusals: the request waits for staff or a second factor.
 REFUSALS = frozenset({"refused", "password_rejected", "locked_out", "face_rejected"})
+
+
+# The server passes any method token through (h11 does); the label keeps these and calls the rest "other",
+# so a client inventing methods cannot grow the series without bound.
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def method_label(method: str) -> str:
+    return method if method in HTTP_METHODS else "other"
 
 
 class PoolLoad(Protocol):

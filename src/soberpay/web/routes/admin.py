@@ -6,12 +6,12 @@ router's route table and fails if one answers a cashier or a room device.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from soberpay.adapters.db.menu import SqlMenu
 from soberpay.adapters.db.reports import build_report
@@ -19,6 +19,7 @@ from soberpay.domain.catalogue import Category, Item, fen_to_yuan
 from soberpay.errors import InvalidInput
 from soberpay.services.reports import Report, bar_chart_svg, key_label, report_csv
 from soberpay.venue_time import day_range, format_time, local_time
+from soberpay.web.auth import StaffPrincipal
 from soberpay.web.deps import Manager, Web, staff_from_cookie
 from soberpay.web.i18n import gettext_for, lang_of
 from soberpay.web.schemas import NOT_BLANK, ErrorOut
@@ -46,6 +47,13 @@ class MenuItemIn(_In):
     available: bool = True
     volume_ml: float = Field(0.0, ge=0, le=10_000)
     abv_percent: float = Field(0.0, ge=0, le=100)
+
+    @field_validator("price_fen", mode="before")
+    @classmethod
+    def _no_bool_price(cls, value: object) -> object:
+        if isinstance(value, bool):  # JSON true is not an integer; pydantic would read it as 1 fen
+            raise ValueError("price_fen must be an integer, not true/false")
+        return value
 
 
 class MenuItemCreateIn(MenuItemIn):
@@ -236,13 +244,26 @@ TimeQuery = Annotated[
 ]
 
 
+# Dates near year 1 or 9999 overflow when moved to UTC (a 500, not a 400); a venue's books live in between.
+REPORT_YEARS = range(2000, 2100)
+# A year's report with room for a leap day and DST: the GROUP BY work stays bounded by a year of rows.
+MAX_REPORT_SPAN = timedelta(days=367)
+
+
 def _range(web: Web, day: date | None, start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
     """A shift (start and end) or a venue day; times without an offset are on the venue's clock."""
     zone = web.container.settings.venue.zone
     if (start is None) != (end is None):
         raise InvalidInput("a shift report needs both start and end", field="end")
+    for name, value in (("day", day), ("start", start), ("end", end)):
+        if value is not None and value.year not in REPORT_YEARS:
+            raise InvalidInput("report dates must be between the years 2000 and 2099", field=name)
     if start is not None and end is not None:
-        return start if start.tzinfo else start.replace(tzinfo=zone), end if end.tzinfo else end.replace(tzinfo=zone)
+        first = start if start.tzinfo else start.replace(tzinfo=zone)
+        last = end if end.tzinfo else end.replace(tzinfo=zone)
+        if last - first > MAX_REPORT_SPAN:
+            raise InvalidInput("a report covers at most one year", field="end")
+        return first, last
     return day_range(day or local_time(web.container.clock.now(), zone).date(), zone)
 
 
@@ -337,7 +358,8 @@ def report_csv_file(
 # --- pages ----------------------------------------------------------------------------------------
 
 
-def _page(request: Request, web: Web, template: str, **ctx: Any) -> Response:
+def _manager(request: Request, web: Web) -> StaffPrincipal | Response:
+    """The signed-in manager, else the sign-in redirect or the 403 page to answer with."""
     from soberpay.web.routes.pages import render
 
     staff = staff_from_cookie(request, web)
@@ -346,6 +368,15 @@ def _page(request: Request, web: Web, template: str, **ctx: Any) -> Response:
     if staff.role != "manager":
         _ = gettext_for(lang_of(request))
         return render(request, web, "message.html", status_code=403, staff=staff, message=_("managers only"))
+    return staff
+
+
+def _page(request: Request, web: Web, template: str, **ctx: Any) -> Response:
+    from soberpay.web.routes.pages import render
+
+    staff = _manager(request, web)
+    if isinstance(staff, Response):
+        return staff
     return render(request, web, template, staff=staff, csrf=staff.csrf, **ctx)
 
 
@@ -373,8 +404,11 @@ def rooms_page(request: Request, web: Web) -> Response:
 def reports_page(
     request: Request, web: Web, day: DayQuery = None, start: TimeQuery = None, end: TimeQuery = None
 ) -> Response:
-    if staff_from_cookie(request, web) is None:
-        return RedirectResponse("/staff/login", status_code=303)
+    from soberpay.web.routes.pages import render
+
+    staff = _manager(request, web)  # before the report's queries: a cashier causes no work
+    if isinstance(staff, Response):
+        return staff
     lang = lang_of(request)
     _ = gettext_for(lang)
     r = _report(web, day, start, end)
@@ -385,10 +419,12 @@ def reports_page(
         bar_chart_svg("revenue_by_category", r.revenue_by_category, labels, _("revenue by category")),
         bar_chart_svg("revenue_by_room", r.revenue_by_room, labels, _("revenue by room")),
     ]
-    return _page(
+    return render(
         request,
         web,
         "admin_reports.html",
+        staff=staff,
+        csrf=staff.csrf,
         report=r,
         labels=labels,
         charts=charts,

@@ -3,12 +3,12 @@ guest detail, audit search. Data and actions go through the JSON API from small 
 
 from __future__ import annotations
 
-import json
 import secrets
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2.utils import htmlsafe_json_dumps
 
 from soberpay.adapters.consent_texts import consent_text
 from soberpay.domain.identity import CONSENT_TEXT_VERSION, LANGUAGES, ConsentPurpose
@@ -88,7 +88,8 @@ def room_page(room_id: str, request: Request, web: Web) -> HTMLResponse:
     categories: dict[str, list[Any]] = {}
     for item in menu:
         categories.setdefault(item.category, []).append(item)
-    menu_json = json.dumps([m.__dict__ for m in menu], ensure_ascii=False)
+    # Inside <script>: "<", ">", "&" and "'" escaped, so a menu name holding "</script>" stays text.
+    menu_json = htmlsafe_json_dumps([m.__dict__ for m in menu], ensure_ascii=False)
     return render(
         request, web, "room.html", room=room, categories=categories, menu_json=menu_json, csrf=principal.csrf or ""
     )

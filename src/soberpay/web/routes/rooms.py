@@ -8,6 +8,7 @@ import segno
 from fastapi import APIRouter, Path, Request, status
 
 from soberpay.errors import Unauthenticated
+from soberpay.web.auth import camera_source_shown
 from soberpay.web.deps import Manager, MaybeRoom, MaybeStaff, Staff, Web
 from soberpay.web.links import link, links
 from soberpay.web.schemas import DeviceTokenOut, ErrorOut, PairingOut, RoomIn, RoomOut, RoomStateOut
@@ -25,13 +26,18 @@ router = APIRouter(
 
 @router.get("", response_model=list[RoomOut])
 def list_rooms(staff: Staff, web: Web) -> list[RoomOut]:
-    """All rooms with their live worker state (fps, lag, dropped frames, faces, present guests)."""
+    """All rooms with their live worker state (fps, lag, dropped frames, faces, present guests). Cameras'
+    stream URLs in full (with their passwords) for managers; scheme, host and port for cashiers."""
+
+    def shown(spec: str | None) -> str | None:
+        return spec if staff.role == "manager" else camera_source_shown(spec)
+
     return [
         RoomOut(
             room_id=r.id,
             name=r.name,
-            camera_source=r.camera_source,
-            thermal_camera_source=r.thermal_camera_source,
+            camera_source=shown(r.camera_source),
+            thermal_camera_source=shown(r.thermal_camera_source),
             live=web.rooms.stats(r.id),
         )
         for r in web.auth.rooms()
