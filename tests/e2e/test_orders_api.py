@@ -239,3 +239,44 @@ def test_an_offline_printer_is_reported_and_payment_still_works(client: TestClie
     r = client.post(f"/api/staff/deliveries/{cola}/print", headers=csrf)
     assert r.status_code == 200 and r.json()["printed"] is False and r.json()["error"]
     assert order_of(client, v, token, "cola", "orders-buy-cola-2")
+
+
+def trial_balance(client: TestClient, csrf: dict[str, str]) -> int:
+    return int(client.get("/api/staff/ledger", headers=csrf).json()["trial_balance"])
+
+
+def test_attack_refund_of_an_erased_guests_order_is_refused(client: TestClient, v: Venue) -> None:
+    """Money "returned" to an erased guest's balance reaches no one while the report books it as refunded.
+    Protection: ``Refunds`` requires a live guest, as every other money operation does."""
+    csrf, gid, token = paid_guest(client, v)
+    beer = order_of(client, v, token, "beer-tsingtao", "orders-buy-beer")
+    r = client.request("DELETE", f"/api/guests/{gid}", data={"reason": "guest asked"}, headers=csrf)
+    assert r.status_code == 204, r.text
+    assert refund(client, csrf, beer, "refund-erased-1").status_code == 404
+    void = client.post(
+        f"/api/staff/orders/{beer}/void", json={"reason": "gone"}, headers={**csrf, "Idempotency-Key": "void-erased-1"}
+    )
+    assert void.status_code == 404
+    assert refund_postings(v) == 0
+    assert trial_balance(client, csrf) == 0
+
+
+def test_attack_a_refund_key_reused_for_another_order_or_without_csrf_changes_nothing(
+    client: TestClient, v: Venue
+) -> None:
+    csrf, gid, token = paid_guest(client, v)
+    beer = order_of(client, v, token, "beer-tsingtao", "orders-buy-beer")
+    cola = order_of(client, v, token, "cola", "orders-buy-cola")
+    assert refund(client, csrf, beer, "refund-shared-1").status_code == 200
+    assert refund(client, csrf, cola, "refund-shared-1").status_code == 409  # the key's fingerprint names the order
+    void = client.post(
+        f"/api/staff/orders/{cola}/void", json={"reason": "wrong drink"}, headers={**csrf, "Idempotency-Key": "refund-shared-1"}
+    )
+    assert void.status_code == 409  # a refund's key is no void's
+    no_csrf = client.post(
+        f"/api/staff/orders/{cola}/refund", json={"reason": "wrong drink"}, headers={"Idempotency-Key": "refund-nocsrf"}
+    )
+    assert no_csrf.status_code == 403  # a manager's cookie alone (a cross-site form) is not enough
+    assert refund_postings(v) == 1
+    assert balance(client, csrf, gid) == 50_000 - 1_000
+    assert trial_balance(client, csrf) == 0
