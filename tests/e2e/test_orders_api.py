@@ -223,9 +223,7 @@ def test_receipt_page_in_chinese_shows_refunds_and_venue_time(client: TestClient
 def test_receipt_prints_gb18030_on_the_thermal_printer(client: TestClient, v: Venue) -> None:
     csrf, gid, token = paid_guest(client, v)
     order_of(client, v, token, "beer-tsingtao", "orders-buy-beer")
-    r = client.post(
-        f"/api/staff/guests/{gid}/receipt/print", headers={**csrf, "Accept-Language": "zh"}
-    )
+    r = client.post(f"/api/staff/guests/{gid}/receipt/print", headers={**csrf, "Accept-Language": "zh"})
     assert r.json() == {"printed": True, "error": ""}
     out = v.app.state.web.printer.last.output
     assert CHINESE_ON in out and encode_zh("青岛啤酒") in out and "青岛啤酒".encode("gb18030") in out
@@ -270,7 +268,9 @@ def test_attack_a_refund_key_reused_for_another_order_or_without_csrf_changes_no
     assert refund(client, csrf, beer, "refund-shared-1").status_code == 200
     assert refund(client, csrf, cola, "refund-shared-1").status_code == 409  # the key's fingerprint names the order
     void = client.post(
-        f"/api/staff/orders/{cola}/void", json={"reason": "wrong drink"}, headers={**csrf, "Idempotency-Key": "refund-shared-1"}
+        f"/api/staff/orders/{cola}/void",
+        json={"reason": "wrong drink"},
+        headers={**csrf, "Idempotency-Key": "refund-shared-1"},
     )
     assert void.status_code == 409  # a refund's key is no void's
     no_csrf = client.post(
