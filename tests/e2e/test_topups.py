@@ -255,6 +255,31 @@ def test_reconciliation_recovers_a_lost_notification_and_closes_unpaid_orders(
     assert [a.kind for a in alerts if a.guest_id == gid] == ["topup_unmatched"]
 
 
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_a_payment_for_a_guest_erased_meanwhile_is_left_to_staff_not_credited(
+    client: TestClient, v: Venue, fake: FakeProvider, clock: ManualClock, channel: str
+) -> None:
+    """The guest scanned, then was erased before paying: a balance nobody can spend would swallow the money.
+    Protection: ``TopupChannels._credit`` refuses an erased guest, fails the order and alerts staff."""
+    gid, h = _guest(client)
+    notified, lost = _order(client, gid, h, channel, 5_000), _order(client, gid, h, channel, 7_000)
+    manager = login(client)
+    erased = client.request("DELETE", f"/api/guests/{gid}", data={"reason": "guest asked"}, headers=manager)
+    assert erased.status_code == 204, erased.text
+    fake.pay(lost, notify=False)
+    assert fake.pay(notified) == 409
+    topups = v.app.state.web.container.topups
+    clock.advance(minutes=11)
+    assert topups.reconcile(timedelta(minutes=10)).errors == 1
+    assert topups.reconcile(timedelta(minutes=10)).checked == 0  # failed, so not asked about (and alerted) again
+    assert _topup_postings(v) == 0
+    assert _rejections(v).count("guest_erased") == 2
+    assert {topups.status(t, None).state for t in (notified, lost)} == {"failed"}
+    alerts = v.app.state.web.container.payments.alerts()
+    assert [a.kind for a in alerts if a.guest_id == gid] == ["topup_unmatched"] * 2
+    assert client.get("/api/staff/ledger", headers=manager).json()["trial_balance"] == 0
+
+
 def test_amount_bounds_and_unconfigured_channels(client: TestClient, v: Venue) -> None:
     gid, h = _guest(client)
     assert client.get("/api/topups/channels").json() == {"channels": ["alipay", "wechat"]}
