@@ -177,6 +177,32 @@ def test_notification_naming_another_guest_credits_no_one(
 
 
 @pytest.mark.parametrize("channel", CHANNELS)
+def test_a_genuine_notification_for_another_app_or_merchant_is_refused(
+    client: TestClient, v: Venue, fake: FakeProvider, channel: str
+) -> None:
+    """A guest pays themselves at their own merchant account, under our order number: the provider's
+    signature is genuine, the money is not ours. Protection: the adapters' app id (Alipay) and
+    mchid/appid (WeChat Pay) checks."""
+    gid, h = _guest(client)
+    tid = _order(client, gid, h, channel)
+    fake.pay(tid, notify=False)
+    others = [{"app_id": "2021000000000999"}] if channel == "alipay" else [{"mchid": "1900000999"}, {"appid": "wx0"}]
+    for other in others:
+        headers, body = _notification(fake, tid, extra=other)
+        assert _send(client, channel, headers, body).status_code == 401
+    assert _balance(v, gid) == 0 and _topup_postings(v) == 0
+    assert _rejections(v) == ["bad_notification"] * len(others)
+
+
+def test_a_guest_token_cannot_open_a_qr_order_for_another_guest(client: TestClient, v: Venue) -> None:
+    alice, _ha = _guest(client, 1)
+    _bob, hb = _guest(client, 2)
+    r = client.post(f"/api/guests/{alice}/topups", json={"channel": "wechat", "amount_fen": 10_000}, headers=hb)
+    assert r.status_code == 403
+    assert v.app.state.web.container.topups.recent(alice) == []
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
 def test_huge_notification_body_is_refused_before_verification(
     client: TestClient, v: Venue, fake: FakeProvider, channel: str
 ) -> None:
