@@ -280,3 +280,16 @@ def test_attack_a_refund_key_reused_for_another_order_or_without_csrf_changes_no
     assert refund_postings(v) == 1
     assert balance(client, csrf, gid) == 50_000 - 1_000
     assert trial_balance(client, csrf) == 0
+
+
+def test_attack_loose_json_amounts_move_no_money(client: TestClient, v: Venue) -> None:
+    """JSON ``true`` read as 1 fen (or "100" as 100) would refund or top up money nobody typed.
+    Protection: money fields of the request schemas are ``schemas.Fen`` (JSON integers only)."""
+    csrf, gid, token = paid_guest(client, v)
+    beer = order_of(client, v, token, "beer-tsingtao", "orders-buy-beer")
+    for i, loose in enumerate((True, "100")):
+        assert refund(client, csrf, beer, f"refund-loose-{i}", amount_fen=loose).status_code == 422, loose
+        body = {"amount_fen": loose, "idempotency_key": f"topup-loose-{i}"}
+        assert client.post(f"/api/staff/guests/{gid}/topup", json=body, headers=csrf).status_code == 422, loose
+    assert refund_postings(v) == 0
+    assert balance(client, csrf, gid) == 50_000 - 1_800

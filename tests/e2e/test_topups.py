@@ -315,6 +315,10 @@ def test_amount_bounds_and_unconfigured_channels(client: TestClient, v: Venue) -
         client.post(f"/api/guests/{gid}/topups", json={"channel": "paypal", "amount_fen": 500}, headers=h).status_code
         == 422
     )
+    for loose in (True, "10000"):  # JSON true is not ¥0.01: money is a JSON integer of fen
+        r = client.post(f"/api/guests/{gid}/topups", json={"channel": "wechat", "amount_fen": loose}, headers=h)
+        assert r.status_code == 422, loose
+    assert v.app.state.web.container.topups.recent(gid) == []
 
 
 def test_reconcile_command(
