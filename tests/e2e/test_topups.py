@@ -194,6 +194,23 @@ def test_a_genuine_notification_for_another_app_or_merchant_is_refused(
     assert _rejections(v) == ["bad_notification"] * len(others)
 
 
+def test_a_notification_naming_an_unknown_certificate_cannot_wipe_the_wechat_certificates(
+    client: TestClient, v: Venue, fake: FakeProvider
+) -> None:
+    """The SDK empties its platform certificates and downloads them again for an unknown serial: one
+    anonymous request (download refused, rate-limited or down) left every later notification unverifiable.
+    Protection: ``WechatPayProvider`` refuses an unknown serial before the SDK sees it."""
+    gid, h = _guest(client)
+    tid = _order(client, gid, h, "wechat")
+    fake.pay(tid, notify=False)
+    headers, body = _notification(fake, tid)
+    for serial in ("ABCDEF", "not-hex"):
+        assert _send(client, "wechat", {**headers, "Wechatpay-Serial": serial}, body).status_code == 401
+    assert not any("/v3/certificates" in r for r in fake.requests)
+    assert fake.notify(tid) == 204  # the genuine notification still verifies
+    assert _balance(v, gid) == 10_000 and _topup_postings(v) == 1
+
+
 def test_a_guest_token_cannot_open_a_qr_order_for_another_guest(client: TestClient, v: Venue) -> None:
     alice, _ha = _guest(client, 1)
     _bob, hb = _guest(client, 2)
