@@ -239,9 +239,7 @@ def test_receipt_after_checkout_is_a_reprint_of_the_closed_visit(client: TestCli
 def test_receipt_prints_gb18030_on_the_thermal_printer(client: TestClient, v: Venue) -> None:
     csrf, gid, token = paid_guest(client, v)
     order_of(client, v, token, "beer-tsingtao", "orders-buy-beer")
-    r = client.post(
-        f"/api/staff/guests/{gid}/receipt/print", headers={**csrf, "Accept-Language": "zh"}
-    )
+    r = client.post(f"/api/staff/guests/{gid}/receipt/print", headers={**csrf, "Accept-Language": "zh"})
     assert r.json() == {"printed": True, "error": ""}
     out = v.app.state.web.printer.last.output
     assert CHINESE_ON in out and encode_zh("青岛啤酒") in out and "青岛啤酒".encode("gb18030") in out
@@ -255,3 +253,59 @@ def test_an_offline_printer_is_reported_and_payment_still_works(client: TestClie
     r = client.post(f"/api/staff/deliveries/{cola}/print", headers=csrf)
     assert r.status_code == 200 and r.json()["printed"] is False and r.json()["error"]
     assert order_of(client, v, token, "cola", "orders-buy-cola-2")
+
+
+def trial_balance(client: TestClient, csrf: dict[str, str]) -> int:
+    return int(client.get("/api/staff/ledger", headers=csrf).json()["trial_balance"])
+
+
+def test_attack_refund_of_an_erased_guests_order_is_refused(client: TestClient, v: Venue) -> None:
+    """Money "returned" to an erased guest's balance reaches no one while the report books it as refunded.
+    Protection: ``Refunds`` requires a live guest, as every other money operation does."""
+    csrf, gid, token = paid_guest(client, v)
+    beer = order_of(client, v, token, "beer-tsingtao", "orders-buy-beer")
+    r = client.request("DELETE", f"/api/guests/{gid}", data={"reason": "guest asked"}, headers=csrf)
+    assert r.status_code == 204, r.text
+    assert refund(client, csrf, beer, "refund-erased-1").status_code == 404
+    void = client.post(
+        f"/api/staff/orders/{beer}/void", json={"reason": "gone"}, headers={**csrf, "Idempotency-Key": "void-erased-1"}
+    )
+    assert void.status_code == 404
+    assert refund_postings(v) == 0
+    assert trial_balance(client, csrf) == 0
+
+
+def test_attack_a_refund_key_reused_for_another_order_or_without_csrf_changes_nothing(
+    client: TestClient, v: Venue
+) -> None:
+    csrf, gid, token = paid_guest(client, v)
+    beer = order_of(client, v, token, "beer-tsingtao", "orders-buy-beer")
+    cola = order_of(client, v, token, "cola", "orders-buy-cola")
+    assert refund(client, csrf, beer, "refund-shared-1").status_code == 200
+    assert refund(client, csrf, cola, "refund-shared-1").status_code == 409  # the key's fingerprint names the order
+    void = client.post(
+        f"/api/staff/orders/{cola}/void",
+        json={"reason": "wrong drink"},
+        headers={**csrf, "Idempotency-Key": "refund-shared-1"},
+    )
+    assert void.status_code == 409  # a refund's key is no void's
+    no_csrf = client.post(
+        f"/api/staff/orders/{cola}/refund", json={"reason": "wrong drink"}, headers={"Idempotency-Key": "refund-nocsrf"}
+    )
+    assert no_csrf.status_code == 403  # a manager's cookie alone (a cross-site form) is not enough
+    assert refund_postings(v) == 1
+    assert balance(client, csrf, gid) == 50_000 - 1_000
+    assert trial_balance(client, csrf) == 0
+
+
+def test_attack_loose_json_amounts_move_no_money(client: TestClient, v: Venue) -> None:
+    """JSON ``true`` read as 1 fen (or "100" as 100) would refund or top up money nobody typed.
+    Protection: money fields of the request schemas are ``schemas.Fen`` (JSON integers only)."""
+    csrf, gid, token = paid_guest(client, v)
+    beer = order_of(client, v, token, "beer-tsingtao", "orders-buy-beer")
+    for i, loose in enumerate((True, "100")):
+        assert refund(client, csrf, beer, f"refund-loose-{i}", amount_fen=loose).status_code == 422, loose
+        body = {"amount_fen": loose, "idempotency_key": f"topup-loose-{i}"}
+        assert client.post(f"/api/staff/guests/{gid}/topup", json=body, headers=csrf).status_code == 422, loose
+    assert refund_postings(v) == 0
+    assert balance(client, csrf, gid) == 50_000 - 1_800

@@ -177,6 +177,49 @@ def test_notification_naming_another_guest_credits_no_one(
 
 
 @pytest.mark.parametrize("channel", CHANNELS)
+def test_a_genuine_notification_for_another_app_or_merchant_is_refused(
+    client: TestClient, v: Venue, fake: FakeProvider, channel: str
+) -> None:
+    """A guest pays themselves at their own merchant account, under our order number: the provider's
+    signature is genuine, the money is not ours. Protection: the adapters' app id (Alipay) and
+    mchid/appid (WeChat Pay) checks."""
+    gid, h = _guest(client)
+    tid = _order(client, gid, h, channel)
+    fake.pay(tid, notify=False)
+    others = [{"app_id": "2021000000000999"}] if channel == "alipay" else [{"mchid": "1900000999"}, {"appid": "wx0"}]
+    for other in others:
+        headers, body = _notification(fake, tid, extra=other)
+        assert _send(client, channel, headers, body).status_code == 401
+    assert _balance(v, gid) == 0 and _topup_postings(v) == 0
+    assert _rejections(v) == ["bad_notification"] * len(others)
+
+
+def test_a_notification_naming_an_unknown_certificate_cannot_wipe_the_wechat_certificates(
+    client: TestClient, v: Venue, fake: FakeProvider
+) -> None:
+    """The SDK empties its platform certificates and downloads them again for an unknown serial: one
+    anonymous request (download refused, rate-limited or down) left every later notification unverifiable.
+    Protection: ``WechatPayProvider`` refuses an unknown serial before the SDK sees it."""
+    gid, h = _guest(client)
+    tid = _order(client, gid, h, "wechat")
+    fake.pay(tid, notify=False)
+    headers, body = _notification(fake, tid)
+    for serial in ("ABCDEF", "not-hex"):
+        assert _send(client, "wechat", {**headers, "Wechatpay-Serial": serial}, body).status_code == 401
+    assert not any("/v3/certificates" in r for r in fake.requests)
+    assert fake.notify(tid) == 204  # the genuine notification still verifies
+    assert _balance(v, gid) == 10_000 and _topup_postings(v) == 1
+
+
+def test_a_guest_token_cannot_open_a_qr_order_for_another_guest(client: TestClient, v: Venue) -> None:
+    alice, _ha = _guest(client, 1)
+    _bob, hb = _guest(client, 2)
+    r = client.post(f"/api/guests/{alice}/topups", json={"channel": "wechat", "amount_fen": 10_000}, headers=hb)
+    assert r.status_code == 403
+    assert v.app.state.web.container.topups.recent(alice) == []
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
 def test_huge_notification_body_is_refused_before_verification(
     client: TestClient, v: Venue, fake: FakeProvider, channel: str
 ) -> None:
@@ -255,6 +298,31 @@ def test_reconciliation_recovers_a_lost_notification_and_closes_unpaid_orders(
     assert [a.kind for a in alerts if a.guest_id == gid] == ["topup_unmatched"]
 
 
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_a_payment_for_a_guest_erased_meanwhile_is_left_to_staff_not_credited(
+    client: TestClient, v: Venue, fake: FakeProvider, clock: ManualClock, channel: str
+) -> None:
+    """The guest scanned, then was erased before paying: a balance nobody can spend would swallow the money.
+    Protection: ``TopupChannels._credit`` refuses an erased guest, fails the order and alerts staff."""
+    gid, h = _guest(client)
+    notified, lost = _order(client, gid, h, channel, 5_000), _order(client, gid, h, channel, 7_000)
+    manager = login(client)
+    erased = client.request("DELETE", f"/api/guests/{gid}", data={"reason": "guest asked"}, headers=manager)
+    assert erased.status_code == 204, erased.text
+    fake.pay(lost, notify=False)
+    assert fake.pay(notified) == 409
+    topups = v.app.state.web.container.topups
+    clock.advance(minutes=11)
+    assert topups.reconcile(timedelta(minutes=10)).errors == 1
+    assert topups.reconcile(timedelta(minutes=10)).checked == 0  # failed, so not asked about (and alerted) again
+    assert _topup_postings(v) == 0
+    assert _rejections(v).count("guest_erased") == 2
+    assert {topups.status(t, None).state for t in (notified, lost)} == {"failed"}
+    alerts = v.app.state.web.container.payments.alerts()
+    assert [a.kind for a in alerts if a.guest_id == gid] == ["topup_unmatched"] * 2
+    assert client.get("/api/staff/ledger", headers=manager).json()["trial_balance"] == 0
+
+
 def test_amount_bounds_and_unconfigured_channels(client: TestClient, v: Venue) -> None:
     gid, h = _guest(client)
     assert client.get("/api/topups/channels").json() == {"channels": ["alipay", "wechat"]}
@@ -264,6 +332,10 @@ def test_amount_bounds_and_unconfigured_channels(client: TestClient, v: Venue) -
         client.post(f"/api/guests/{gid}/topups", json={"channel": "paypal", "amount_fen": 500}, headers=h).status_code
         == 422
     )
+    for loose in (True, "10000"):  # JSON true is not ¥0.01: money is a JSON integer of fen
+        r = client.post(f"/api/guests/{gid}/topups", json={"channel": "wechat", "amount_fen": loose}, headers=h)
+        assert r.status_code == 422, loose
+    assert v.app.state.web.container.topups.recent(gid) == []
 
 
 def test_reconcile_command(

@@ -26,7 +26,7 @@ import secrets
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -201,8 +201,9 @@ class FakeProvider:
         attach: str | None = None,
         out_trade_no: str | None = None,
         signing_key: rsa.RSAPrivateKey | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> tuple[dict[str, str], bytes]:
-        resource = {
+        resource: dict[str, Any] = {
             "mchid": self.MCHID,
             "appid": self.WECHAT_APPID,
             "out_trade_no": out_trade_no or order.topup_id,
@@ -221,6 +222,7 @@ class FakeProvider:
                 "payer_currency": "CNY",
             },
         }
+        resource.update(extra or {})
         nonce = secrets.token_urlsafe(9)[:12]
         ciphertext = AESGCM(self.apiv3_key.encode()).encrypt(
             nonce.encode(), json.dumps(resource, ensure_ascii=False).encode(), b"transaction"
@@ -265,6 +267,7 @@ class FakeProvider:
         body_guest: str | None = None,
         out_trade_no: str | None = None,
         signing_key: rsa.RSAPrivateKey | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> tuple[dict[str, str], bytes]:
         fen = order.amount_fen if amount_fen is None else amount_fen
         yuan = f"{fen // 100}.{fen % 100:02d}"
@@ -290,6 +293,7 @@ class FakeProvider:
             "seller_id": "2088000000000001",
             "buyer_id": "2088000000000002",
         }
+        params.update(extra or {})
         unsigned = "&".join(f"{k}={v}" for k, v in sorted(params.items()) if k not in ("sign", "sign_type"))
         params["sign"] = _sign(signing_key or self.alipay_key, unsigned)
         form = httpx.QueryParams(params)

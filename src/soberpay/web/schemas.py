@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+
+def _json_integer(value: object) -> object:
+    # Lax parsing would read JSON ``true`` as 1 fen and "100" as 100; 100.0 is a JSON Schema integer, so it stays.
+    if isinstance(value, bool | str):
+        raise ValueError("must be a JSON integer number of fen")
+    return value
+
+
+Fen = Annotated[int, BeforeValidator(_json_integer)]
+"""A request's amount of money: a JSON integer of fen, nothing that merely converts to one."""
 
 
 class _In(BaseModel):
@@ -284,7 +295,7 @@ class BillOut(BaseModel):
 
 
 class TopupIn(_In):
-    amount_fen: int = Field(ge=1, le=10_000_000)
+    amount_fen: Fen = Field(ge=1, le=10_000_000)
     idempotency_key: str | None = Field(
         None, min_length=8, max_length=128, pattern=r"^[ -~]+$", description="or the Idempotency-Key header"
     )
@@ -345,7 +356,7 @@ class TimelineOut(BaseModel):
 
 
 class RefundIn(_In):
-    amount_fen: int | None = Field(None, ge=1, le=10_000_000, description="omit: refund all that is left")
+    amount_fen: Fen | None = Field(None, ge=1, le=10_000_000, description="omit: refund all that is left")
     reason: str = Field(min_length=1, max_length=500)
     idempotency_key: str | None = Field(
         None, min_length=8, max_length=128, pattern=r"^[ -~]+$", description="or the Idempotency-Key header"

@@ -98,6 +98,11 @@ class WechatPayProvider:
             raise InvalidNotification("missing or malformed Wechatpay-Timestamp") from None
         if abs(now.timestamp() - sent) > self._window:  # a replay of an old (validly signed) notification
             raise InvalidNotification("notification timestamp outside the accepted window")
+        if not self._known_serial(lower.get("wechatpay-serial", "")):
+            # For an unknown serial the SDK empties its certificate list and re-downloads it: one anonymous
+            # request would leave it empty (download refused or down) and every later notification unverifiable.
+            # Rotation still happens: WeChat Pay's answers to our own signed calls name the new serial.
+            raise InvalidNotification("notification names an unknown platform certificate")
         try:
             data = self._pay.callback(lower, body)
         except Exception as exc:  # unsupported algorithm, undecryptable resource
@@ -105,6 +110,13 @@ class WechatPayProvider:
         if not data:  # the SDK's answer for a bad signature or an unknown certificate
             raise InvalidNotification("notification signature does not verify")
         return self._payment(data.get("resource") or {})
+
+    def _known_serial(self, serial: str) -> bool:
+        try:
+            number = int(serial, 16)
+        except ValueError:
+            return False
+        return any(c.serial_number == number for c in self._pay._core._certificates)
 
     def _payment(self, r: Mapping[str, Any]) -> ProviderPayment:
         if r.get("mchid") != self._mchid or r.get("appid") != self._appid:

@@ -65,6 +65,8 @@ class Refunds:
         if found is None:
             raise NotFound("unknown order", order_id=order_id)
         gid = found.guest_id
+        # An erased guest can never spend a balance: money "returned" there reaches no one (NotFound).
+        self._ctx.guest(gid)
 
         def decide(uow: AbstractUnitOfWork, now: datetime) -> Decided[RefundResult]:
             order = uow.payments.order(order_id)  # re-read under the lock: what is left is decided here

@@ -198,18 +198,26 @@ class TopupChannels:
         if found is None or found.channel != channel:
             self.audit_rejection(None, channel, "unknown_order", payment.topup_id)
             raise NotFound("unknown top-up order", topup_id=payment.topup_id)
+        erased = self._erased(found.guest_id)
         for _attempt in range(2):  # a concurrent duplicate that committed first is seen by the rerun
             try:
                 with self._ctx.locked(found.guest_id) as (uow, now):
-                    return self._credit(uow, now, channel, payment, source)
+                    return self._credit(uow, now, channel, payment, source, erased)
             except _Rejected as rejected:
                 raise rejected.error from None
             except DuplicateRecord:
                 continue
         raise Conflict("top-up could not be settled: concurrent duplicate", topup_id=payment.topup_id)
 
+    def _erased(self, guest_id: str) -> bool:
+        try:
+            self._ctx.guest(guest_id)
+        except NotFound:
+            return True
+        return False
+
     def _credit(
-        self, uow: AbstractUnitOfWork, now: datetime, channel: str, payment: ProviderPayment, source: str
+        self, uow: AbstractUnitOfWork, now: datetime, channel: str, payment: ProviderPayment, source: str, erased: bool
     ) -> TopupRecord:
         order = uow.topups.get(payment.topup_id)
         if order is None:
@@ -228,10 +236,12 @@ class TopupChannels:
                 reason=reason,
                 source=source,
             )
-            if reason in ("second_transaction", "order_closed", "order_failed"):
+            if reason in ("second_transaction", "order_closed", "order_failed", "guest_erased"):
                 # Money really was paid (the signature verified) but matches no open order: staff refund it.
                 message = f"{channel} payment {txn} for top-up {order.id} ({order.state}) not credited"
                 uow.notifications.notify(now, "topup_unmatched", order.guest_id, message)
+            if reason == "guest_erased":  # final: reconciliation stops asking (and alerting) about it
+                uow.topups.save(replace(order, state=TopupState.FAILED, updated_at=now, note="guest erased"))
             uow.commit()
             return _Rejected(error)
 
@@ -241,6 +251,8 @@ class TopupChannels:
             raise reject("second_transaction", Conflict("top-up already paid by another transaction"))
         if order.state != TopupState.CREATED:
             raise reject(f"order_{order.state}", Conflict(f"top-up is {order.state}", topup_id=order.id))
+        if erased:  # a balance nobody can spend would swallow the money
+            raise reject("guest_erased", Conflict("the guest was erased", topup_id=order.id))
         if not txn:
             raise reject("no_transaction_id", InvalidNotification("notification without a transaction id"))
         if payment.amount_fen != order.amount_fen:

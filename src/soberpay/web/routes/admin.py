@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from soberpay.adapters.db.menu import SqlMenu
 from soberpay.adapters.db.reports import build_report
@@ -22,7 +22,7 @@ from soberpay.venue_time import day_range, format_time, local_time
 from soberpay.web.auth import StaffPrincipal
 from soberpay.web.deps import Manager, Web, staff_from_cookie
 from soberpay.web.i18n import gettext_for, lang_of
-from soberpay.web.schemas import NOT_BLANK, ErrorOut
+from soberpay.web.schemas import NOT_BLANK, ErrorOut, Fen
 
 api = APIRouter(
     prefix="/api/admin",
@@ -41,19 +41,12 @@ class MenuItemIn(_In):
     name_en: str = Field(min_length=1, max_length=80, pattern=NOT_BLANK)
     name_zh: str = Field("", max_length=80)
     category: Category
-    price_fen: int = Field(gt=0, le=10**9, description="unit price in integer fen")
+    price_fen: Fen = Field(gt=0, le=10**9, description="unit price in integer fen")
     alcohol: bool
     high_price: bool = False
     available: bool = True
     volume_ml: float = Field(0.0, ge=0, le=10_000)
     abv_percent: float = Field(0.0, ge=0, le=100)
-
-    @field_validator("price_fen", mode="before")
-    @classmethod
-    def _no_bool_price(cls, value: object) -> object:
-        if isinstance(value, bool):  # JSON true is not an integer; pydantic would read it as 1 fen
-            raise ValueError("price_fen must be an integer, not true/false")
-        return value
 
 
 class MenuItemCreateIn(MenuItemIn):

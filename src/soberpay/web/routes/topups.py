@@ -22,7 +22,7 @@ from soberpay.errors import InvalidNotification, SoberpayError
 from soberpay.ports import TopupRecord
 from soberpay.web.deps import GuestTokenHeader, MaybeStaff, PublicRate, Web, require_self_or_staff
 from soberpay.web.i18n import error_message, lang_of
-from soberpay.web.schemas import ErrorOut
+from soberpay.web.schemas import ErrorOut, Fen
 
 router = APIRouter(tags=["topups"], responses={400: {"model": ErrorOut}, 401: {"model": ErrorOut}})
 
@@ -32,7 +32,7 @@ TopupId = Annotated[str, Path(pattern="^[0-9a-f]{32}$")]
 
 class TopupIn(BaseModel):
     channel: Literal["wechat", "alipay"]
-    amount_fen: int = Field(gt=0, le=100_000_000)
+    amount_fen: Fen = Field(gt=0, le=100_000_000)
 
 
 class TopupOut(BaseModel):
