@@ -431,6 +431,13 @@ class TopupSettings(_Section):
         300, ge=30, le=3600, description="a notification's timestamp may be this far from our clock"
     )
     notify_max_bytes: int = Field(8192, ge=1024, le=65536, description="larger notification bodies are refused")
+    notify_rate_per_min: float = Field(
+        600.0,
+        gt=0,
+        le=100_000,
+        description="notifications per channel and sender IP (beyond: 429, nothing audited; providers retry and "
+        "`soberpay topups reconcile` recovers)",
+    )
     reconcile_after_minutes: float = Field(
         10.0, ge=1.0, le=1440.0, description="`soberpay topups reconcile` asks about orders unpaid this long"
     )

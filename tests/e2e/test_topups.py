@@ -121,6 +121,20 @@ def test_replayed_and_duplicated_notifications_credit_once(
     assert _topup_postings(v) == 1
 
 
+def test_anonymous_notifications_cannot_grow_the_audit_log_without_bound(
+    client: TestClient, v: Venue, fake: FakeProvider
+) -> None:
+    v.app.state.web.limits.limits["notify"] = 3
+    gid, h = _guest(client)
+    tid = _order(client, gid, h, "alipay")
+    fake.pay(tid, notify=False)
+    headers, body = _notification(fake, tid, signing_key=_key())  # forged: each one is audited
+    statuses = [_send(client, "alipay", headers, body).status_code for _ in range(6)]
+    assert statuses == [401, 401, 401, 429, 429, 429]
+    assert _rejections(v) == ["bad_notification"] * 3
+    assert _balance(v, gid) == 0
+
+
 @pytest.mark.parametrize("channel", CHANNELS)
 def test_forged_signature_changes_nothing_and_is_audited(
     client: TestClient, v: Venue, fake: FakeProvider, channel: str

@@ -135,6 +135,7 @@ def create_app(container: Container, *, payments: PaymentsPort | None = None, ru
                 "phone_digits": settings.web.phone_digits_rate_per_min,
                 "register": settings.web.register_rate_per_min,
                 "public": settings.web.public_rate_per_min,
+                "notify": settings.topup.notify_rate_per_min,
             },
         ),
         metrics=Metrics(),

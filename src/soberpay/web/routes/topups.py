@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 
 from soberpay.errors import InvalidNotification, SoberpayError
 from soberpay.ports import TopupRecord
-from soberpay.web.deps import GuestTokenHeader, MaybeStaff, PublicRate, Web, require_self_or_staff
+from soberpay.web.deps import GuestTokenHeader, MaybeStaff, PublicRate, Web, client_ip, require_self_or_staff
 from soberpay.web.i18n import error_message, lang_of
 from soberpay.web.schemas import ErrorOut, Fen
 
@@ -106,6 +106,8 @@ async def notify(channel: Channel, request: Request, web: Web) -> Response:
     declared = request.headers.get("content-length")
     body = b""
     try:
+        # Anonymous senders must not grow the audit log without bound: refused before anything is written.
+        web.limits.check("notify", f"{channel}:{client_ip(request)}")
         too_large = declared is not None and (not declared.isdigit() or int(declared) > cap)
         if not too_large:
             async for chunk in request.stream():  # bounded: stop reading as soon as the cap is passed
