@@ -25,23 +25,21 @@ class PaymentQueries:
 
     def bill(self, guest_id: str) -> Bill:
         """The running (not yet closed) bill of the open visit."""
-        self._ctx.guest(guest_id)
-        with self._ctx.uow() as uow:
-            visit = uow.payments.open_visit(guest_id)
-            if visit is None:
-                raise NotFound("the guest has no open visit", guest_id=guest_id)
-            orders = uow.payments.orders(guest_id, visit.id)
-        lines = tuple(bill_line(o) for o in orders)
-        return Bill(guest_id, visit.id, visit.opened_at, None, lines, sum(o.refunded_fen for o in orders))
+        return self._visit_bill(guest_id, latest_closed=False)
 
     def receipt_bill(self, guest_id: str) -> Bill:
         """The bill a receipt prints: the open visit's, else the last closed one's (a reprint after checkout),
         with refunds made since."""
+        return self._visit_bill(guest_id, latest_closed=True)
+
+    def _visit_bill(self, guest_id: str, latest_closed: bool) -> Bill:
         self._ctx.guest(guest_id)
         with self._ctx.uow() as uow:
-            visit = uow.payments.last_visit(guest_id)
-            if visit is None:
+            visit = uow.payments.last_visit(guest_id) if latest_closed else uow.payments.open_visit(guest_id)
+            if visit is None and latest_closed:
                 raise NotFound("the guest has no visit yet", guest_id=guest_id)
+            if visit is None:
+                raise NotFound("the guest has no open visit", guest_id=guest_id)
             orders = uow.payments.orders(guest_id, visit.id)
         lines = tuple(bill_line(o) for o in orders)
         return Bill(guest_id, visit.id, visit.opened_at, visit.closed_at, lines, sum(o.refunded_fen for o in orders))
