@@ -4,9 +4,6 @@ in the database, so at most 5 guesses are ever checked, whichever process they r
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -19,22 +16,9 @@ from soberpay.adapters.db.payment_tables import PasswordGuardRow
 from soberpay.bootstrap import build_container
 from soberpay.config import Settings
 from soberpay.web.auth import AuthStore
-from tests.support.servers import free_port
+from tests.support.servers import serve_processes
 
 PHONE, PIN = "13800000001", "246810"
-
-
-def _wait_ready(base: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, "server exited"
-        try:
-            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"{base} did not start")
 
 
 @pytest.mark.timeout(180)
@@ -57,20 +41,7 @@ def test_50_parallel_guesses_across_two_server_processes_count_at_most_5(tmp_pat
     _, token = auth.issue_device_token("r1")
     container.close()
 
-    ports = [free_port(), free_port()]
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "soberpay", "serve", "--port", str(p)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for p in ports
-    ]
-    try:
-        bases = [f"http://127.0.0.1:{p}" for p in ports]
-        for base, proc in zip(bases, procs, strict=True):
-            _wait_ready(base, proc)
+    with serve_processes(env) as bases:
 
         def guess(i: int) -> int:
             r = httpx.post(
@@ -89,11 +60,6 @@ def test_50_parallel_guesses_across_two_server_processes_count_at_most_5(tmp_pat
             headers={"Authorization": "Bearer " + token},
             timeout=60,
         )
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            proc.wait(30)
 
     # 401 = a guess that was actually checked and was wrong; 423 = refused, locked, unchecked.
     assert set(statuses) <= {401, 423} and statuses[401] <= 5 and statuses[423] >= 45, statuses

@@ -5,9 +5,6 @@ node is unmatched by the other at once: the 1:N search runs in the database, not
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +15,7 @@ from soberpay.assets import read_asset
 from soberpay.bootstrap import Container
 from soberpay.config import Settings
 from tests.e2e.web_support import MANAGER, make_app, national_id
-from tests.support.servers import free_port
+from tests.support.servers import serve_processes
 
 pytestmark = pytest.mark.postgres
 
@@ -42,34 +39,8 @@ def nodes(tmp_path: Path, pg_url: str) -> Iterator[tuple[str, str, str]]:
         # one still per identification keeps this test about the shared gallery (liveness has its own tests)
         "SOBERPAY_LIVENESS__ALLOW_STILL_FACE": "true",
     }
-    ports = [free_port(), free_port()]
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "soberpay", "serve", "--port", str(p)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        for p in ports
-    ]
-    urls = [f"http://127.0.0.1:{p}" for p in ports]
-    try:
-        deadline = time.monotonic() + 60
-        for proc, url in zip(procs, urls, strict=True):
-            while True:
-                assert proc.poll() is None, proc.communicate()[1].decode()[-2000:]
-                assert time.monotonic() < deadline, "a node did not start"
-                try:
-                    if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.2)
-        yield urls[0], urls[1], room_token
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            proc.communicate(timeout=30)
+    with serve_processes(env) as (a, b):
+        yield a, b, room_token
 
 
 def test_enrolled_on_one_node_identified_on_the_other_and_erased_everywhere_at_once(
