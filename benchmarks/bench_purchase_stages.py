@@ -31,14 +31,9 @@ CLOSE_UP = slice(160, 206, 2)
 def clip_jpegs() -> list[bytes]:
     import cv2
 
-    cap = cv2.VideoCapture(str(SINGER))
-    frames = []
-    while True:
-        ok, f = cap.read()
-        if not ok:
-            break
-        frames.append(f)
-    cap.release()
+    from soberpay.adapters.vision.video import OpenCVFrameSource
+
+    frames = [f for _, f in OpenCVFrameSource(SINGER).frames()]
     return [cv2.imencode(".jpg", f)[1].tobytes() for f in frames[CLOSE_UP]]
 
 

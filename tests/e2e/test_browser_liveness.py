@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from soberpay.adapters.clock import SystemClock
+from soberpay.adapters.vision.video import OpenCVFrameSource
 from soberpay.bootstrap import Container
 from soberpay.config import Settings
 from soberpay.domain.identity import ConsentPurpose
@@ -32,15 +33,7 @@ CLOSE_UP = slice(160, 206)  # a close-up without scene cut; the head turns right
 
 
 def _frames() -> list[Any]:
-    cap = cv2.VideoCapture(str(SINGER))
-    frames = []
-    while True:
-        ok, f = cap.read()
-        if not ok:
-            break
-        frames.append(f)
-    cap.release()
-    return frames[CLOSE_UP]
+    return [f for _, f in OpenCVFrameSource(SINGER).frames()][CLOSE_UP]
 
 
 def write_y4m(path: Path, frames: list[Any]) -> None:

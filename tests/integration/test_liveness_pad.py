@@ -15,6 +15,7 @@ from soberpay.adapters.clock import ManualClock
 from soberpay.adapters.images import decode_image
 from soberpay.adapters.vision.liveness import FaceMeshClipSensor, shape_residuals
 from soberpay.adapters.vision.liveness_store import MemoryChallengeStore
+from soberpay.adapters.vision.video import OpenCVFrameSource
 from soberpay.assets import read_asset
 from soberpay.config import LivenessSettings
 from soberpay.services.liveness import LivenessService
@@ -81,14 +82,7 @@ def test_homography_explains_a_plane_but_not_a_3d_shape() -> None:
 
 @pytest.mark.skipif(not SINGER.is_file(), reason="shared sample video not present")
 def test_real_face_video_passes(checker: LivenessService) -> None:
-    cap = cv2.VideoCapture(str(SINGER))
-    frames = []
-    while len(frames) < 175:
-        ok, f = cap.read()
-        if not ok:
-            break
-        frames.append(f)
-    cap.release()
+    frames = [f for _, f in OpenCVFrameSource(SINGER, max_frames=175).frames()]
     result = checker.check(frames[130:175], None)  # a close-up, 1.5 s, no scene cut
     assert result.live, result.reasons
 

@@ -189,17 +189,11 @@ def attack_clip(photo: Image, species: str, rng: np.random.Generator) -> list[Im
 def video_windows(video: Path, length: int = CLIP_FRAMES, stride: int = 15) -> Iterator[list[Image]]:
     """Windows of ``length`` frames with a usable face and no scene cut, every ``stride`` frames."""
     from soberpay.adapters.vision.pipeline import build_detector
+    from soberpay.adapters.vision.video import OpenCVFrameSource
     from soberpay.config import load_settings
 
     detector = build_detector(load_settings())
-    cap = cv2.VideoCapture(str(video))
-    frames: list[Image] = []
-    while True:
-        ok, f = cap.read()
-        if not ok:
-            break
-        frames.append(f)
-    cap.release()
+    frames: list[Image] = [f for _, f in OpenCVFrameSource(video).frames()]
     start = 0
     while start + length <= len(frames):
         win = frames[start : start + length]
