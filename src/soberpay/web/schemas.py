@@ -18,6 +18,12 @@ def _json_integer(value: object) -> object:
 Fen = Annotated[int, BeforeValidator(_json_integer)]
 """A request's amount of money: a JSON integer of fen, nothing that merely converts to one."""
 
+KEY_PATTERN = r"^[ -~]+$"  # printable ASCII
+IdempotencyKeyIn = Annotated[
+    str | None, Field(min_length=8, max_length=128, pattern=KEY_PATTERN, description="or the Idempotency-Key header")
+]
+"""A JSON body's idempotency key (the header, ``IdempotencyKeyHeader``, is the other place for it)."""
+
 
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -296,9 +302,7 @@ class BillOut(BaseModel):
 
 class TopupIn(_In):
     amount_fen: Fen = Field(ge=1, le=10_000_000)
-    idempotency_key: str | None = Field(
-        None, min_length=8, max_length=128, pattern=r"^[ -~]+$", description="or the Idempotency-Key header"
-    )
+    idempotency_key: IdempotencyKeyIn = None
 
 
 class AuditOut(BaseModel):
@@ -358,16 +362,12 @@ class TimelineOut(BaseModel):
 class RefundIn(_In):
     amount_fen: Fen | None = Field(None, ge=1, le=10_000_000, description="omit: refund all that is left")
     reason: str = Field(min_length=1, max_length=500)
-    idempotency_key: str | None = Field(
-        None, min_length=8, max_length=128, pattern=r"^[ -~]+$", description="or the Idempotency-Key header"
-    )
+    idempotency_key: IdempotencyKeyIn = None
 
 
 class VoidIn(_In):
     reason: str = Field(min_length=1, max_length=500)
-    idempotency_key: str | None = Field(
-        None, min_length=8, max_length=128, pattern=r"^[ -~]+$", description="or the Idempotency-Key header"
-    )
+    idempotency_key: IdempotencyKeyIn = None
 
 
 class RefundOut(BaseModel):

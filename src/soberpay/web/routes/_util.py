@@ -12,7 +12,7 @@ from soberpay.venue_time import local_time
 from soberpay.web.deps import Web
 from soberpay.web.i18n import ROOM_MESSAGES, alert_message, purchase_message, room_message
 from soberpay.web.ports import AlertView, PendingView, PurchaseOutcome
-from soberpay.web.schemas import AlertOut, PendingOut, PurchaseOut, RiskOut, RoomPendingOut, RoomRiskOut
+from soberpay.web.schemas import KEY_PATTERN, AlertOut, PendingOut, PurchaseOut, RiskOut, RoomPendingOut, RoomRiskOut
 
 
 async def read_upload(upload: UploadFile, max_bytes: int) -> bytes:
@@ -130,7 +130,6 @@ def alert_out(a: AlertView, web: Web, lang: str) -> AlertOut:
     )
 
 
-KEY_PATTERN = r"^[ -~]+$"  # printable ASCII
 IdempotencyKeyHeader = Annotated[
     str | None,
     Header(

@@ -23,7 +23,6 @@ from soberpay.web.deps import GuestTokenHeader, PublicRate, Room, Web, require_g
 from soberpay.web.i18n import ROOM_MESSAGES, gettext_for, lang_of
 from soberpay.web.links import SAME_ROOM_GUEST, link, links
 from soberpay.web.routes._util import (
-    KEY_PATTERN,
     IdempotencyKeyHeader,
     high_price_locked,
     idempotency_key,
@@ -36,6 +35,7 @@ from soberpay.web.routes._util import (
 from soberpay.web.routes.health import REQUIRE_READY
 from soberpay.web.routes.liveness import face_from_clip
 from soberpay.web.schemas import (
+    KEY_PATTERN,
     ErrorOut,
     IdentifiedOut,
     IdentifyPhoneIn,
