@@ -68,8 +68,8 @@ def clock() -> ManualClock:
     return ManualClock()
 
 
-@pytest.fixture
-def ident(db: FakeDatabase, cipher: FakeCipher, hasher: FakeHasher, clock: ManualClock) -> IdentityService:
+def identity_service(db: FakeDatabase, cipher: FakeCipher, hasher: FakeHasher, clock: ManualClock) -> IdentityService:
+    """The identity service on the in-memory unit of work, with fake models and the exact memory index."""
     return IdentityService(
         uow=uow_factory(db),
         cipher=cipher,
@@ -86,6 +86,11 @@ def ident(db: FakeDatabase, cipher: FakeCipher, hasher: FakeHasher, clock: Manua
         password_policy=PasswordPolicy(),
         presence=FakePresence(),
     )
+
+
+@pytest.fixture
+def ident(db: FakeDatabase, cipher: FakeCipher, hasher: FakeHasher, clock: ManualClock) -> IdentityService:
+    return identity_service(db, cipher, hasher, clock)
 
 
 def _guest(ident: IdentityService, phone: str = "13900000001", consent: bool = True) -> str:

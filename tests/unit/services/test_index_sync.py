@@ -6,33 +6,15 @@ from __future__ import annotations
 from dataclasses import replace
 
 from soberpay.adapters.clock import ManualClock
-from soberpay.adapters.embeddings import Float32EmbeddingCodec
-from soberpay.adapters.index import NumpyTemplateIndex
-from soberpay.config import IdentitySettings
-from soberpay.domain.identity import ConsentPurpose, PasswordPolicy
+from soberpay.domain.identity import ConsentPurpose
 from soberpay.services.identity import IdentityService
-from tests.fakes import FakeAnalyser, FakePresence, fake_decode_image, fake_decode_video, fake_image
-from tests.unit.services.test_identity import FakeCipher, FakeHasher
-from tests.uow_fakes import FakeDatabase, uow_factory
+from tests.fakes import fake_image
+from tests.unit.services.test_identity import FakeCipher, FakeHasher, identity_service
+from tests.uow_fakes import FakeDatabase
 
 
 def _service(db: FakeDatabase, cipher: FakeCipher) -> IdentityService:
-    return IdentityService(
-        uow=uow_factory(db),
-        cipher=cipher,
-        hasher=FakeHasher(),
-        clock=ManualClock(),
-        settings=IdentitySettings(),
-        embedder_name="fake",
-        match_threshold=0.5,
-        analyser_factory=FakeAnalyser,  # type: ignore[arg-type]
-        index=NumpyTemplateIndex(),
-        codec=Float32EmbeddingCodec(),
-        decode_image=fake_decode_image,  # type: ignore[arg-type]
-        decode_video=fake_decode_video,  # type: ignore[arg-type]
-        password_policy=PasswordPolicy(),
-        presence=FakePresence(),
-    )
+    return identity_service(db, cipher, FakeHasher(), ManualClock())
 
 
 def test_a_change_that_becomes_visible_late_is_still_applied() -> None:
