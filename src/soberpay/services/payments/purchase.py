@@ -48,7 +48,7 @@ class Purchases:
     def pay_by_face(
         self, image: bytes, sku: str, quantity: int, idempotency_key: str, password: str | None, origin: Origin
     ) -> PaymentResult:
-        self._validate(sku, quantity, idempotency_key)
+        item = self._validate(sku, quantity, idempotency_key)
         decision = self._ctx.identity.identify(image)
         if not decision.accepted or decision.guest_id is None:
             raise AuthError(f"face not recognised: {decision.explanation}", rule="no_face_match")
@@ -56,7 +56,7 @@ class Purchases:
         if not self._ctx.identity.has_consent(guest_id, FACE_PAYMENT):
             raise ConsentRequired("the guest has not consented to face payment", guest_id=guest_id)
         auth = Auth("face", face_verified=True, face_score=float(decision.score))
-        return self._purchase(guest_id, sku, quantity, idempotency_key, auth, password, origin)
+        return self._purchase(guest_id, item, quantity, idempotency_key, auth, password, origin)
 
     def pay_by_phone(
         self,
@@ -68,10 +68,10 @@ class Purchases:
         face_image: bytes | None,
         origin: Origin,
     ) -> PaymentResult:
-        self._validate(sku, quantity, idempotency_key)
+        item = self._validate(sku, quantity, idempotency_key)
         guest = self._ctx.identity.find_by_phone(phone)
         auth = self.face_auth(guest.id, face_image, method="phone")
-        return self._purchase(guest.id, sku, quantity, idempotency_key, auth, password, origin)
+        return self._purchase(guest.id, item, quantity, idempotency_key, auth, password, origin)
 
     def purchase(
         self,
@@ -83,17 +83,19 @@ class Purchases:
         face_image: bytes | None,
         origin: Origin,
     ) -> PaymentResult:
-        self._validate(sku, quantity, idempotency_key)
+        item = self._validate(sku, quantity, idempotency_key)
         self._ctx.guest(guest_id)
         auth = self.face_auth(guest_id, face_image, method="guest_id")
-        return self._purchase(guest_id, sku, quantity, idempotency_key, auth, password, origin)
+        return self._purchase(guest_id, item, quantity, idempotency_key, auth, password, origin)
 
     # --- evidence, checked before the transaction -----------------------------------------------
 
-    def _validate(self, sku: str, quantity: int, idempotency_key: str) -> None:
+    def _validate(self, sku: str, quantity: int, idempotency_key: str) -> Item:
+        """Bad input fails here, before any face or password work; the item is read once per purchase."""
         validate_idempotency_key(idempotency_key)
-        self._ctx.catalogue.for_sale(sku)
+        item = self._ctx.catalogue.for_sale(sku)
         validate_quantity(quantity)
+        return item
 
     def face_auth(self, guest_id: str, face_image: bytes | None, method: str) -> Auth:
         consent = self._ctx.identity.has_consent(guest_id, FACE_PAYMENT)
@@ -115,10 +117,9 @@ class Purchases:
     # --- the decision ---------------------------------------------------------------------------
 
     def _purchase(
-        self, guest_id: str, sku: str, quantity: int, key: str, auth: Auth, password: str | None, origin: Origin
+        self, guest_id: str, item: Item, quantity: int, key: str, auth: Auth, password: str | None, origin: Origin
     ) -> PaymentResult:
         ctx = self._ctx
-        item = ctx.catalogue.for_sale(sku)
         guest = ctx.guest(guest_id)
         pw_ok = self.check_password(guest_id, password, origin.actor)
         if pw_ok is not None:
@@ -131,7 +132,7 @@ class Purchases:
         def restore(prior: Mapping[str, Any]) -> PaymentResult:
             return PaymentResult.from_dict(prior, replayed=True)
 
-        params = {"guest_id": guest_id, "sku": sku, "quantity": quantity}
+        params = {"guest_id": guest_id, "sku": item.sku, "quantity": quantity}
         return ctx.idempotent(
             guest_id=guest_id, key=key, operation="purchase", params=params, decide=decide, restore=restore
         )
