@@ -15,8 +15,18 @@ if [ -n "$PGBIN" ]; then
   RUNAS=()
   if [ "$(id -u)" = "0" ]; then
     id postgres >/dev/null 2>&1 || useradd -r -m postgres
-    chown -R postgres "$PGTMP"
     RUNAS=(runuser -u postgres --)
+    if ! "${RUNAS[@]}" test -x "$PGBIN/initdb"; then
+      # The checkout sits under a directory the postgres user cannot enter (e.g. a 0700 mktemp dir):
+      # run a private copy of the wheel's server (~40 MB) from the cluster's own directory instead,
+      # with its bundled libraries where the binaries' RPATH ($ORIGIN/../../../<wheel>.libs) looks.
+      _SITE=$(dirname "$(dirname "$(dirname "$PGBIN")")")
+      mkdir -p "$PGTMP/site/pgserver"
+      cp -a "$(dirname "$PGBIN")" "$PGTMP/site/pgserver/"
+      for _libs in "$_SITE"/pgserver*.libs; do [ -d "$_libs" ] && cp -a "$_libs" "$PGTMP/site/"; done
+      PGBIN="$PGTMP/site/pgserver/pginstall/bin"
+    fi
+    chown -R postgres "$PGTMP"
   fi
   "${RUNAS[@]}" "$PGBIN/initdb" -D "$PGTMP/data" -U soberpay --auth=trust >/dev/null
   "${RUNAS[@]}" "$PGBIN/pg_ctl" -D "$PGTMP/data" -o "-p $PGPORT -k $PGTMP -c listen_addresses=127.0.0.1 -c fsync=off ${SOBERPAY_TEST_PG_OPTS:-}" -l "$PGTMP/log" -w start >/dev/null
